@@ -1,0 +1,141 @@
+/**
+ * Reads a YAML config, substitutes `${VAR}` / `${VAR:-default}` from the
+ * environment (as Telegraf does, so pod and host tags can come from the
+ * Downward API), and validates it. Every problem is reported with the key
+ * path it concerns, e.g. `inputs[0].start_at`.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve, dirname } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: invalid configuration\n` + problems.map((p) => `  - ${p}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** `inputs[0].start_at` from ['inputs', 0, 'start_at']. */
+export function formatKeyPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out || '(top level)';
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replace `${VAR}` and `${VAR:-default}` in every string of the parsed document. */
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, missing: Set<string>): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (_, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      missing.add(name);
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => substituteEnv(v, env, missing));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, missing);
+    return out;
+  }
+  return value;
+}
+
+function zodProblems(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = formatKeyPath(issue.path);
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown key(s): ${issue.keys.join(', ')}`;
+    return `${path}: ${message}`;
+  });
+}
+
+/** Validate an already parsed object; `origin` names it in errors. */
+export function parseConfig(raw: unknown, origin = '(config)', env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): Config {
+  const missing = new Set<string>();
+  const substituted = substituteEnv(raw ?? {}, env, missing);
+  const problems = [...missing].map((name) => `environment variable ${name} is not set and has no default (\${${name}:-default})`);
+  const result = configSchema.safeParse(substituted);
+  if (!result.success) problems.push(...zodProblems(result.error));
+  if (problems.length > 0) throw new ConfigError(origin, problems);
+  const config = result.data!;
+  problems.push(...crossCheck(config));
+  if (problems.length > 0) throw new ConfigError(origin, problems);
+  // Relative paths are relative to the config file, as a user reading it expects.
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  config.state_dir = abs(config.state_dir);
+  config.grok.pattern_files = config.grok.pattern_files.map(abs);
+  for (const input of config.inputs) input.paths = input.paths.map(abs);
+  return config;
+}
+
+/** Rules that span several keys, which the schema alone cannot say. */
+function crossCheck(config: Config): string[] {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  config.inputs.forEach((input, i) => {
+    const at = `inputs[${i}]`;
+    if (input.type === 'file' && input.paths.length === 0) problems.push(`${at}.paths: a file input needs at least one path or glob`);
+    if (input.type === 'stdin' && input.paths.length > 0) problems.push(`${at}.paths: a stdin input takes no paths`);
+    const name = input.name ?? `${input.type}-${i}`;
+    if (names.has(name)) problems.push(`${at}.name: "${name}" is used by another input`);
+    names.add(name);
+    input.name = name;
+    const ml = input.multiline;
+    if (ml) {
+      if (!ml.preset && !ml.pattern) problems.push(`${at}.multiline: give either "preset" or "pattern"`);
+      if (ml.preset && ml.pattern) problems.push(`${at}.multiline: give "preset" or "pattern", not both`);
+      if (ml.pattern) {
+        try {
+          new RegExp(ml.pattern);
+        } catch (err) {
+          problems.push(`${at}.multiline.pattern: ${(err as Error).message}`);
+        }
+      }
+    }
+  });
+  if (config.inputs.filter((i) => i.type === 'stdin').length > 1) problems.push('inputs: only one input can read stdin');
+  config.mirror.failure_reasons.forEach((r, i) => {
+    try {
+      new RegExp(r.match, 'i');
+    } catch (err) {
+      problems.push(`mirror.failure_reasons[${i}].match: ${(err as Error).message}`);
+    }
+  });
+  const influx = config.outputs.influxdb;
+  if (influx && influx.token && (influx.username || influx.password)) {
+    problems.push('outputs.influxdb: give either token or username/password, not both');
+  }
+  return problems;
+}
+
+/** Load and validate a YAML config file. Throws ConfigError. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(file, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+  }
+  return parseConfig(doc.toJS(), file, env, dirname(resolve(file)));
+}
+
+/** The defaults alone: what runs when no config is given. */
+export function defaultConfig(): Config {
+  return parseConfig({});
+}

@@ -1,0 +1,172 @@
+/**
+ * The configuration schema. Every key a user can write is declared here with
+ * its default, so `check-config` and the running exporter agree on one truth.
+ * Unknown keys are errors: a typo must not silently fall back to a default.
+ */
+import { z } from 'zod';
+import { parseDurationMs } from './duration.js';
+
+/** A duration ("250ms", "5s", "10m") or a number of seconds, parsed to milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .union([z.string(), z.number().nonnegative()])
+    .default(fallback)
+    .refine((v) => !Number.isNaN(parseDurationMs(v)), {
+      message: 'expected a duration such as "250ms", "5s", "10m" or a number of seconds',
+    })
+    .transform((v) => parseDurationMs(v));
+
+const positiveInt = (fallback: number) => z.number().int().positive().default(fallback);
+
+/** `host:port`, `:port` or a bare port. */
+const listenAddress = z
+  .union([z.string(), z.number().int()])
+  .default('0.0.0.0:9464')
+  .transform((v, ctx) => {
+    const text = String(v);
+    const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(text);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `expected "host:port" or a port, got "${text}"` });
+      return z.NEVER;
+    }
+    return { host: m[1] || '0.0.0.0', port };
+  });
+
+export const SOURCES = ['nginx', 'gunicorn', 'repomirrorworker', 'gcworker', 'oc-mirror'] as const;
+export type SourceName = (typeof SOURCES)[number];
+export const INPUT_SOURCES = ['supervisord', ...SOURCES] as const;
+export type InputSource = (typeof INPUT_SOURCES)[number];
+
+const multiline = z.strictObject({
+  /** A ready-made rule; `python-traceback` joins Python tracebacks to the line before them. */
+  preset: z.enum(['python-traceback']).optional(),
+  /** A JS regular expression tested against each line (after framing). */
+  pattern: z.string().optional(),
+  /** `previous`: a matching line belongs to the event before it; `next`: to the event after it. */
+  match_which_line: z.enum(['previous', 'next']).default('previous'),
+  invert_match: z.boolean().default(false),
+  /** An event still open after this long is emitted as it is. */
+  timeout: duration('1s'),
+  /** An event never grows past this many lines; the rest starts a new event. */
+  max_lines: positiveInt(500),
+});
+
+const input = z.strictObject({
+  type: z.enum(['file', 'stdin']).default('file'),
+  /** Names the input in self-metrics (`input` label); defaults to `<type>-<index>`. */
+  name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, "_", ".", ":" and "-" only').optional(),
+  paths: z.array(z.string().min(1)).default([]),
+  exclude: z.array(z.string().min(1)).default(['**/*.gz', '**/*.zip', '**/*.bz2', '**/*.xz']),
+  source: z.enum(INPUT_SOURCES).default('supervisord'),
+  start_at: z.enum(['beginning', 'end', 'saved-or-beginning', 'saved-or-end']).default('saved-or-end'),
+  framing: z.enum(['raw', 'cri', 'docker']).default('raw'),
+  multiline: multiline.optional(),
+  max_line_bytes: positiveInt(1024 * 1024),
+  poll_interval: duration('250ms'),
+  rescan_interval: duration('5s'),
+  /** A last line without its newline is emitted after this long. */
+  partial_line_timeout: duration('5s'),
+  checkpoint_interval: duration('1s'),
+});
+
+const failureReason = z.strictObject({
+  reason: z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case snake_case'),
+  /** A case-insensitive JS regular expression tested against the error text. */
+  match: z.string().min(1),
+});
+
+const influxdb = z.strictObject({
+  url: z.string().url(),
+  database: z.string().min(1),
+  retention_policy: z.string().optional(),
+  precision: z.enum(['ns', 'u', 'ms', 's']).default('ms'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** InfluxDB 2.x/3.x token for the v1-compatible API; sent as `Authorization: Token …`. */
+  token: z.string().optional(),
+  /** How often the metrics are exported. */
+  interval: duration('10s'),
+  batch_size: positiveInt(5000),
+  flush_interval: duration('1s'),
+  queue_size: positiveInt(100_000),
+  timeout: duration('5s'),
+  max_retry_delay: duration('30s'),
+  shutdown_timeout: duration('10s'),
+  /** Write the tag `host`, `pod`… on every point; values may come from `${ENV}`. */
+  tags: z.record(z.string(), z.string()).default({}),
+  events: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      error_max_bytes: positiveInt(1024),
+    })
+    .prefault({}),
+});
+
+export const configSchema = z.strictObject({
+  state_dir: z.string().min(1).default('/var/lib/quay-log-exporter'),
+  log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  prometheus: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      listen: listenAddress,
+      /** Keep OTel's `otel_scope_*` labels and `target_info`; off by default. */
+      scope_info: z.boolean().default(false),
+    })
+    .prefault({}),
+  inputs: z.array(input).default([]),
+  grok: z
+    .strictObject({
+      /** Extra pattern files; a name defined here overrides the bundled one. */
+      pattern_files: z.array(z.string()).default([]),
+      /** Inline patterns, NAME: regex. */
+      patterns: z.record(z.string().regex(/^[A-Za-z0-9_]+$/), z.string()).default({}),
+    })
+    .prefault({}),
+  traffic: z
+    .strictObject({
+      /**
+       * Which log counts registry traffic. `auto`: nginx when any input carries
+       * nginx lines (a `supervisord` or `nginx` input), else gunicorn. One
+       * request is never counted from both.
+       */
+      source: z.enum(['auto', 'nginx', 'gunicorn']).default('auto'),
+    })
+    .prefault({}),
+  slow_transfer: z
+    .strictObject({
+      min_bytes: z.number().int().nonnegative().default(1024 * 1024),
+      max_bytes_per_second: z.number().positive().default(1024 * 1024),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      max_series_per_metric: positiveInt(10_000),
+    })
+    .prefault({}),
+  /** Quay's python log time has no zone; it is read in this one. */
+  python_log_timezone: z
+    .string()
+    .regex(/^(UTC|Z|[+-]\d{2}:?\d{2})$/, 'UTC or an offset such as +02:00')
+    .default('UTC'),
+  mirror: z
+    .strictObject({
+      failure_reasons: z.array(failureReason).default([]),
+      /** upstream (registry/path, no tag) → "namespace/repository", when the job line is not logged. */
+      repositories: z.record(z.string(), z.string().regex(/^[^/\s]+\/\S+$/, 'namespace/repository')).default({}),
+      idle_gap: duration('10m'),
+      stale_after: duration('15m'),
+      unhealthy_after_failures: positiveInt(1),
+    })
+    .prefault({}),
+  outputs: z
+    .strictObject({
+      influxdb: influxdb.optional(),
+    })
+    .prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type InputConfig = Config['inputs'][number];
+export type MultilineConfig = NonNullable<InputConfig['multiline']>;
+export type InfluxConfig = NonNullable<Config['outputs']['influxdb']>;

@@ -1,0 +1,154 @@
+/**
+ * Series slots: the hot path resolves a label set to a slot once and then
+ * adds to a plain number. OpenTelemetry reads the slots at collection time
+ * (see provider.ts), so a line costs a Map lookup, not an SDK call.
+ *
+ * The cap on distinct series per metric lives here: past it, the labels a
+ * metric declares as `fold` take the value `__overflow__`, and the folding is
+ * counted in quay_log_exporter_series_overflow_total{metric}.
+ */
+import type { Attributes } from '@opentelemetry/api';
+import { CATALOGUE, type CounterName, type GaugeName, type HistogramName, type MetricDef, type MetricName } from './catalogue.js';
+
+export const OVERFLOW = '__overflow__';
+const SEP = '\u0001';
+
+export interface ValueSlot {
+  value: number;
+  readonly attributes: Attributes;
+}
+
+export interface HistogramSlot {
+  /** Per-bucket (not cumulative) counts; the last one is +Inf. */
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+  min: number;
+  max: number;
+  readonly attributes: Attributes;
+}
+
+type OverflowHook = (metric: string) => void;
+
+abstract class Family<S> {
+  readonly slots = new Map<string, S>();
+  private readonly foldIdx: number[];
+
+  constructor(
+    readonly name: string,
+    readonly def: MetricDef,
+    private readonly cap: number,
+    private readonly onOverflow: OverflowHook,
+  ) {
+    const fold = def.fold && def.fold.length > 0 ? def.fold : def.labels;
+    this.foldIdx = fold.map((l) => def.labels.indexOf(l));
+  }
+
+  protected abstract create(attributes: Attributes): S;
+
+  /** The slot for these label values, in catalogue order. Missing values are "". */
+  at(a = '', b = '', c = '', d = '', e = ''): S {
+    const n = this.def.labels.length;
+    const key = n <= 1 ? a : n === 2 ? a + SEP + b : n === 3 ? a + SEP + b + SEP + c : n === 4 ? a + SEP + b + SEP + c + SEP + d : a + SEP + b + SEP + c + SEP + d + SEP + e;
+    const slot = this.slots.get(key);
+    if (slot !== undefined) return slot;
+    return this.add(key, [a, b, c, d, e]);
+  }
+
+  /** Whether a series with these values exists (no slot is created). */
+  has(...values: string[]): boolean {
+    return this.slots.has(values.slice(0, Math.max(1, this.def.labels.length)).join(SEP));
+  }
+
+  private add(key: string, values: string[]): S {
+    const labels = this.def.labels;
+    if (this.slots.size >= this.cap) {
+      for (const i of this.foldIdx) values[i] = OVERFLOW;
+      key = values.slice(0, Math.max(1, labels.length)).join(SEP);
+      this.onOverflow(this.name);
+      const folded = this.slots.get(key);
+      if (folded !== undefined) return folded;
+    }
+    const attributes: Attributes = {};
+    for (let i = 0; i < labels.length; i++) attributes[labels[i]!] = values[i]!;
+    const slot = this.create(attributes);
+    this.slots.set(key, slot);
+    return slot;
+  }
+}
+
+export class CounterFamily extends Family<ValueSlot> {
+  protected create(attributes: Attributes): ValueSlot {
+    return { value: 0, attributes };
+  }
+}
+
+/** Same storage as a counter; the value is set rather than added to. */
+export class GaugeFamily extends CounterFamily {}
+
+export class HistogramFamily extends Family<HistogramSlot> {
+  readonly bounds: Float64Array;
+
+  constructor(name: string, def: MetricDef, cap: number, onOverflow: OverflowHook) {
+    super(name, def, cap, onOverflow);
+    this.bounds = Float64Array.from(def.buckets ?? []);
+  }
+
+  protected create(attributes: Attributes): HistogramSlot {
+    return { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0, min: Infinity, max: -Infinity, attributes };
+  }
+
+  /** Record one observation into a slot (bucket i holds bounds[i-1] < v <= bounds[i]). */
+  observe(slot: HistogramSlot, v: number): void {
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && v > bounds[i]!) i++;
+    slot.counts[i]!++;
+    slot.sum += v;
+    slot.count++;
+    if (v < slot.min) slot.min = v;
+    if (v > slot.max) slot.max = v;
+  }
+}
+
+/** All families of the catalogue, created on first use. */
+export class MetricRegistry {
+  private readonly families = new Map<MetricName, Family<unknown>>();
+  private overflow: CounterFamily | undefined;
+
+  constructor(readonly maxSeriesPerMetric = 10_000) {}
+
+  counter(name: CounterName): CounterFamily {
+    return this.family(name) as CounterFamily;
+  }
+
+  gauge(name: GaugeName): GaugeFamily {
+    return this.family(name) as GaugeFamily;
+  }
+
+  histogram(name: HistogramName): HistogramFamily {
+    return this.family(name) as HistogramFamily;
+  }
+
+  /** Families created so far, in creation order. */
+  entries(): IterableIterator<[MetricName, Family<unknown>]> {
+    return this.families.entries();
+  }
+
+  private family(name: MetricName): Family<unknown> {
+    let f = this.families.get(name);
+    if (f) return f;
+    const def: MetricDef = CATALOGUE[name];
+    const hook: OverflowHook = (metric) => {
+      this.overflow ??= this.counter('quay_log_exporter_series_overflow_total');
+      this.overflow.at(metric).value++;
+    };
+    // The overflow counter itself has one series per metric: never capped below that.
+    const cap = name === 'quay_log_exporter_series_overflow_total' ? Number.MAX_SAFE_INTEGER : this.maxSeriesPerMetric;
+    if (def.kind === 'histogram') f = new HistogramFamily(name, def, cap, hook);
+    else if (def.kind === 'gauge') f = new GaugeFamily(name, def, cap, hook);
+    else f = new CounterFamily(name, def, cap, hook);
+    this.families.set(name, f);
+    return f;
+  }
+}
