@@ -1,0 +1,237 @@
+/**
+ * PatternLibrary: named grok patterns (bundled patterns/*.grok, user files,
+ * config) and the compiler that turns expressions into shared RegExps.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GrokError } from './errors.js';
+import { parseGoDurationSeconds, toFloat, toInt } from './convert.js';
+import { expand, PATTERN_NAME, type PatternDef } from './translate.js';
+import type { CompileOptions, CompiledGrok, GrokField, GrokMatch } from './types.js';
+
+/** Both src/grok (vitest) and dist/grok (after tsc) sit two levels below the repo root. */
+export const BUNDLED_PATTERNS_DIR = fileURLToPath(new URL('../../patterns/', import.meta.url));
+const BASE_FILE = 'grok-base.grok';
+
+/** Compiled expressions kept per library; expressions come from config, so this only guards against misuse. */
+const MAX_CACHED = 1000;
+
+interface ParsedLine {
+  readonly name: string;
+  readonly regex: string;
+  readonly origin: string;
+}
+
+/** Bundled files in load order: grok-base.grok first, then the rest sorted. */
+export function bundledPatternFiles(dir: string = BUNDLED_PATTERNS_DIR): string[] {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.grok'))
+    .sort((a, b) => (a === BASE_FILE ? -1 : b === BASE_FILE ? 1 : a < b ? -1 : a > b ? 1 : 0));
+  return files.map((f) => join(dir, f));
+}
+
+let bundledText: Array<{ path: string; text: string }> | undefined;
+
+export class PatternLibrary {
+  private readonly defs = new Map<string, PatternDef>();
+  private readonly cache = new Map<string, CompiledGrok>();
+
+  /** A library with every bundled patterns/*.grok (files read once per process). */
+  static bundled(): PatternLibrary {
+    bundledText ??= bundledPatternFiles().map((path) => ({ path, text: readFileSync(path, 'utf8') }));
+    const lib = new PatternLibrary();
+    for (const f of bundledText) lib.loadText(f.text, f.path);
+    return lib;
+  }
+
+  /** Loads a pattern file; its names override earlier definitions. */
+  loadFile(path: string): void {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new GrokError(`cannot read pattern file ${path}: ${(err as Error).message}`);
+    }
+    this.loadText(text, path);
+  }
+
+  /**
+   * Loads `NAME regex` lines (`#` comments and blank lines skipped). Whitespace
+   * around a line is trimmed, as Telegraf does: write `[ ]` or `\s` when a
+   * pattern must end in a space. The whole text is checked before any name is
+   * defined, so a bad file changes nothing.
+   */
+  loadText(text: string, origin: string): void {
+    const parsed: ParsedLine[] = [];
+    const lines = text.split(/\r?\n/);
+    for (let ln = 0; ln < lines.length; ln++) {
+      const line = lines[ln]!.trim();
+      if (line === '' || line.startsWith('#')) continue;
+      const at = `${origin}:${ln + 1}`;
+      const m = /^(\S+)(?:\s+(.*))?$/.exec(line)!;
+      const name = m[1]!;
+      if (!PATTERN_NAME.test(name)) {
+        throw new GrokError(`${at}: invalid pattern name "${name}" (expected "NAME regex", NAME of letters, digits, _ . -)`, name, at);
+      }
+      if (m[2] === undefined || m[2] === '') {
+        throw new GrokError(`${at}: pattern ${name} has no regex (expected "NAME regex")`, name, at);
+      }
+      checkSyntax(name, m[2], at);
+      parsed.push({ name, regex: m[2], origin: at });
+    }
+    for (const p of parsed) this.defs.set(p.name, { regex: p.regex, origin: p.origin });
+    this.cache.clear();
+  }
+
+  /** Defines (or overrides) one pattern; `origin` labels it in error messages. */
+  define(name: string, regex: string, origin?: string): void {
+    if (!PATTERN_NAME.test(name)) throw new GrokError(`invalid pattern name "${name}"`, name, origin);
+    checkSyntax(name, regex, origin);
+    this.defs.set(name, { regex, origin });
+    this.cache.clear();
+  }
+
+  has(name: string): boolean {
+    return this.defs.has(name);
+  }
+
+  names(): string[] {
+    return [...this.defs.keys()].sort();
+  }
+
+  /** Where a pattern was defined (`file:line`), undefined when unknown or defined in code. */
+  origin(name: string): string | undefined {
+    return this.defs.get(name)?.origin;
+  }
+
+  /** The regex text of a pattern as defined. */
+  definition(name: string): string | undefined {
+    return this.defs.get(name)?.regex;
+  }
+
+  /** Compiles every defined pattern; returns the errors (empty when all compile). */
+  validate(): GrokError[] {
+    const errors: GrokError[] = [];
+    for (const name of this.names()) {
+      try {
+        this.compile(`%{${name}}`);
+      } catch (err) {
+        if (err instanceof GrokError) errors.push(err);
+        else throw err;
+      }
+    }
+    return errors;
+  }
+
+  compile(expression: string, options: CompileOptions = {}): CompiledGrok {
+    const mode = options.mode ?? 'search';
+    const anchorEnd = options.anchorEnd === true;
+    let flags = options.flags ?? '';
+    const key = `${mode}\u0000${anchorEnd ? 1 : 0}\u0000${flags}\u0000${expression}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+
+    if (/[gy]/.test(flags)) throw new GrokError(`flags "${flags}": g and y are not allowed (use mode: 'sticky')`);
+    let text = expression;
+    // Oniguruma allows (?i) anywhere; JS only as a flag, so only a leading one is honoured.
+    if (text.startsWith('(?i)')) {
+      text = text.slice(4);
+      if (!flags.includes('i')) flags += 'i';
+    }
+    const ex = expand(text, (n) => this.defs.get(n), { name: null }, { multiline: flags.includes('m') });
+    const source = anchorEnd ? `(?:${ex.source})$` : ex.source;
+    if (mode === 'sticky') flags += 'y';
+    const regex = this.buildRegExp(source, flags, expression, ex.expanded);
+    const compiled = new Compiled(expression, source, regex, ex.fields, mode === 'sticky');
+    if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    this.cache.set(key, compiled);
+    return compiled;
+  }
+
+  /** new RegExp, blaming the innermost pattern that is invalid on its own when it fails. */
+  private buildRegExp(source: string, flags: string, expression: string, expanded: readonly string[]): RegExp {
+    try {
+      return new RegExp(source, flags);
+    } catch (err) {
+      for (const name of expanded) {
+        const def = this.defs.get(name)!;
+        try {
+          const alone = expand(def.regex, (n) => this.defs.get(n), { name, origin: def.origin }, { multiline: flags.includes('m') });
+          new RegExp(alone.source, flags);
+        } catch (inner) {
+          if (inner instanceof GrokError) throw inner;
+          const at = def.origin ? ` (${def.origin})` : '';
+          throw new GrokError(`invalid regular expression in pattern ${name}${at}: ${(inner as Error).message}`, name, def.origin);
+        }
+      }
+      throw new GrokError(`invalid regular expression for "${expression}": ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Refuses untranslatable syntax at load time, with the file:line, before any reference is resolved. */
+function checkSyntax(name: string, regex: string, origin: string | undefined): void {
+  const ex = expand(regex, () => undefined, { name, origin }, { syntaxOnly: true });
+  try {
+    new RegExp(ex.source);
+  } catch (err) {
+    const at = origin ? ` (${origin})` : '';
+    throw new GrokError(`invalid regular expression in pattern ${name}${at}: ${(err as Error).message}`, name, origin);
+  }
+}
+
+class Compiled implements CompiledGrok {
+  private readonly firstGroup = new Map<string, number>();
+
+  constructor(
+    readonly expression: string,
+    readonly source: string,
+    readonly regex: RegExp,
+    readonly fields: readonly GrokField[],
+    private readonly sticky: boolean,
+  ) {
+    for (const f of fields) if (!this.firstGroup.has(f.name)) this.firstGroup.set(f.name, f.group);
+  }
+
+  group(name: string): number {
+    return this.firstGroup.get(name) ?? -1;
+  }
+
+  match(line: string, start = 0): GrokMatch | null {
+    let m: RegExpExecArray | null;
+    if (this.sticky) {
+      this.regex.lastIndex = start;
+      m = this.regex.exec(line);
+    } else {
+      // No g/y flag: exec ignores lastIndex, so search from `start` on a slice.
+      m = this.regex.exec(start > 0 ? line.slice(start) : line);
+    }
+    if (!m) return null;
+    const fields: Record<string, string | number> = {};
+    const tags: Record<string, string> = {};
+    // Fields are in group order, so when a name repeats the later participating capture wins.
+    for (const f of this.fields) {
+      const text = m[f.group];
+      if (text === undefined) continue;
+      switch (f.type) {
+        case 'string':
+          fields[f.name] = text;
+          break;
+        case 'tag':
+          tags[f.name] = text;
+          break;
+        case 'drop':
+          break;
+        case 'int':
+        case 'float':
+        case 'duration': {
+          const v = f.type === 'int' ? toInt(text) : f.type === 'float' ? toFloat(text) : parseGoDurationSeconds(text);
+          if (!Number.isNaN(v)) fields[f.name] = v;
+          break;
+        }
+      }
+    }
+    return { fields, tags };
+  }
+}
