@@ -7,3 +7,4 @@ export { GROK_TYPES } from './types.js';
 export { GrokError } from './errors.js';
 export { PatternLibrary, BUNDLED_PATTERNS_DIR, bundledPatternFiles } from './library.js';
 export { parseGoDurationSeconds } from './convert.js';
+export { runGrokCommand, grokExpressionFor, type GrokCommandOptions } from './cli.js';
