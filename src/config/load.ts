@@ -33,20 +33,20 @@ export function formatKeyPath(path: readonly PropertyKey[]): string {
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** Replace `${VAR}` and `${VAR:-default}` in every string of the parsed document. */
-function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, missing: Set<string>): unknown {
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, missing: string[], path: PropertyKey[] = []): unknown {
   if (typeof value === 'string') {
     return value.replace(ENV_REF, (_, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;
-      missing.add(name);
+      missing.push(`${formatKeyPath(path)}: environment variable ${name} is not set and has no default (\${${name}:-default})`);
       return '';
     });
   }
-  if (Array.isArray(value)) return value.map((v) => substituteEnv(v, env, missing));
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, missing, [...path, i]));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, missing);
+    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, missing, [...path, k]);
     return out;
   }
   return value;
@@ -63,13 +63,12 @@ function zodProblems(error: z.ZodError): string[] {
 
 /** Validate an already parsed object; `origin` names it in errors. */
 export function parseConfig(raw: unknown, origin = '(config)', env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): Config {
-  const missing = new Set<string>();
-  const substituted = substituteEnv(raw ?? {}, env, missing);
-  const problems = [...missing].map((name) => `environment variable ${name} is not set and has no default (\${${name}:-default})`);
-  const result = configSchema.safeParse(substituted);
-  if (!result.success) problems.push(...zodProblems(result.error));
+  const problems: string[] = [];
+  const substituted = substituteEnv(raw ?? {}, env, problems);
   if (problems.length > 0) throw new ConfigError(origin, problems);
-  const config = result.data!;
+  const result = configSchema.safeParse(substituted);
+  if (!result.success) throw new ConfigError(origin, zodProblems(result.error));
+  const config = result.data;
   problems.push(...crossCheck(config));
   if (problems.length > 0) throw new ConfigError(origin, problems);
   // Relative paths are relative to the config file, as a user reading it expects.

@@ -52,7 +52,7 @@ const multiline = z.strictObject({
   max_lines: positiveInt(500),
 });
 
-const input = z.strictObject({
+export const inputSchema = z.strictObject({
   type: z.enum(['file', 'stdin']).default('file'),
   /** Names the input in self-metrics (`input` label); defaults to `<type>-<index>`. */
   name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, "_", ".", ":" and "-" only').optional(),
@@ -114,7 +114,7 @@ export const configSchema = z.strictObject({
       scope_info: z.boolean().default(false),
     })
     .prefault({}),
-  inputs: z.array(input).default([]),
+  inputs: z.array(inputSchema).default([]),
   grok: z
     .strictObject({
       /** Extra pattern files; a name defined here overrides the bundled one. */

@@ -1,0 +1,31 @@
+/**
+ * Log timestamps to epoch milliseconds, without Date parsing of free text:
+ * only the two shapes Quay writes. Used for event points and mirror state,
+ * not per line.
+ */
+const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
+
+/** nginx `$time_local`: `22/Nov/2026:10:15:32 +0000`. NaN when malformed. */
+export function parseHttpDate(text: string): number {
+  const m = /^(\d{2})\/([A-Z][a-z]{2})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(text);
+  if (!m || MONTHS[m[2]!] === undefined) return Number.NaN;
+  const utc = Date.UTC(+m[3]!, MONTHS[m[2]!]!, +m[1]!, +m[4]!, +m[5]!, +m[6]!);
+  const offset = (m[7] === '-' ? -1 : 1) * (+m[8]! * 60 + +m[9]!);
+  return utc - offset * 60_000;
+}
+
+/** Minutes east of UTC for `UTC`, `Z`, `+02:00`, `-0530`. */
+export function parseZoneOffset(zone: string): number {
+  if (zone === 'UTC' || zone === 'Z') return 0;
+  const m = /^([+-])(\d{2}):?(\d{2})$/.exec(zone);
+  if (!m) return Number.NaN;
+  return (m[1] === '-' ? -1 : 1) * (+m[2]! * 60 + +m[3]!);
+}
+
+/** Python logging asctime `2026-11-22 10:15:32,123`, read in a zone `offsetMinutes` east of UTC. */
+export function parsePythonTime(text: string, offsetMinutes = 0): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[,.](\d{1,6}))?$/.exec(text);
+  if (!m) return Number.NaN;
+  const ms = m[7] ? Math.floor(+m[7].padEnd(3, '0').slice(0, 3)) : 0;
+  return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, ms) - offsetMinutes * 60_000;
+}
