@@ -1,0 +1,336 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GrokError, PatternLibrary, parseGoDurationSeconds } from './index.js';
+
+/** A library with only what a test defines (no bundled files). */
+function lib(text = ''): PatternLibrary {
+  const l = new PatternLibrary();
+  if (text) l.loadText(text, 'test.grok');
+  return l;
+}
+
+/** Number of capturing groups a source has, as V8 counts them. */
+function captureCount(source: string): number {
+  return new RegExp(`${source}|`).exec('')!.length - 1;
+}
+
+function errorOf(fn: () => unknown): GrokError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(GrokError);
+    return err as GrokError;
+  }
+  throw new Error('expected a GrokError, nothing was thrown');
+}
+
+describe('references and field types', () => {
+  const l = lib(['NUM [0-9]+', 'W [a-z]+', 'DUR [0-9a-zµ.]+'].join('\n'));
+
+  it('compiles %{SYNTAX}, %{SYNTAX:field} and %{SYNTAX:field:type}', () => {
+    const c = l.compile('%{W} %{W:word} %{NUM:n:int} %{NUM:f:float} %{W:t:tag} %{W:d:drop} %{DUR:dur:duration}');
+    // Hand count: the unnamed %{W} does not capture; then 6 named fields → groups 1..6.
+    expect(c.fields.map((f) => [f.name, f.group, f.type])).toEqual([
+      ['word', 1, 'string'],
+      ['n', 2, 'int'],
+      ['f', 3, 'float'],
+      ['t', 4, 'tag'],
+      ['d', 5, 'drop'],
+      ['dur', 6, 'duration'],
+    ]);
+    expect(captureCount(c.source)).toBe(6);
+    expect(c.match('abc hello 42 7 prod secret 1m30s')).toEqual({
+      fields: { word: 'hello', n: 42, f: 7, dur: 90 },
+      tags: { t: 'prod' },
+    });
+  });
+
+  it('converts int, float and Go durations (seconds)', () => {
+    // 1.5s = 1.5; 300ms = 0.3; 1m30s = 60+30 = 90; 2h45m = 7200+2700 = 9900; 10us = 0.00001
+    expect(parseGoDurationSeconds('1.5s')).toBe(1.5);
+    expect(parseGoDurationSeconds('300ms')).toBeCloseTo(0.3, 12);
+    expect(parseGoDurationSeconds('1m30s')).toBe(90);
+    expect(parseGoDurationSeconds('2h45m')).toBe(9900);
+    expect(parseGoDurationSeconds('10us')).toBeCloseTo(0.00001, 12);
+    expect(parseGoDurationSeconds('10µs')).toBeCloseTo(0.00001, 12);
+    expect(parseGoDurationSeconds('-1.5h')).toBe(-5400);
+    expect(parseGoDurationSeconds('0.25')).toBe(0.25); // a bare number is already seconds
+    expect(parseGoDurationSeconds('1.5x')).toBeNaN();
+    expect(parseGoDurationSeconds('')).toBeNaN();
+  });
+
+  it('leaves out a typed field whose text is not a number', () => {
+    const c = lib('ANY [^ ]+').compile('%{ANY:n:int} %{ANY:f:float} %{ANY:d:duration}');
+    expect(c.match('x y z')).toEqual({ fields: {}, tags: {} });
+    // int truncates toward zero: -7.9 → -7
+    expect(c.match('-7.9 2.5e3 250ms')).toEqual({ fields: { n: -7, f: 2500, d: 0.25 }, tags: {} });
+  });
+
+  it('refuses an unknown type and a malformed reference', () => {
+    expect(errorOf(() => l.compile('%{NUM:n:integer}')).message).toMatch(/unknown type "integer"/);
+    expect(errorOf(() => l.compile('%{NUM::int}')).message).toMatch(/malformed reference/);
+    expect(errorOf(() => l.compile('%{NUM')).message).toMatch(/unterminated reference/);
+  });
+
+  it('omits fields that did not participate', () => {
+    const c = l.compile('(?:%{NUM:n:int}|%{W:w})');
+    expect(c.match('abc')).toEqual({ fields: { w: 'abc' }, tags: {} });
+    expect(c.match('12')).toEqual({ fields: { n: 12 }, tags: {} });
+    expect(c.match('!!')).toBeNull();
+  });
+
+  it('lets the later participating capture win when a name is used twice', () => {
+    const c = l.compile('%{W:v} %{W:v}');
+    expect(c.match('first second')!.fields).toEqual({ v: 'second' });
+    // group() gives the first occurrence
+    expect(c.group('v')).toBe(1);
+    const alt = l.compile('(?:%{NUM:v:int}|%{W:v})-%{W:x}');
+    // the second v did not participate on "5-a", so the first one's value stays
+    expect(alt.match('5-a')!.fields).toEqual({ v: 5, x: 'a' });
+    expect(alt.match('b-a')!.fields).toEqual({ v: 'b', x: 'a' });
+  });
+
+  it('supports inline (?<name>…) and field names that are not JS identifiers', () => {
+    const c = l.compile('(?<client.ip>[0-9.]+):%{NUM:[client][port]:int} %{W:@type:tag} (?<a b>x)');
+    expect(c.group('client.ip')).toBe(1);
+    expect(c.group('[client][port]')).toBe(2);
+    expect(c.group('nope')).toBe(-1);
+    expect(c.match('10.0.0.1:8443 web x')).toEqual({
+      fields: { 'client.ip': '10.0.0.1', '[client][port]': 8443, 'a b': 'x' },
+      tags: { '@type': 'web' },
+    });
+  });
+});
+
+describe('capture group numbering', () => {
+  it('keeps exact indexes through nested unnamed groups, escapes and classes', () => {
+    const l = lib(
+      [
+        // plain groups, an escaped paren, a paren inside a class, a lookahead:
+        // none of these may capture.
+        'A (a|b)(?:c)\\((d)[(](?=e)e',
+        'B x(%{A:first})y%{A}(?<inner>z(w))%{A:last}',
+      ].join('\n'),
+    );
+    const c = l.compile('%{B:all}!');
+    // Hand count of capturing "(" in order: all=1, first=2, inner=3, last=4.
+    expect(c.fields.map((f) => `${f.name}:${f.group}`)).toEqual(['all:1', 'first:2', 'inner:3', 'last:4']);
+    expect(captureCount(c.source)).toBe(4);
+    const text = 'xac(d(ey' + 'bc(d(e' + 'zw' + 'ac(d(e!';
+    const m = c.regex.exec(text)!;
+    expect(m[1]).toBe('xac(d(eybc(d(ezwac(d(e');
+    expect(m[2]).toBe('ac(d(e');
+    expect(m[3]).toBe('zw');
+    expect(m[4]).toBe('ac(d(e');
+  });
+
+  it('counts the hidden group of an atomic group', () => {
+    const c = lib('W [a-z]+').compile('(?>%{W:w}) %{W:x}');
+    // (?>…) becomes (?:(?=(…))\1): hidden group 1, then w=2, x=3.
+    expect(c.fields.map((f) => f.group)).toEqual([2, 3]);
+    expect(captureCount(c.source)).toBe(3);
+    expect(c.match('ab cd')!.fields).toEqual({ w: 'ab', x: 'cd' });
+  });
+});
+
+describe('errors', () => {
+  it('shows the cycle', () => {
+    const l = lib('A x%{B}\nB %{C}y\nC (?:%{A})?');
+    const e = errorOf(() => l.compile('%{A}'));
+    expect(e.message).toContain('pattern cycle A -> B -> C -> A');
+    expect(e.message).toContain('test.grok:3'); // C's line, where A is referenced again
+    expect(errorOf(() => lib('SELF a%{SELF}').compile('%{SELF}')).message).toContain('SELF -> SELF');
+  });
+
+  it('names an unknown pattern and where it was used', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'grok-'));
+    try {
+      const file = join(dir, 'user.grok');
+      writeFileSync(file, '# my patterns\n\nGOOD [a-z]+\nUSES_NOPE %{GOOD} %{NOPE:x}\n');
+      const l = new PatternLibrary();
+      l.loadFile(file);
+      const e = errorOf(() => l.compile('%{USES_NOPE}'));
+      expect(e.message).toBe(`unknown pattern "NOPE" used in pattern USES_NOPE (${file}:4)`);
+      expect(e.pattern).toBe('USES_NOPE');
+      expect(e.origin).toBe(`${file}:4`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(errorOf(() => new PatternLibrary().compile('a %{MISSING}')).message).toBe(
+      'unknown pattern "MISSING" used in the expression "a %{MISSING}"',
+    );
+  });
+
+  it('names the file and line of a malformed pattern file', () => {
+    expect(errorOf(() => lib('OK a\n\nLONELY\n')).message).toBe('test.grok:3: pattern LONELY has no regex (expected "NAME regex")');
+    expect(errorOf(() => lib('# c\nBAD!NAME a')).message).toMatch(/^test\.grok:2: invalid pattern name "BAD!NAME"/);
+    expect(errorOf(() => new PatternLibrary().loadFile('/nonexistent/x.grok')).message).toMatch(/cannot read pattern file/);
+  });
+
+  it('loads nothing from a file with an error', () => {
+    const l = new PatternLibrary();
+    expect(() => l.loadText('FIRST a\nSECOND a*+\n', 'f.grok')).toThrow(GrokError);
+    expect(l.has('FIRST')).toBe(false);
+  });
+
+  it('reports an invalid RegExp with the pattern name, file:line and the JS error', () => {
+    const e = errorOf(() => lib('OK a\nBAD a{3,1}'));
+    expect(e.message).toMatch(/^invalid regular expression in pattern BAD \(test\.grok:2\): .*numbers out of order/);
+    const l = new PatternLibrary();
+    const e2 = errorOf(() => l.define('LOOSE', 'a)'));
+    expect(e2.message).toMatch(/unbalanced "\)" at offset 1 in pattern LOOSE/);
+    expect(errorOf(() => l.define('OPEN', '(a')).message).toMatch(/missing "\)"/);
+    expect(errorOf(() => l.define('CLS', '[a-')).message).toMatch(/unterminated character class/);
+    expect(errorOf(() => l.compile('x', { flags: 'g' })).message).toMatch(/g and y are not allowed/);
+  });
+});
+
+describe('Oniguruma translation', () => {
+  const l = new PatternLibrary();
+  const m = (expr: string, text: string) => {
+    const r = l.compile(expr).regex.exec(text);
+    return r ? r[0] : null;
+  };
+
+  it('emulates atomic groups (no backtracking into them)', () => {
+    expect(m('(?>a*)a', 'aaa')).toBeNull(); // a* took every a and does not give one back
+    expect(m('(?:a*)a', 'aaa')).toBe('aaa');
+    expect(m('(?>ab|a)c', 'abc')).toBe('abc');
+    expect(m('(?>a|ab)c', 'abc')).toBeNull(); // first alternative is final
+    expect(m('x(?>[0-9]+)+y', 'x12y')).toBe('x12y'); // quantifier applies to the whole emulation
+  });
+
+  it('translates \\A, \\z, \\Z, \\h and \\H', () => {
+    expect(m('\\Afoo', 'foo bar')).toBe('foo');
+    expect(m('\\Abar', 'foo bar')).toBeNull();
+    expect(m('bar\\z', 'foo bar')).toBe('bar');
+    expect(m('bar\\z', 'foo bar\n')).toBeNull();
+    expect(m('bar\\Z', 'foo bar\n')).toBe('bar');
+    expect(m('bar\\Z', 'foo bar\nx')).toBeNull();
+    expect(m('\\h+', 'xyz deadBEEF99')).toBe('deadBEEF99');
+    expect(m('\\H+', '12ab-xyz')).toBe('-xyz');
+    expect(m('[\\h:]+', 'fe80::1 x')).toBe('fe80::1');
+    // with the m flag ^/$ mean lines, so \A and \z must still mean the whole text
+    expect(l.compile('b\\z', { flags: 'm' }).regex.test('b\nc')).toBe(false);
+    expect(l.compile('\\Ac', { flags: 'm' }).regex.test('b\nc')).toBe(false);
+  });
+
+  it('translates POSIX bracket classes, {,n}, \\x{…} and comments', () => {
+    expect(m('[[:alpha:]]+', '12abC34')).toBe('abC');
+    expect(m('[[:digit:][:upper:]_]+', 'ab12C_D ')).toBe('12C_D');
+    expect(m('[^[:space:]]+', '  a-b\tc')).toBe('a-b');
+    expect(m('[[:xdigit:]]+', 'zz0fA9g')).toBe('0fA9');
+    expect(m('[[:punct:]]+', 'ab!?-x')).toBe('!?-');
+    expect(m('x{,2}y', 'xxxy')).toBe('xxy');
+    expect(m('\\x{41}\\x{263a}', 'A☺')).toBe('A☺');
+    expect(m('a(?#this is a comment)b', 'ab')).toBe('ab');
+    expect(m('[]a]+', 'x]a]')).toBe(']a]'); // a leading ] is literal
+    expect(m('a{x', 'a{x')).toBe('a{x'); // a brace that is not a quantifier is literal
+    expect(m('(?<q>["\'])x\\k<q>', `'x' "x'`)).toBe("'x'");
+  });
+
+  it('turns a leading (?i) into the i flag', () => {
+    const c = l.compile('(?i)get');
+    expect(c.regex.flags).toContain('i');
+    expect(c.regex.test('GET /')).toBe(true);
+    expect(l.compile('get', { flags: 'i' }).regex.test('GeT')).toBe(true);
+  });
+
+  it.each([
+    ['a*+', /possessive quantifier "\*\+"/],
+    ['a++', /possessive quantifier "\+\+"/],
+    ['a?+', /possessive quantifier "\?\+"/],
+    ['a{2,3}+', /possessive quantifier "\{2,3\}\+"/],
+    ['x(?i)y', /inline flag group "\(\?i\)"/],
+    ['(?m)x', /inline flag group "\(\?m\)"/],
+    ['(?x) a b', /inline flag group "\(\?x\)"/],
+    ['(?i:a)', /inline flag group "\(\?i:"/],
+    ['\\Gfoo', /\\G \(match-start anchor\) is not supported/],
+    ['(?(1)a|b)', /conditional group/],
+    ['(a)\\1', /numbered backreference "\\1"/],
+    ['[a-z&&[^aeiou]]', /nested character class|intersection/],
+    ['\\p{L}', /Unicode property/],
+    ['[[:^alpha:]]', /negated POSIX class/],
+    ['[[:nope:]]', /unknown POSIX class/],
+  ])('refuses %s', (regex, message) => {
+    const e = errorOf(() => lib(`BAD_ONE ${regex}`));
+    expect(e.message).toMatch(message);
+    expect(e.message).toContain('pattern BAD_ONE (test.grok:1)');
+  });
+
+  it('refuses a (?i) that is not at the very start of the whole expression', () => {
+    // inside a pattern definition: refused when the file loads
+    expect(errorOf(() => lib('ANY (?i)abc')).message).toMatch(/inline flag group .* in pattern ANY \(test\.grok:1\)/);
+    // later in the expression itself
+    expect(errorOf(() => new PatternLibrary().compile('a(?i)b')).message).toMatch(/inline flag group "\(\?i\)" .* in the expression "a\(\?i\)b"/);
+  });
+});
+
+describe('modes and options', () => {
+  const l = lib('NUM [0-9]+\nW [a-z]+');
+
+  it('sticky mode matches exactly at the start offset', () => {
+    const c = l.compile('%{NUM:n:int}', { mode: 'sticky' });
+    expect(c.regex.sticky).toBe(true);
+    expect(c.match('ab 42 7', 3)).toEqual({ fields: { n: 42 }, tags: {} });
+    expect(c.match('ab 42 7', 2)).toBeNull(); // a space at 2: sticky does not search ahead
+    expect(c.match('ab 42 7', 6)!.fields).toEqual({ n: 7 });
+    // the hot-path way: set lastIndex, call exec
+    c.regex.lastIndex = 3;
+    expect(c.regex.exec('ab 42 7')![c.group('n')]).toBe('42');
+  });
+
+  it('search mode finds the first match anywhere (from start on a slice)', () => {
+    const c = l.compile('%{NUM:n:int}');
+    expect(c.regex.sticky).toBe(false);
+    expect(c.match('ab 42 7')!.fields).toEqual({ n: 42 });
+    expect(c.match('ab 42 7', 5)!.fields).toEqual({ n: 7 });
+  });
+
+  it('anchorEnd anchors the whole expression, alternations included', () => {
+    expect(l.compile('%{NUM:n}', { anchorEnd: true }).match('12 x')).toBeNull();
+    expect(l.compile('%{NUM:n}', { anchorEnd: true }).match('x 12')!.fields).toEqual({ n: '12' });
+    expect(l.compile('a|b', { anchorEnd: true }).regex.test('ax')).toBe(false);
+    expect(l.compile('a|b', { anchorEnd: true }).regex.test('xa')).toBe(true);
+  });
+
+  it('caches per expression and options, and forgets on redefinition', () => {
+    const a = l.compile('%{W:w}');
+    expect(l.compile('%{W:w}')).toBe(a);
+    expect(l.compile('%{W:w}', { mode: 'sticky' })).not.toBe(a);
+    expect(l.compile('%{W:w}', { anchorEnd: true })).not.toBe(a);
+    l.define('W', '[a-z]+!');
+    const b = l.compile('%{W:w}');
+    expect(b).not.toBe(a);
+    expect(b.match('hi!')!.fields).toEqual({ w: 'hi!' });
+  });
+});
+
+describe('override order', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grok-override-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('later definitions override earlier ones; user files override bundled', () => {
+    const l = PatternLibrary.bundled();
+    expect(l.compile('%{WORD:w}').match('ab-cd')!.fields).toEqual({ w: 'ab' });
+    const first = join(dir, 'first.grok');
+    const second = join(dir, 'second.grok');
+    writeFileSync(first, 'WORD [A-Za-z-]+\nMINE %{WORD}\n');
+    writeFileSync(second, 'MINE %{WORD}!\n');
+    l.loadFile(first);
+    expect(l.compile('%{WORD:w}').match('ab-cd')!.fields).toEqual({ w: 'ab-cd' });
+    // a bundled pattern built on WORD sees the user's WORD too (references resolve at compile)
+    expect(l.compile('%{QUAY_HTTP_REQUEST}', { mode: 'sticky' }).match('M-SEARCH * HTTP/1.1')!.fields).toEqual({
+      method: 'M-SEARCH',
+      request: '*',
+      http_version: '1.1',
+    });
+    l.loadFile(second);
+    expect(l.origin('MINE')).toBe(`${second}:1`);
+    expect(l.compile('%{MINE:m}').match('ab-cd!')!.fields).toEqual({ m: 'ab-cd!' });
+    // another bundled() is untouched by this one's user files
+    expect(PatternLibrary.bundled().has('MINE')).toBe(false);
+  });
+});
