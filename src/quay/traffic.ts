@@ -165,8 +165,18 @@ export class TrafficRecorder {
   }
 }
 
-/** The digest in a blob path or an upload's `?digest=`; "" when none. */
+/** The digest of a blob GET (`/blobs/<digest>`) or of an upload (`?digest=`, URL-encoded); "" when none. */
 function digestOf(path: string): string {
-  const m = /(?:\/blobs\/|[?&]digest=)([a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)/.exec(path);
-  return m ? decodeURIComponent(m[1]!) : '';
+  const query = /[?&]digest=([^&#]+)/.exec(path);
+  if (query) {
+    try {
+      return decodeURIComponent(query[1]!);
+    } catch {
+      return query[1]!;
+    }
+  }
+  const at = path.lastIndexOf('/blobs/');
+  if (at === -1 || path.startsWith('uploads', at + 7)) return '';
+  const end = path.indexOf('?', at);
+  return path.slice(at + 7, end === -1 ? undefined : end);
 }
