@@ -32,4 +32,10 @@ export interface Input {
    * offsets, release files. Resolves when done.
    */
   stop(): Promise<void>;
+  /**
+   * Only for inputs that can end (stdin): resolves once the input has ended
+   * and handed over everything (end of stream, or stop()). File inputs never
+   * end on their own and leave this undefined.
+   */
+  readonly finished?: Promise<void>;
 }

@@ -1,0 +1,189 @@
+/**
+ * Multi-line events, as Telegraf's `multiline` parser does them: a line that
+ * matches `pattern` (or does not, with `invert_match`) belongs to the event
+ * before it (`match_which_line: previous`) or after it (`next`). An event is
+ * handed over when a line that does not belong to it arrives, when it reaches
+ * `max_lines`, after `timeout`, or when the input ends.
+ *
+ * The `python-traceback` preset joins to the event before it: indented lines,
+ * `Traceback (most recent call last):`, the chained-exception headers, blank
+ * lines inside a traceback, and the exception line right after the frames.
+ *
+ * In a supervisord stream (`<program> <stdout|stderr> | text`) programs
+ * interleave, so the rule is applied to the text after the prefix, per
+ * program: a continuation joins the open event of its own program. The event
+ * keeps its first line's prefix; continuations are appended after "\n"
+ * without theirs.
+ */
+import type { MultilineConfig } from '../config/schema.js';
+import type { Sink, Stage } from './stage.js';
+
+/** One open event (objects are reused per program, not made per line). */
+class Event {
+  text = '';
+  start = 0;
+  lines = 0;
+  open = false;
+  seen = 0;
+  /** python-traceback: a `Traceback …` header has been seen. */
+  tb = false;
+  /** python-traceback: the last line was indented (a frame). */
+  indented = false;
+}
+
+type Rule = (line: string, from: number, ev: Event) => boolean;
+
+const SPACE = 32;
+const TAB = 9;
+const TRACEBACK = 'Traceback (most recent call last):';
+const DURING = 'During handling of the above exception';
+const CAUSE = 'The above exception was the direct cause';
+
+function isTracebackHeader(line: string, from: number): boolean {
+  return line.startsWith(TRACEBACK, from);
+}
+
+const pythonTraceback: Rule = (line, from, ev) => {
+  const c = line.charCodeAt(from);
+  if (c === SPACE || c === TAB) return true;
+  if (Number.isNaN(c)) return ev.tb; // a blank line between chained tracebacks
+  if (line.startsWith(TRACEBACK, from) || line.startsWith(DURING, from) || line.startsWith(CAUSE, from)) return true;
+  return ev.tb && ev.indented; // "ValueError: boom" right after the frames
+};
+
+/**
+ * Index just after a supervisord prefix `<program> <stdout|stderr> | `, or 0
+ * when the line has none (supervisord's own lines).
+ */
+export function supervisordTextStart(line: string): number {
+  const a = line.indexOf(' ');
+  if (a <= 0 || line.charCodeAt(a + 7) !== SPACE || line.charCodeAt(a + 8) !== 124) return 0;
+  if (!line.startsWith('stdout', a + 1) && !line.startsWith('stderr', a + 1)) return 0;
+  return line.charCodeAt(a + 9) === SPACE ? a + 10 : a + 9;
+}
+
+export class MultilineStage implements Stage {
+  readonly push: Sink;
+  private readonly rule: Rule;
+  private readonly previous: boolean;
+  private readonly maxLines: number;
+  private readonly timeoutMs: number;
+  /** Non-supervisord inputs: one stream, one event. */
+  private readonly single = new Event();
+  /** Supervisord inputs: one event per program. */
+  private readonly byProgram = new Map<string, Event>();
+
+  constructor(
+    config: MultilineConfig,
+    supervisord: boolean,
+    private readonly next: Sink,
+  ) {
+    if (config.preset === 'python-traceback') {
+      if (config.pattern !== undefined) throw new Error('multiline: set either "preset" or "pattern", not both');
+      this.rule = pythonTraceback;
+      this.previous = true;
+    } else if (config.pattern !== undefined) {
+      let re: RegExp;
+      try {
+        re = new RegExp(config.pattern);
+      } catch (err) {
+        throw new Error(`multiline.pattern: ${(err as Error).message}`);
+      }
+      const invert = config.invert_match;
+      this.rule = (line, from) => re.test(from === 0 ? line : line.slice(from)) !== invert;
+      this.previous = config.match_which_line === 'previous';
+    } else {
+      throw new Error('multiline: set "pattern" or "preset"');
+    }
+    this.maxLines = config.max_lines;
+    this.timeoutMs = config.timeout;
+    this.push = supervisord ? (line, start) => this.pushPrefixed(line, start) : (line, start) => this.add(this.single, line, 0, start);
+  }
+
+  private pushPrefixed(line: string, start: number): void {
+    const from = supervisordTextStart(line);
+    const program = from === 0 ? '' : line.slice(0, line.indexOf(' '));
+    let ev = this.byProgram.get(program);
+    if (ev === undefined) {
+      // Garbage shaped like a prefix must not grow the map without bound.
+      if (this.byProgram.size >= 1024) for (const [k, e] of this.byProgram) if (!e.open) this.byProgram.delete(k);
+      ev = new Event();
+      this.byProgram.set(program, ev);
+    }
+    this.add(ev, line, from, start);
+  }
+
+  private add(ev: Event, line: string, from: number, start: number): void {
+    const joins = this.rule(line, from, ev);
+    if (this.previous) {
+      if (ev.open && joins && ev.lines < this.maxLines) {
+        this.append(ev, line, from);
+      } else {
+        if (ev.open) this.emit(ev);
+        this.begin(ev, line, from, start);
+      }
+      return;
+    }
+    // `next`: a matching line waits for the line after it.
+    if (joins) {
+      if (ev.open) this.append(ev, line, from);
+      else this.begin(ev, line, from, start);
+      if (ev.lines >= this.maxLines) this.emit(ev);
+    } else if (ev.open) {
+      this.append(ev, line, from);
+      this.emit(ev);
+    } else {
+      this.next(line, start);
+    }
+  }
+
+  private begin(ev: Event, line: string, from: number, start: number): void {
+    ev.open = true;
+    ev.text = line;
+    ev.start = start;
+    ev.lines = 1;
+    ev.seen = 0;
+    ev.tb = isTracebackHeader(line, from);
+    const c = line.charCodeAt(from);
+    ev.indented = c === SPACE || c === TAB;
+  }
+
+  private append(ev: Event, line: string, from: number): void {
+    ev.text += '\n' + (from === 0 ? line : line.slice(from));
+    ev.lines++;
+    ev.seen = 0; // the timeout counts from the last line, so a slow traceback stays whole
+    if (!ev.tb) ev.tb = isTracebackHeader(line, from);
+    const c = line.charCodeAt(from);
+    ev.indented = c === SPACE || c === TAB;
+  }
+
+  private emit(ev: Event): void {
+    ev.open = false;
+    const text = ev.text;
+    ev.text = '';
+    this.next(text, ev.start);
+  }
+
+  heldFrom(): number {
+    let min = this.single.open ? this.single.start : Infinity;
+    for (const ev of this.byProgram.values()) if (ev.open && ev.start < min) min = ev.start;
+    return min;
+  }
+
+  flush(): void {
+    const open = [this.single, ...this.byProgram.values()].filter((ev) => ev.open);
+    // Oldest first, so the order of the file is kept as far as it can be.
+    open.sort((a, b) => a.start - b.start);
+    for (const ev of open) this.emit(ev);
+  }
+
+  tick(now: number): void {
+    const check = (ev: Event) => {
+      if (!ev.open) return;
+      if (ev.seen === 0) ev.seen = now;
+      else if (now - ev.seen >= this.timeoutMs) this.emit(ev);
+    };
+    check(this.single);
+    for (const ev of this.byProgram.values()) check(ev);
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * `replay`: one file (or stdin) from byte 0 to its end through the same
+ * splitter, framing and multi-line code as a followed file. No offsets, no
+ * timeouts (time means nothing when reading history at full speed): an event
+ * ends at its next non-continuation line, max_lines, or the end of input.
+ */
+import { open } from 'node:fs/promises';
+import type { InputConfig } from '../config/schema.js';
+import { buildLinePath, flushStages } from './chain.js';
+import type { InputDeps } from './types.js';
+
+export async function replayStream(pathOrDash: string, config: InputConfig, deps: Pick<InputDeps, 'handler' | 'registry' | 'log'>): Promise<void> {
+  const path = buildLinePath(config, deps.handler, deps.registry);
+  const sp = path.splitter;
+  const bytes = deps.registry.counter('quay_log_exporter_input_bytes_total').at(config.name ?? 'replay');
+  if (pathOrDash === '-') {
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+      bytes.value += chunk.length;
+      sp.write(chunk);
+    }
+  } else {
+    const fh = await open(pathOrDash, 'r');
+    try {
+      let pos = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(sp.buf, sp.fill, sp.space, pos);
+        if (bytesRead === 0) break;
+        pos += bytesRead;
+        bytes.value += bytesRead;
+        sp.commit(bytesRead);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+  sp.flushPartial();
+  flushStages(path);
+}
