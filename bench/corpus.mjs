@@ -62,21 +62,21 @@ export function repositories(count, rand) {
 
 /**
  * Request kinds the generator writes. The label value each one takes in
- * quay_registry_requests_total{operation} is the exporter's contract (see
- * OPERATION_LABEL); `null` there means the exporter does not count it.
+ * quay_registry_requests_total{operation} is the exporter's contract
+ * (src/quay/registry-route.ts); `null` means the exporter does not count it.
  */
 export const OPERATION_LABEL = {
-  base: 'base',
+  base: 'ping',
   catalog: 'catalog',
   manifest_get: 'pull_manifest',
-  manifest_head: 'head_manifest',
+  manifest_head: 'pull_manifest',
   manifest_put: 'push_manifest',
   manifest_delete: 'delete_manifest',
   blob_get: 'pull_blob',
-  blob_head: 'head_blob',
-  upload_start: 'start_upload',
-  upload_chunk: 'upload_chunk',
-  upload_complete: 'complete_upload',
+  blob_head: 'pull_blob',
+  upload_start: 'push_blob_start',
+  upload_chunk: 'push_blob_chunk',
+  upload_complete: 'push_blob_commit',
   tags_list: 'list_tags',
 };
 
@@ -170,7 +170,8 @@ export function generateCorpus({ seed = 42, lines = 1_000_000, out, truthOut, re
   /** One nginx access line; records every metric it implies. */
   function nginxLine(ms) {
     const ip = pick(ips);
-    const ppa = rand() < 0.8 ? '' : pick(ips);
+    // nginx logs an empty variable as "-" (no PROXY protocol in front).
+    const ppa = rand() < 0.8 ? '-' : pick(ips);
     let method = 'GET', path, status, bytesSent = 0, reqLen = 300 + Math.floor(rand() * 900), time = 0.001 + rand() * 0.05;
     let ua = pick(agents), upstream = true;
     let kind = null, r = null;
@@ -305,10 +306,11 @@ export function generateCorpus({ seed = 42, lines = 1_000_000, out, truthOut, re
 
   // ---- workers: stories (a sync attempt, a GC run) handed out one line at a time ----
   const ctx = { rand, pick, pickRepo, repos, tags, digests, T, pyTime };
+  // (stories read the current timestamp through pyTime at the moment each line is written)
   let mirrorQueue = [];
   let gcQueue = [];
   const next = (queue, story, ms) => {
-    if (queue.length === 0) queue.push(...story(ctx, ms));
+    if (queue.length === 0) queue.push(...story(ctx));
     const item = queue.shift();
     item.record?.();
     return item.line(ms);
@@ -325,10 +327,21 @@ export function generateCorpus({ seed = 42, lines = 1_000_000, out, truthOut, re
     else { line = next(gcQueue, gcStory, ms); bySource.gcworker++; }
     emit(line);
   }
+  // Finish the stories still open, so every sync attempt and GC run in the corpus is complete.
+  let written = lines;
+  for (const [queue, source] of [[mirrorQueue, 'repomirrorworker'], [gcQueue, 'gcworker']]) {
+    while (queue.length > 0) {
+      const item = queue.shift();
+      item.record?.();
+      emit(item.line(stamp(lines - 1)));
+      bySource[source]++;
+      written++;
+    }
+  }
   flush();
   if (fd >= 0) closeSync(fd);
 
-  const result = { seed, lines, repos: repoCount, bytes, linesBySource: bySource, metrics: truth.metrics, corpus: collected ?? undefined };
+  const result = { seed, lines: written, requestedLines: lines, repos: repoCount, bytes, linesBySource: bySource, metrics: truth.metrics, corpus: collected ?? undefined };
   if (truthOut) writeFileSync(truthOut, JSON.stringify({ ...result, corpus: undefined }, null, 1));
   return result;
 }

@@ -59,6 +59,6 @@ export function compareTotals(samples, truth) {
   const have = {};
   for (const s of samples) if (s.name in want) have[s.name] = (have[s.name] ?? 0) + s.value;
   const rows = [];
-  for (const [metric, w] of Object.entries(want)) rows.push({ metric, want: w, have: have[metric] ?? null, ok: have[metric] === w });
+  for (const [metric, w] of Object.entries(want)) rows.push({ metric, want: w, have: have[metric] ?? null, ok: metric in have ? have[metric] === w : null }); // null: not counted by that program
   return rows;
 }

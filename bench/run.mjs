@@ -1,0 +1,291 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: quay-log-exporter beside mtail and Oniguruma.
+ *
+ *   node bench/run.mjs [--lines 1000000] [--runs 3] [--seed 42] [--skip replay,mtail,grok,daemon] [--strict]
+ *
+ * Fails (exit 1) when the replay's metrics differ from the corpus's true
+ * counts: a fast wrong answer is not a result. With --strict it also fails
+ * when a target is missed. Prints a table; writes bench/results/latest.json
+ * and a dated copy.
+ */
+import { existsSync, mkdirSync, mkdtempSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { generateCorpus, repositories, rng } from './corpus.mjs';
+import { upstreamOf } from './corpus-workers.mjs';
+import { checkAgainstTruth, compareTotals } from './lib/check.mjs';
+import { measure, median, HAS_GNU_TIME } from './lib/proc.mjs';
+import { parsePrometheus } from './lib/prom.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(HERE);
+const CLI = join(ROOT, 'dist', 'cli.js');
+const MTAIL = '/usr/bin/mtail';
+
+// ---- arguments ----
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const LINES = Number(opt('lines', 1_000_000));
+const RUNS = Number(opt('runs', 3));
+const SEED = Number(opt('seed', 42));
+const SKIP = new Set(String(opt('skip', '')).split(',').filter(Boolean));
+const STRICT = argv.includes('--strict');
+
+const TARGETS = { linesPerSec: 1_000_000, vsMtail: 12, grokVsOnig: 30, replayRssMb: 150, daemonRssMb: 100, latencyMs: 1000 };
+
+const log = (...a) => console.error('[bench]', ...a);
+const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const fmt1 = (n) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
+const mb = (kb) => (kb == null ? NaN : kb / 1024);
+
+// ---- machine ----
+function machine() {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const model = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+  let nproc = cpus().length;
+  try {
+    nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+  } catch {}
+  let mtailVersion = 'not installed';
+  try {
+    mtailVersion = execFileSync(MTAIL, ['--version'], { encoding: 'utf8' }).split('\n')[0].trim();
+  } catch {}
+  return { nproc, cpu: model, node: process.version, mtail: mtailVersion, gnuTime: HAS_GNU_TIME };
+}
+
+// ---- corpus (cached under bench/corpus/, which git ignores) ----
+function corpus({ lines, seed, repos = 120 }) {
+  const dir = join(HERE, 'corpus');
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `quay-s${seed}-n${lines}-r${repos}`);
+  const file = `${base}.log`;
+  const truthFile = `${base}.truth.json`;
+  if (!existsSync(file) || !existsSync(truthFile)) {
+    log(`generating ${fmtInt(lines)} lines (seed ${seed}, ${repos} repositories) → ${file}`);
+    const t0 = performance.now();
+    generateCorpus({ seed, lines, repos, out: file, truthOut: truthFile });
+    log(`  done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  return { file, truth: JSON.parse(readFileSync(truthFile, 'utf8')) };
+}
+
+/** The replay config: mirror upstreams map back to their Quay repositories (the mirror job line is not in the corpus). */
+function benchConfig(seed, repoCount) {
+  const repos = repositories(repoCount, rng(seed ^ 0x5bd1e995));
+  const map = {};
+  for (const r of repos) map[upstreamOf(r)] = `${r.ns}/${r.repo}`;
+  const file = join(HERE, 'corpus', `bench-config-s${seed}-r${repoCount}.yaml`);
+  writeFileSync(file, JSON.stringify({ log_level: 'warn', mirror: { repositories: map } }, null, 1));
+  return file;
+}
+
+// ---- sections ----
+async function benchReplay(c, configFile) {
+  const runs = [];
+  let check = null;
+  for (let r = 0; r < RUNS; r++) {
+    const res = await measure(process.execPath, [CLI, 'replay', '--config', configFile, '--format', 'prometheus', c.file]);
+    if (res.code !== 0) throw new Error(`replay exited ${res.code}:\n${res.stderr.slice(0, 2000)}`);
+    // Every run is checked: a run that is fast because it skipped work must not count.
+    const ch = checkAgainstTruth(parsePrometheus(res.stdout), c.truth, CATALOGUE);
+    if (check === null || ch.mismatches.length > check.mismatches.length) check = ch;
+    runs.push(res);
+    log(`  replay run ${r + 1}: ${fmt1(res.wallMs / 1000)} s, ${fmtInt(c.truth.lines / (res.wallMs / 1000))} lines/s, peak RSS ${fmt1(mb(res.maxRssKb))} MB, ${ch.mismatches.length} mismatches`);
+  }
+  const wall = median(runs.map((r) => r.wallMs)) / 1000;
+  return {
+    wallSec: wall,
+    linesPerSec: c.truth.lines / wall,
+    mbPerSec: c.truth.bytes / 1e6 / wall,
+    cpuSec: median(runs.map((r) => r.cpuMs ?? NaN)) / 1000,
+    peakRssMb: Math.max(...runs.map((r) => mb(r.maxRssKb))),
+    checkedSeries: check.checked,
+    mismatches: check.mismatches,
+    missingCatalogueMetrics: Object.keys(CATALOGUE).filter((m) => !check.present.includes(m)),
+  };
+}
+
+async function benchMtail(c) {
+  const dir = mkdtempSync(join(tmpdir(), 'qle-mtail-'));
+  copyFileSync(join(HERE, 'quay.mtail'), join(dir, 'quay.mtail'));
+  const runs = [];
+  let rows = null;
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      const res = await measure(MTAIL, ['--one_shot', '--one_shot_format=prometheus', '--progs', dir, '--logs', c.file, '--logtostderr']);
+      if (res.code !== 0) throw new Error(`mtail exited ${res.code}:\n${res.stderr.slice(-2000)}`);
+      rows ??= compareTotals(parsePrometheus(res.stdout), c.truth);
+      runs.push(res);
+      log(`  mtail run ${r + 1}: ${fmt1(res.wallMs / 1000)} s, ${fmtInt(c.truth.lines / (res.wallMs / 1000))} lines/s, peak RSS ${fmt1(mb(res.maxRssKb))} MB`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const wall = median(runs.map((r) => r.wallMs)) / 1000;
+  return {
+    wallSec: wall,
+    linesPerSec: c.truth.lines / wall,
+    mbPerSec: c.truth.bytes / 1e6 / wall,
+    cpuSec: median(runs.map((r) => r.cpuMs ?? NaN)) / 1000,
+    peakRssMb: Math.max(...runs.map((r) => mb(r.maxRssKb))),
+    totals: rows,
+  };
+}
+
+/** Top-level QUAY_* names defined in a bundled pattern file (helpers excluded). */
+function quayPatternsIn(file) {
+  const path = join(ROOT, 'patterns', file);
+  if (!existsSync(path)) return [];
+  const names = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const m = /^(QUAY_[A-Z0-9_]+)\s/.exec(line);
+    if (m) names.push(m[1]);
+  }
+  return names;
+}
+
+async function benchGrokSection() {
+  const { PatternLibrary } = await import(pathToFileURL(join(ROOT, 'dist', 'grok', 'index.js')).href);
+  const { benchGrok } = await import('./lib/grok-bench.mjs');
+  const lib = PatternLibrary.bundled();
+  const patterns = [
+    { name: 'QUAY_SUPERVISOR_PREFIX', sources: ['*', 'nginx', 'gunicorn', 'repomirrorworker', 'gcworker'] },
+    { name: 'QUAY_NGINX_ACCESS', sources: ['nginx'] },
+    { name: 'QUAY_PYTHON_LOG', sources: ['gunicorn', 'repomirrorworker', 'gcworker'] },
+    { name: 'QUAY_GUNICORN_ACCESS', sources: ['gunicorn'] },
+    ...quayPatternsIn('quay-mirror.grok').map((name) => ({ name, sources: ['repomirrorworker'] })),
+    ...quayPatternsIn('quay-gc.grok').map((name) => ({ name, sources: ['gcworker'] })),
+  ];
+  const sample = generateCorpus({ seed: SEED, lines: 200_000 }).corpus;
+  return benchGrok(lib, sample, patterns, { runs: RUNS });
+}
+
+// ---- main ----
+let CATALOGUE;
+async function main() {
+  const started = new Date();
+  const m = machine();
+  log(`machine: ${m.nproc} cores, ${m.cpu}, node ${m.node}, ${m.mtail}`);
+  if (!existsSync(CLI)) throw new Error(`${CLI} missing: run \`npm run bench\` (it builds first)`);
+  ({ CATALOGUE } = await import(pathToFileURL(join(ROOT, 'dist', 'metrics', 'catalogue.js')).href));
+
+  const c = corpus({ lines: LINES, seed: SEED });
+  const configFile = benchConfig(SEED, c.truth.repos);
+  const result = { date: started.toISOString(), machine: m, lines: c.truth.lines, bytes: c.truth.bytes, runs: RUNS, seed: SEED, targets: TARGETS };
+
+  if (!SKIP.has('replay')) {
+    log('replay (quay-log-exporter)…');
+    result.replay = await benchReplay(c, configFile);
+  }
+  if (!SKIP.has('mtail') && existsSync(MTAIL)) {
+    log('mtail --one_shot…');
+    result.mtail = await benchMtail(c);
+  }
+  if (!SKIP.has('grok')) {
+    log('grok engine vs Oniguruma…');
+    result.grok = await benchGrokSection();
+  }
+  if (!SKIP.has('daemon')) {
+    const { measureLatency, measureDaemonRss } = await import('./lib/daemon-bench.mjs');
+    log('daemon: append → /metrics latency…');
+    result.latency = await measureLatency(CLI);
+    const big = corpus({ lines: 300_000, seed: SEED, repos: 10_000 });
+    log('daemon: steady RSS with 10 000 repositories…');
+    result.daemon = await measureDaemonRss(CLI, big.file, big.truth.lines);
+  }
+
+  result.verdicts = verdicts(result);
+  const table = render(result);
+  console.log(table);
+  result.table = table;
+  const outDir = join(HERE, 'results');
+  mkdirSync(outDir, { recursive: true });
+  const json = JSON.stringify(result, null, 1) + '\n';
+  writeFileSync(join(outDir, 'latest.json'), json);
+  writeFileSync(join(outDir, `${started.toISOString().slice(0, 16).replace(/:/g, '')}.json`), json);
+  writeFileSync(join(outDir, 'latest.md'), table + '\n');
+
+  if (result.replay && result.replay.mismatches.length > 0) {
+    console.error(`\nBENCH FAILED: the replay's metrics differ from the corpus's true counts (${result.replay.mismatches.length} mismatches):`);
+    for (const x of result.replay.mismatches.slice(0, 40)) console.error('  ' + x);
+    process.exitCode = 1;
+  }
+  const missed = result.verdicts.filter((v) => v.met === false);
+  if (STRICT && missed.length > 0) {
+    console.error(`\n--strict: ${missed.length} target(s) missed`);
+    process.exitCode = 1;
+  }
+}
+
+function verdicts(r) {
+  const v = [];
+  const add = (target, measured, met) => v.push({ target, measured, met });
+  if (r.replay) {
+    add('end to end ≥ 1,000,000 lines/s', `${fmtInt(r.replay.linesPerSec)} lines/s`, r.replay.linesPerSec >= TARGETS.linesPerSec);
+    add('replay peak RSS ≤ 150 MB', `${fmt1(r.replay.peakRssMb)} MB`, r.replay.peakRssMb <= TARGETS.replayRssMb);
+    add('replay output = true counts', `${r.replay.checkedSeries - r.replay.mismatches.length}/${r.replay.checkedSeries} series`, r.replay.mismatches.length === 0);
+  }
+  if (r.replay && r.mtail) add('≥ 12× mtail (same run)', `${fmt1(r.replay.linesPerSec / r.mtail.linesPerSec)}×`, r.replay.linesPerSec / r.mtail.linesPerSec >= TARGETS.vsMtail);
+  if (r.grok) {
+    for (const g of r.grok) {
+      if (g.error) add(`grok ${g.pattern} ≥ 30× Oniguruma`, g.error, false);
+      else add(`grok ${g.pattern} ≥ 30× Oniguruma`, `${fmt1(g.ratio)}×${g.agree ? '' : ' (engines disagree!)'}`, g.ratio >= TARGETS.grokVsOnig && g.agree);
+    }
+  }
+  if (r.daemon) add('daemon steady RSS ≤ 100 MB (10 000 series)', `${fmt1(mb(r.daemon.steadyRssKb))} MB`, mb(r.daemon.steadyRssKb) <= TARGETS.daemonRssMb);
+  if (r.latency) add('append → /metrics ≤ 1 s (median)', `${fmtInt(r.latency.medianMs)} ms`, r.latency.medianMs <= TARGETS.latencyMs);
+  return v;
+}
+
+function render(r) {
+  const out = [];
+  out.push(`Corpus: ${fmtInt(r.lines)} lines, ${fmt1(r.bytes / 1e6)} MB (seed ${r.seed}); medians of ${r.runs} runs; ${r.machine.nproc} cores, ${r.machine.cpu}, node ${r.machine.node}`);
+  out.push('');
+  out.push('| Replay of the corpus | quay-log-exporter | mtail 3.0 | ratio |');
+  out.push('|---|---:|---:|---:|');
+  const a = r.replay ?? {};
+  const b = r.mtail ?? {};
+  const ratio = (x, y) => (Number.isFinite(x) && Number.isFinite(y) ? `${fmt1(x / y)}×` : 'n/a');
+  out.push(`| lines/s | ${fmtInt(a.linesPerSec)} | ${fmtInt(b.linesPerSec)} | ${ratio(a.linesPerSec, b.linesPerSec)} |`);
+  out.push(`| MB/s | ${fmt1(a.mbPerSec)} | ${fmt1(b.mbPerSec)} | ${ratio(a.mbPerSec, b.mbPerSec)} |`);
+  out.push(`| wall s | ${fmt1(a.wallSec)} | ${fmt1(b.wallSec)} | |`);
+  out.push(`| CPU s (user+sys) | ${fmt1(a.cpuSec)} | ${fmt1(b.cpuSec)} | |`);
+  out.push(`| peak RSS MB | ${fmt1(a.peakRssMb)} | ${fmt1(b.peakRssMb)} | |`);
+  const mtOk = b.totals ? `${b.totals.filter((t) => t.ok).length}/${b.totals.filter((t) => t.ok !== null).length} metric totals` : 'n/a';
+  out.push(`| matches true counts | ${a.checkedSeries !== undefined ? `${a.checkedSeries - a.mismatches.length}/${a.checkedSeries} series` : 'n/a'} | ${mtOk} | |`);
+  if (r.grok) {
+    out.push('');
+    out.push('| Grok pattern (one line at a time) | lines | V8 lines/s | Oniguruma search lines/s | Oniguruma test lines/s | ratio (search) | engines agree |');
+    out.push('|---|---:|---:|---:|---:|---:|:---:|');
+    for (const g of r.grok) {
+      if (g.error) out.push(`| ${g.pattern} | ${g.lines} | ${g.error} | | | | |`);
+      else out.push(`| ${g.pattern} (${g.offset}, ${Math.round(g.matched * 100)}% match) | ${fmtInt(g.lines)} | ${fmtInt(g.v8)} | ${fmtInt(g.onig)} | ${fmtInt(g.onigTest)} | ${fmt1(g.ratio)}× | ${g.agree ? 'yes' : 'NO'} |`);
+    }
+  }
+  if (r.latency || r.daemon) {
+    out.push('');
+    out.push('| Daemon | value |');
+    out.push('|---|---:|');
+    if (r.latency) out.push(`| append → visible on /metrics, median (max) of ${r.latency.samples} | ${fmtInt(r.latency.medianMs)} ms (${fmtInt(r.latency.maxMs)} ms) |`);
+    if (r.daemon) {
+      out.push(`| steady RSS, 10 000 repositories (${fmtInt(r.daemon.registrySeries)} registry series, ${fmtInt(r.daemon.series)} samples) | ${fmt1(mb(r.daemon.steadyRssKb))} MB |`);
+      out.push(`| catch-up on 300,000 lines while followed | ${fmt1(r.daemon.catchUpMs / 1000)} s |`);
+    }
+  }
+  out.push('');
+  out.push('| Target | measured | met |');
+  out.push('|---|---:|:---:|');
+  for (const v of r.verdicts) out.push(`| ${v.target} | ${v.measured} | ${v.met ? 'yes' : '**no**'} |`);
+  return out.join('\n');
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err.stack ?? err}`);
+  process.exitCode = 1;
+});
