@@ -7,17 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { createMeterProvider, HistogramProducer } from '../../src/metrics/provider.js';
 import { MetricRegistry } from '../../src/metrics/series.js';
-import { configSchema, type InfluxConfig } from '../../src/config/schema.js';
 import { createInfluxOutput } from '../../src/outputs/influxdb/index.js';
 import type { QuayEvent } from '../../src/events.js';
-import { haveBinary, INFLUXD, startInfluxd, waitFor, type Influxd } from './servers.js';
+import { haveBinary, INFLUXD, influxConfig, startInfluxd, waitFor, type Influxd } from './servers.js';
 
 const ok = haveBinary(INFLUXD);
-
-/** A full InfluxConfig through the real schema (defaults applied, durations parsed). */
-export function influxConfig(raw: Record<string, unknown>): InfluxConfig {
-  return configSchema.parse({ outputs: { influxdb: raw } }).outputs.influxdb!;
-}
 
 function memoryLogger(): { log: Logger; lines: string[] } {
   const lines: string[] = [];

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { configSchema, type InfluxConfig } from '../../src/config/schema.js';
 
 export const INFLUXD = '/usr/bin/influxd';
 export const PROMETHEUS = '/usr/bin/prometheus';
@@ -256,4 +257,9 @@ export async function startPrometheus(configYaml: string): Promise<Prometheus> {
 export function promtool(args: string[], input?: string): { status: number; output: string } {
   const r = spawnSync(PROMTOOL, args, { input, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status ?? -1, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+/** A full InfluxConfig through the real schema (defaults applied, durations parsed). */
+export function influxConfig(raw: Record<string, unknown>): InfluxConfig {
+  return configSchema.parse({ outputs: { influxdb: raw } }).outputs.influxdb!;
 }
