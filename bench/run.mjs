@@ -142,10 +142,12 @@ async function benchMtail(c) {
 function quayPatternsIn(file) {
   const path = join(ROOT, 'patterns', file);
   if (!existsSync(path)) return [];
+  const text = readFileSync(path, 'utf8');
   const names = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  for (const line of text.split('\n')) {
     const m = /^(QUAY_[A-Z0-9_]+)\s/.exec(line);
-    if (m) names.push(m[1]);
+    // A name another pattern references is a piece, not a line pattern.
+    if (m && !new RegExp(`%\\{${m[1]}[:}]`).test(text)) names.push(m[1]);
   }
   return names;
 }
@@ -265,7 +267,7 @@ function render(r) {
     out.push('|---|---:|---:|---:|---:|---:|:---:|');
     for (const g of r.grok) {
       if (g.error) out.push(`| ${g.pattern} | ${g.lines} | ${g.error} | | | | |`);
-      else out.push(`| ${g.pattern} (${g.offset}, ${Math.round(g.matched * 100)}% match) | ${fmtInt(g.lines)} | ${fmtInt(g.v8)} | ${fmtInt(g.onig)} | ${fmtInt(g.onigTest)} | ${fmt1(g.ratio)}× | ${g.agree ? 'yes' : 'NO'} |`);
+      else out.push(`| ${g.pattern} (${g.offset}; ${Math.round(g.share * 100)}% of its source's lines) | ${fmtInt(g.lines)} | ${fmtInt(g.v8)} | ${fmtInt(g.onig)} | ${fmtInt(g.onigTest)} | ${fmt1(g.ratio)}× | ${g.agree ? 'yes' : 'NO'} |`);
     }
   }
   if (r.latency || r.daemon) {
