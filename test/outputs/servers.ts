@@ -254,8 +254,8 @@ export async function startPrometheus(configYaml: string): Promise<Prometheus> {
 }
 
 /** Run promtool; returns exit status and output. */
-export function promtool(args: string[], input?: string): { status: number; output: string } {
-  const r = spawnSync(PROMTOOL, args, { input, encoding: 'utf8', timeout: 60_000 });
+export function promtool(args: string[], input?: string, cwd?: string): { status: number; output: string } {
+  const r = spawnSync(PROMTOOL, args, { input, cwd, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status ?? -1, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
