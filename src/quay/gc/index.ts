@@ -1,0 +1,169 @@
+/**
+ * Quay's garbage collection workers (programs `gcworker`, `namespacegcworker`;
+ * `repositorygcworker` lines read the same): apscheduler job runs, rows and
+ * blobs deleted, candidates found, repositories and namespaces purged, and a
+ * `quay_gc_run` event per job run. README.md lists the lines and levels.
+ */
+import type { CounterFamily, ValueSlot } from '../../metrics/series.js';
+import { MessagePattern } from '../mirror/message-pattern.js';
+import { PythonLogReader } from '../python-log.js';
+import { parseZoneOffset } from '../time.js';
+import { LineResult, type ParserContext, type SourceParser } from '../types.js';
+
+/** The job whose success is one GC iteration (workers/gc/gcworker.py). */
+const GC_REPOS_JOB = 'GarbageCollectionWorker._garbage_collection_repos';
+/** The namespace GC worker's queue poll (workers/queueworker.py). */
+const POLL_QUEUE_SUFFIX = '.poll_queue';
+/** Job names are code (Class.method), but they come from a log: keep them sane. */
+const JOB_NAME = /^[A-Za-z_][A-Za-z0-9_.]{0,127}$/;
+
+const TABLE_BY_KIND: Record<string, string> = { tag: 'Tag', manifest: 'Manifest', 'uploaded blob': 'UploadedBlob' };
+const CANDIDATE_KIND: Record<string, string> = { tags: 'tags', manifests: 'manifests', 'uploaded blobs': 'uploaded_blobs' };
+
+type JobResult = 'success' | 'error' | 'missed' | 'skipped';
+
+/** What one worker process did since its previous apscheduler job line. */
+interface PidGc {
+  rowsTag: number;
+  rowsManifest: number;
+  rowsUploadedBlob: number;
+  blobsRemoved: number;
+  /** DEBUG lines seen from this pid: only then are row counts known (DEBUGLOG=true). */
+  debug: boolean;
+  /** A namespace GC queue item is being processed and has not failed. */
+  namespacePending: boolean;
+}
+
+class GcParser implements SourceParser {
+  private readonly py: PythonLogReader;
+  private readonly executed: MessagePattern;
+  private readonly raised: MessagePattern;
+  private readonly missed: MessagePattern;
+  private readonly skipped: MessagePattern;
+  private readonly candidates: MessagePattern;
+  private readonly rowDeleted: MessagePattern;
+  private readonly purging: MessagePattern;
+  private readonly immutable: MessagePattern;
+  private readonly blobRemoved: MessagePattern;
+  private readonly nsItem: MessagePattern;
+  private readonly sleep: MessagePattern;
+  private readonly jobException: MessagePattern;
+
+  private readonly jobRuns: CounterFamily;
+  private readonly rows: CounterFamily;
+  private readonly blobs: CounterFamily;
+  private readonly candidatesFound: CounterFamily;
+  private readonly iterations: ValueSlot;
+  private readonly reposPurged: ValueSlot;
+  private readonly namespacesPurged: ValueSlot;
+  private readonly immutableSkipped: ValueSlot;
+  private readonly pids = new Map<string, PidGc>();
+
+  constructor(private readonly ctx: ParserContext) {
+    const g = ctx.grok;
+    this.py = new PythonLogReader(g, parseZoneOffset(ctx.config.python_log_timezone) || 0);
+    this.executed = new MessagePattern(g, 'QUAY_APS_JOB_EXECUTED', ['job']);
+    this.raised = new MessagePattern(g, 'QUAY_APS_JOB_ERROR', ['job']);
+    this.missed = new MessagePattern(g, 'QUAY_APS_JOB_MISSED', ['job']);
+    this.skipped = new MessagePattern(g, 'QUAY_APS_JOB_SKIPPED', ['job']);
+    this.candidates = new MessagePattern(g, 'QUAY_GC_CANDIDATES', ['count', 'kind']);
+    this.rowDeleted = new MessagePattern(g, 'QUAY_GC_ROW_DELETED', ['kind']);
+    this.purging = new MessagePattern(g, 'QUAY_GC_REPO_PURGING', []);
+    this.immutable = new MessagePattern(g, 'QUAY_GC_IMMUTABLE_SKIPPED', []);
+    this.blobRemoved = new MessagePattern(g, 'QUAY_GC_BLOB_REMOVED', ['namespace']);
+    this.nsItem = new MessagePattern(g, 'QUAY_NAMESPACE_GC_ITEM', []);
+    this.sleep = new MessagePattern(g, 'QUAY_QUEUE_WORKER_SLEEP', []);
+    this.jobException = new MessagePattern(g, 'QUAY_QUEUE_JOB_EXCEPTION', []);
+    const r = ctx.registry;
+    this.jobRuns = r.counter('quay_gc_job_runs_total');
+    this.rows = r.counter('quay_gc_table_rows_deleted_total');
+    this.blobs = r.counter('quay_gc_storage_blobs_deleted_total');
+    this.candidatesFound = r.counter('quay_gc_candidates_found_total');
+    this.iterations = r.counter('quay_gc_iterations_total').at();
+    this.reposPurged = r.counter('quay_gc_repos_purged_total').at();
+    this.namespacesPurged = r.counter('quay_gc_namespaces_purged_total').at();
+    this.immutableSkipped = r.counter('quay_gc_immutable_tags_skipped_total').at();
+  }
+
+  parse(line: string, start: number): LineResult {
+    const py = this.py;
+    if (!py.read(line, start)) return LineResult.Unmatched;
+    const msg = py.message;
+    const pid = this.pidGc(py.pid);
+    if (py.level === 'DEBUG') pid.debug = true;
+
+    // Row deletions are the most frequent GC lines (one per row, DEBUG).
+    if (this.rowDeleted.match(msg)) {
+      const table = TABLE_BY_KIND[this.rowDeleted.get(0)];
+      if (table !== undefined) {
+        this.rows.at(table).value++;
+        if (table === 'Tag') pid.rowsTag++;
+        else if (table === 'Manifest') pid.rowsManifest++;
+        else pid.rowsUploadedBlob++;
+      }
+    } else if (this.blobRemoved.match(msg)) {
+      this.blobs.at(this.blobRemoved.get(0)).value++;
+      pid.blobsRemoved++;
+    } else if (this.candidates.match(msg)) {
+      const kind = CANDIDATE_KIND[this.candidates.get(1)];
+      const n = Number(this.candidates.get(0));
+      if (kind !== undefined && Number.isSafeInteger(n) && n > 0) this.candidatesFound.at(kind).value += n;
+    } else if (this.executed.match(msg)) {
+      this.jobLine(this.executed.get(0), 'success', pid);
+    } else if (this.raised.match(msg)) {
+      this.jobLine(this.raised.get(0), 'error', pid);
+    } else if (this.missed.match(msg)) {
+      this.jobLine(this.missed.get(0), 'missed', pid);
+    } else if (this.skipped.match(msg)) {
+      this.jobLine(this.skipped.get(0), 'skipped', pid);
+    } else if (this.purging.match(msg)) {
+      this.reposPurged.value++;
+    } else if (this.immutable.match(msg)) {
+      this.immutableSkipped.value++;
+    } else if (this.nsItem.match(msg)) {
+      // Reaching the next item means the previous one was deleted (a failure raises out of the poll).
+      if (pid.namespacePending) this.namespacesPurged.value++;
+      pid.namespacePending = true;
+    } else if (this.sleep.match(msg) || this.jobException.match(msg)) {
+      // The item went back to the queue (lock busy) or was dropped: not purged.
+      pid.namespacePending = false;
+    }
+    return LineResult.Matched;
+  }
+
+  private jobLine(rawJob: string, result: JobResult, pid: PidGc): void {
+    const job = JOB_NAME.test(rawJob) ? rawJob : 'other';
+    this.jobRuns.at(job, result).value++;
+    if (result === 'success' && job === GC_REPOS_JOB) this.iterations.value++;
+    if (job.endsWith(POLL_QUEUE_SUFFIX) && (result === 'success' || result === 'error')) {
+      // The poll ended: its last item was deleted, unless the poll raised ("GC interrupted; will retry").
+      if (pid.namespacePending && result === 'success') this.namespacesPurged.value++;
+      pid.namespacePending = false;
+    }
+    if (this.ctx.events.active) {
+      const fields: Record<string, number> = { blobs_removed: pid.blobsRemoved };
+      if (pid.debug) {
+        fields['rows_Tag'] = pid.rowsTag;
+        fields['rows_Manifest'] = pid.rowsManifest;
+        fields['rows_UploadedBlob'] = pid.rowsUploadedBlob;
+      }
+      this.ctx.events.emit({ measurement: 'quay_gc_run', time: this.py.timeMs(), tags: { job, result }, fields });
+    }
+    pid.rowsTag = pid.rowsManifest = pid.rowsUploadedBlob = pid.blobsRemoved = 0;
+  }
+
+  private pidGc(pid: string): PidGc {
+    let p = this.pids.get(pid);
+    if (p === undefined) {
+      // Bounded: one entry per worker process seen; restarts over months stay small.
+      if (this.pids.size >= 10_000) this.pids.clear();
+      p = { rowsTag: 0, rowsManifest: 0, rowsUploadedBlob: 0, blobsRemoved: 0, debug: false, namespacePending: false };
+      this.pids.set(pid, p);
+    }
+    return p;
+  }
+}
+
+export function createGcParser(ctx: ParserContext): SourceParser {
+  return new GcParser(ctx);
+}

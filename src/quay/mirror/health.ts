@@ -1,0 +1,82 @@
+/**
+ * GET /mirror/health: whether the repository mirrors are working, for a
+ * load balancer, a blackbox probe or a human. Unhealthy (503) when a
+ * repository failed its last `unhealthy_after_failures` attempts, or when no
+ * mirror-worker line came for `stale_after` while any mirror is known.
+ */
+import type { RepoStatus } from './status.js';
+
+export interface HealthRules {
+  readonly unhealthyAfterFailures: number;
+  readonly staleAfterMs: number;
+}
+
+export interface RepoHealth {
+  namespace: string;
+  repository: string;
+  status: string;
+  last_error_reason: string;
+  last_attempt: string | null;
+  consecutive_failures: number;
+}
+
+export interface HealthBody {
+  healthy: boolean;
+  checked_at: string;
+  worker: { last_seen: string | null; stale: boolean };
+  repositories: RepoHealth[];
+  /** Why it is unhealthy, one sentence per problem (empty when healthy). */
+  problems: string[];
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
+
+export function evaluateHealth(
+  repos: Iterable<RepoStatus>,
+  workerLastSeenMs: number | undefined,
+  query: URLSearchParams,
+  nowMs: number,
+  rules: HealthRules,
+): { status: 200 | 503; body: HealthBody } {
+  const ns = query.get('namespace');
+  const repo = query.get('repository');
+  const selected: RepoStatus[] = [];
+  for (const r of repos) {
+    if (ns !== null && ns !== '' && r.namespace !== ns) continue;
+    if (repo !== null && repo !== '' && r.repository !== repo) continue;
+    selected.push(r);
+  }
+  selected.sort((a, b) => (a.namespace === b.namespace ? cmp(a.repository, b.repository) : cmp(a.namespace, b.namespace)));
+
+  const problems: string[] = [];
+  for (const r of selected) {
+    if (r.consecutiveFailures >= rules.unhealthyAfterFailures) {
+      problems.push(`${r.namespace}/${r.repository} failed its last ${r.consecutiveFailures} sync attempt(s) (${r.reason || 'unknown_error'})`);
+    }
+  }
+  const stale = selected.length > 0 && (workerLastSeenMs === undefined || nowMs - workerLastSeenMs >= rules.staleAfterMs);
+  if (stale) problems.push(`no mirror worker line for ${Math.round(rules.staleAfterMs / 1000)}s or more`);
+
+  const healthy = problems.length === 0;
+  return {
+    status: healthy ? 200 : 503,
+    body: {
+      healthy,
+      checked_at: new Date(nowMs).toISOString(),
+      worker: { last_seen: iso(workerLastSeenMs), stale },
+      repositories: selected.map((r) => ({
+        namespace: r.namespace,
+        repository: r.repository,
+        status: r.status,
+        last_error_reason: r.status === 'failed' ? r.reason : '',
+        last_attempt: iso(r.lastAttemptMs),
+        consecutive_failures: r.consecutiveFailures,
+      })),
+      problems,
+    },
+  };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,352 @@
+/**
+ * Quay's repository mirror worker (program `repomirrorworker`): tag results,
+ * sync attempts per repository, the last-status state set, failure reasons,
+ * events, the health endpoint, and the saved status. README.md states the
+ * attempt rule and which line counts a failure.
+ */
+import type { EventBus } from '../../events.js';
+import type { CounterFamily, HistogramFamily } from '../../metrics/series.js';
+import { createFailureClassifier, UNKNOWN_ERROR } from '../failure-reasons.js';
+import { PythonLogReader } from '../python-log.js';
+import { parseZoneOffset } from '../time.js';
+import { LineResult, type ParserContext, type SourceParser } from '../types.js';
+import { evaluateHealth } from './health.js';
+import { MirrorMessage, MirrorMessageReader } from './messages.js';
+import { RepoStatusStore, type FinishedStatus } from './status.js';
+
+export interface MirrorTracker {
+  /** For lines of program `repomirrorworker` (and `source: repomirrorworker` inputs). */
+  readonly parser: SourceParser;
+  /** GET /mirror/health: the HTTP server writes status + JSON body. */
+  health(query: URLSearchParams, nowMs: number): { status: 200 | 503; body: unknown };
+  /** About once a second in `run` mode: closes attempts idle for mirror.idle_gap (wall time). */
+  tick(nowMs: number): void;
+  /** Persists the last status per repository to state_dir. */
+  save(): void;
+}
+
+export const UNKNOWN = 'unknown';
+
+/** One sync attempt of one repository by one worker process. */
+interface Attempt {
+  readonly pid: string;
+  readonly key: string;
+  readonly namespace: string;
+  readonly repository: string;
+  /** Upstream without tag; '' when the attempt came from a line that names none. */
+  readonly upstream: string;
+  readonly startMs: number;
+  /** Log time of its last line. */
+  lastMs: number;
+  /** Wall time of its last line, for tick(). */
+  lastWallMs: number;
+  /** Tags synced, or skipped as unchanged. */
+  ok: number;
+  failed: number;
+  /** Reason of its first failure ('' while none). */
+  reason: string;
+  /** Whether quay_repository_mirror_sync_failures_total already counted a failure of it. */
+  counted: boolean;
+}
+
+interface PidState {
+  lastMs: number;
+  /** The last `Creating mirroring job` of this pid: upstream → namespace/repository. */
+  jobUpstream: string;
+  jobNamespace: string;
+  jobRepository: string;
+  /** The last `Skopeo command failed` message since this pid's last job or tag line. */
+  pendingError: string;
+  attempt: Attempt | undefined;
+}
+
+/** Pid states without an open attempt are dropped after this long (log time). */
+const PID_FORGET_MS = 24 * 3600_000;
+
+class MirrorTrackerImpl implements MirrorTracker {
+  readonly parser: SourceParser;
+  private readonly py: PythonLogReader;
+  private readonly msg: MirrorMessageReader;
+  private readonly classify: (text: string) => string;
+  private readonly store: RepoStatusStore;
+  private readonly pids = new Map<string, PidState>();
+  private readonly repoMap = new Map<string, [string, string]>();
+  private readonly idleGapMs: number;
+  private readonly tagSyncs: CounterFamily;
+  private readonly failures: CounterFamily;
+  private readonly attempts: CounterFamily;
+  private readonly duration: HistogramFamily;
+  private readonly events: EventBus;
+  /** Latest log time seen (ms), for idle closing in log time. */
+  private nowLogMs = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly ctx: ParserContext) {
+    const cfg = ctx.config.mirror;
+    this.py = new PythonLogReader(ctx.grok, parseZoneOffset(ctx.config.python_log_timezone) || 0);
+    this.msg = new MirrorMessageReader(ctx.grok);
+    this.classify = createFailureClassifier(cfg.failure_reasons);
+    this.idleGapMs = cfg.idle_gap;
+    this.events = ctx.events;
+    for (const [upstream, target] of Object.entries(cfg.repositories)) {
+      const slash = target.indexOf('/');
+      this.repoMap.set(normalizeUpstream(upstream), [target.slice(0, slash), target.slice(slash + 1)]);
+    }
+    const reg = ctx.registry;
+    this.tagSyncs = reg.counter('quay_repository_mirror_tag_syncs_total');
+    this.failures = reg.counter('quay_repository_mirror_sync_failures_total');
+    this.attempts = reg.counter('quay_repository_mirror_sync_attempts_total');
+    this.duration = reg.histogram('quay_repository_mirror_sync_duration_seconds');
+    this.store = new RepoStatusStore(reg, ctx.config.state_dir, ctx.log);
+    this.store.load();
+    this.parser = { parse: (line, start) => this.parse(line, start) };
+  }
+
+  // ---- lines ----
+
+  private parse(line: string, start: number): LineResult {
+    this.store.seen(Date.now());
+    if (!this.py.read(line, start)) return LineResult.Unmatched;
+    let t = this.py.timeMs();
+    if (Number.isNaN(t)) t = Number.isFinite(this.nowLogMs) ? this.nowLogMs : 0;
+    if (t > this.nowLogMs) this.nowLogMs = t;
+    this.closeIdle(t);
+
+    const pid = this.py.pid;
+    const kind = this.msg.read(this.py.message);
+    // Other lines (apscheduler chatter, skopeo --debug output) neither open nor prolong attempts.
+    if (kind === MirrorMessage.Other) return LineResult.Matched;
+    if (kind === MirrorMessage.RunEnded) {
+      // process_mirrors handles every due repository in one run: its end ends the pid's attempt.
+      const a = this.pids.get(pid)?.attempt;
+      if (a !== undefined) this.close(a, undefined);
+      return LineResult.Matched;
+    }
+    const st = this.pidState(pid, t);
+    const m = this.msg;
+    switch (kind) {
+      case MirrorMessage.Job:
+        this.onJob(st, pid, m.upstream, m.namespace, m.repository, t);
+        break;
+      case MirrorMessage.TagResult:
+        this.onTagResult(st, pid, m.upstream, m.tag, m.ok, t);
+        break;
+      case MirrorMessage.SkopeoFailed: {
+        // A joined multi-line event: the stderr's later lines belong to the error too.
+        const nl = line.indexOf('\n', start);
+        st.pendingError = nl < 0 ? m.error : m.error + line.slice(nl);
+        if (st.attempt !== undefined) this.touch(st.attempt, t);
+        break;
+      }
+      case MirrorMessage.TagUnchanged:
+        if (st.attempt !== undefined) {
+          st.attempt.ok++;
+          this.touch(st.attempt, t);
+        }
+        break;
+      case MirrorMessage.Cancelled:
+        this.onCancelled(st, pid, m.namespace, m.repository, t);
+        break;
+      case MirrorMessage.SourceInvalid:
+        this.onSourceInvalid(st, pid, m.namespace, m.repository, t);
+        break;
+      case MirrorMessage.Preempted:
+        // claim_mirror lost the race: the pid moved on; the mirror (an id here) is another worker's.
+        if (st.attempt !== undefined) this.close(st.attempt, undefined);
+        this.failures.at(UNKNOWN, 'preempted').value++;
+        this.emit(t, UNKNOWN, UNKNOWN, 'failed', 'preempted', '', '', this.py.message);
+        break;
+      case MirrorMessage.DecryptFailed: {
+        const a = st.attempt;
+        if (a !== undefined) {
+          if (a.reason === '') a.reason = 'decryption_failed';
+          a.counted = true;
+          this.touch(a, t);
+        }
+        this.failures.at(a?.namespace ?? UNKNOWN, 'decryption_failed').value++;
+        this.emit(t, a?.namespace ?? UNKNOWN, a?.repository ?? UNKNOWN, 'failed', 'decryption_failed', a?.upstream ?? '', '', this.py.message);
+        break;
+      }
+    }
+    return LineResult.Matched;
+  }
+
+  private onJob(st: PidState, pid: string, upstream: string, namespace: string, repository: string, t: number): void {
+    st.jobUpstream = upstream;
+    st.jobNamespace = namespace;
+    st.jobRepository = repository;
+    // An error before the copy started was a probe (list-tags, inspect), not this copy's.
+    st.pendingError = '';
+    const a = st.attempt;
+    if (a !== undefined && a.upstream === upstream && a.namespace === namespace && a.repository === repository) {
+      this.touch(a, t);
+      return;
+    }
+    if (a !== undefined) this.close(a, undefined);
+    this.open(st, pid, namespace, repository, upstream, t);
+  }
+
+  private onTagResult(st: PidState, pid: string, upstream: string, tag: string, ok: boolean, t: number): void {
+    let a = st.attempt;
+    if (a === undefined || a.upstream !== upstream) {
+      let ns: string;
+      let repo: string;
+      if (st.jobUpstream === upstream) {
+        ns = st.jobNamespace;
+        repo = st.jobRepository;
+      } else {
+        const mapped = this.repoMap.get(upstream);
+        ns = mapped ? mapped[0] : UNKNOWN;
+        repo = mapped ? mapped[1] : UNKNOWN;
+      }
+      if (a !== undefined) this.close(a, undefined);
+      a = this.open(st, pid, ns, repo, upstream, t);
+    } else {
+      this.touch(a, t);
+    }
+    this.tagSyncs.at(a.namespace, a.repository, ok ? 'success' : 'failed').value++;
+    const error = st.pendingError;
+    st.pendingError = '';
+    if (ok) {
+      a.ok++;
+      this.emit(t, a.namespace, a.repository, 'success', '', upstream, tag, '');
+      return;
+    }
+    a.failed++;
+    const reason = error === '' ? UNKNOWN_ERROR : this.classify(error);
+    if (a.reason === '') a.reason = reason;
+    a.counted = true;
+    this.failures.at(a.namespace, reason).value++;
+    this.emit(t, a.namespace, a.repository, 'failed', reason, upstream, tag, error);
+  }
+
+  private onCancelled(st: PidState, pid: string, namespace: string, repository: string, t: number): void {
+    let a = st.attempt;
+    if (a !== undefined && (a.namespace !== namespace || a.repository !== repository)) {
+      this.close(a, undefined);
+      a = undefined;
+    }
+    a ??= this.open(st, pid, namespace, repository, '', t);
+    this.touch(a, t);
+    this.close(a, 'cancelled');
+    this.emit(t, namespace, repository, 'cancelled', 'cancelled', a.upstream, '', '');
+  }
+
+  private onSourceInvalid(st: PidState, pid: string, namespace: string, repository: string, t: number): void {
+    if (st.attempt !== undefined) this.close(st.attempt, undefined);
+    const a = this.open(st, pid, namespace, repository, '', t);
+    a.reason = 'invalid_source_registry';
+    a.counted = true;
+    this.failures.at(namespace, 'invalid_source_registry').value++;
+    this.emit(t, namespace, repository, 'failed', 'invalid_source_registry', '', '', this.py.message);
+    this.close(a, undefined);
+  }
+
+  // ---- attempts ----
+
+  private pidState(pid: string, t: number): PidState {
+    let st = this.pids.get(pid);
+    if (st === undefined) {
+      st = { lastMs: t, jobUpstream: '', jobNamespace: '', jobRepository: '', pendingError: '', attempt: undefined };
+      this.pids.set(pid, st);
+    }
+    st.lastMs = t;
+    return st;
+  }
+
+  private touch(a: Attempt, t: number): void {
+    if (t > a.lastMs) a.lastMs = t;
+    a.lastWallMs = Date.now();
+  }
+
+  private open(st: PidState, pid: string, namespace: string, repository: string, upstream: string, t: number): Attempt {
+    const key = namespace + '/' + repository;
+    // A repository is claimed by one worker at a time: another pid's open attempt of
+    // it ended when that worker died or gave up (a restart: new pid).
+    for (const other of this.pids.values()) {
+      if (other.attempt !== undefined && other.attempt.key === key) this.close(other.attempt, undefined);
+    }
+    const a: Attempt = { pid, key, namespace, repository, upstream, startMs: t, lastMs: t, lastWallMs: Date.now(), ok: 0, failed: 0, reason: '', counted: false };
+    st.attempt = a;
+    this.store.markSyncing(this.store.get(namespace, repository), t);
+    return a;
+  }
+
+  /** Ends an attempt; `forced` = 'cancelled', else the result follows from its tag counts. */
+  private close(a: Attempt, forced: 'cancelled' | undefined): void {
+    const st = this.pids.get(a.pid);
+    if (st !== undefined && st.attempt === a) st.attempt = undefined;
+    let result: 'success' | 'partial' | 'failed' | 'cancelled';
+    if (forced === 'cancelled') result = 'cancelled';
+    else if (a.failed === 0 && a.ok > 0) result = 'success';
+    else if (a.failed > 0 && a.ok > 0) result = 'partial';
+    else result = 'failed';
+    let reason = a.reason;
+    if (result === 'failed' && a.failed === 0 && !a.counted) {
+      // No tag result at all (the worker died, or an error Quay only writes to its
+      // usage log): the attempt itself is the one failure to count.
+      const pending = st?.pendingError ?? '';
+      reason = pending === '' ? UNKNOWN_ERROR : this.classify(pending);
+      this.failures.at(a.namespace, reason).value++;
+      a.counted = true;
+    }
+    if (reason === '') reason = UNKNOWN_ERROR;
+    this.attempts.at(a.namespace, a.repository, result).value++;
+    this.duration.observe(this.duration.at(a.namespace), Math.max(0, a.lastMs - a.startMs) / 1000);
+    const status: FinishedStatus = result === 'success' ? 'success' : result === 'cancelled' ? 'cancelled' : 'failed';
+    this.store.markFinished(this.store.get(a.namespace, a.repository), status, reason, result === 'success', a.lastMs);
+  }
+
+  /** Closes attempts whose last line is idle_gap or more before log time `t`. */
+  private closeIdle(t: number): void {
+    for (const [pid, st] of this.pids) {
+      const a = st.attempt;
+      if (a !== undefined && t - a.lastMs >= this.idleGapMs) this.close(a, undefined);
+      if (st.attempt === undefined && t - st.lastMs >= PID_FORGET_MS) this.pids.delete(pid);
+    }
+  }
+
+  // ---- events ----
+
+  private emit(t: number, namespace: string, repository: string, result: string, reason: string, upstream: string, tag: string, error: string): void {
+    if (!this.events.active) return;
+    this.events.emit({
+      measurement: 'quay_mirror_sync',
+      time: t,
+      tags: { namespace, repository, result, reason },
+      fields: { upstream, tag, error },
+    });
+  }
+
+  // ---- contract ----
+
+  health(query: URLSearchParams, nowMs: number): { status: 200 | 503; body: unknown } {
+    const cfg = this.ctx.config.mirror;
+    return evaluateHealth(this.store.all(), this.store.workerLastSeenMs, query, nowMs, {
+      unhealthyAfterFailures: cfg.unhealthy_after_failures,
+      staleAfterMs: cfg.stale_after,
+    });
+  }
+
+  tick(nowMs: number): void {
+    for (const st of this.pids.values()) {
+      const a = st.attempt;
+      if (a !== undefined && nowMs - a.lastWallMs >= this.idleGapMs) this.close(a, undefined);
+    }
+  }
+
+  save(): void {
+    this.store.save();
+  }
+}
+
+/** `docker://quay.io/a/b/` → `quay.io/a/b`, as the tag lines print it (minus the tag). */
+function normalizeUpstream(upstream: string): string {
+  let u = upstream.trim();
+  if (u.startsWith('docker://')) u = u.slice('docker://'.length);
+  while (u.endsWith('/')) u = u.slice(0, -1);
+  return u;
+}
+
+export function createMirrorTracker(ctx: ParserContext): MirrorTracker {
+  return new MirrorTrackerImpl(ctx);
+}
