@@ -25,7 +25,13 @@ interface ParsedLine {
 
 /** Bundled files in load order: grok-base.grok first, then the rest sorted. */
 export function bundledPatternFiles(dir: string = BUNDLED_PATTERNS_DIR): string[] {
-  const files = readdirSync(dir)
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (err) {
+    throw new GrokError(`cannot read the bundled patterns folder ${dir}: ${(err as Error).message}`);
+  }
+  const files = entries
     .filter((f) => f.endsWith('.grok'))
     .sort((a, b) => (a === BASE_FILE ? -1 : b === BASE_FILE ? 1 : a < b ? -1 : a > b ? 1 : 0));
   return files.map((f) => join(dir, f));

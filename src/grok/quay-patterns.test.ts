@@ -266,6 +266,13 @@ describe('QUAY_PYTHON_LOG', () => {
 });
 
 describe('QUAY_GUNICORN_ACCESS', () => {
+  it('keeps a user agent with unescaped quotes whole (gunicorn does not escape them)', () => {
+    const f = gunicorn.match('10.0.0.9 - - [22/Nov/2026:10:15:32 +0000] "GET /v2/ HTTP/1.1" 200 2 "-" "Bot "quoted" 1.0"')!.fields;
+    expect(f.agent).toBe('Bot "quoted" 1.0');
+    expect(f.referrer).toBeUndefined();
+    expect(gunicorn.match('10.0.0.9 - - [22/Nov/2026:10:15:32 +0000] "GET /v2/ HTTP/1.1" 200 2 "-" "-"')!.fields.agent).toBeUndefined();
+  });
+
   it('allows "-" bytes and reads ident and auth', () => {
     expect(
       gunicorn.match('10.0.0.9 ident1 robot$ci [22/Nov/2026:10:15:32 +0000] "POST /oauth2/token HTTP/1.1" 302 - "-" "python-requests/2.31"')!
