@@ -1,0 +1,70 @@
+/**
+ * The Kubernetes example: every document parses, the sidecar's config passes
+ * the real config loader with the Downward API variables set, and the pieces
+ * reference each other (volumes, ports, Secret keys, ServiceMonitor selector).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { parseConfig } from '../../src/config/load.js';
+
+const DIR = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const docs: Doc[] = readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+  .flatMap((f) =>
+    parseAllDocuments(readFileSync(DIR + f, 'utf8')).map((d) => {
+      expect(d.errors, f).toEqual([]);
+      return d.toJS() as Doc;
+    }),
+  );
+const find = (kind: string) => docs.find((d) => d['kind'] === kind)!;
+
+describe('Kubernetes example', () => {
+  const deployment = find('Deployment');
+  const pod = deployment['spec']['template'];
+  const sidecar = pod['spec']['containers'].find((c: Doc) => c['name'] === 'quay-log-exporter');
+
+  it('lists every manifest in the kustomization', () => {
+    const k = parseAllDocuments(readFileSync(DIR + 'kustomization.yaml', 'utf8'))[0]!.toJS() as Doc;
+    expect(new Set(k['resources'])).toEqual(new Set(readdirSync(DIR).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')));
+  });
+
+  it('the ConfigMap config passes the config loader with the pod environment', () => {
+    const raw = parseAllDocuments(find('ConfigMap')['data']['config.yaml'])[0]!.toJS();
+    const env = { POD_NAME: 'quay-7d9f-abcde', POD_NAMESPACE: 'quay', POD_UID: '1234-5678', NODE_NAME: 'node-1', INFLUX_USERNAME: 'quay', INFLUX_PASSWORD: 'pw' };
+    const config = parseConfig(raw, 'configmap', env, '/');
+    expect(config.inputs[0]!.paths).toEqual(['/var/log/pods/quay_quay-7d9f-abcde_1234-5678/quay-app/*.log']);
+    expect(config.inputs[0]!.framing).toBe('cri');
+    expect(config.outputs.influxdb!.tags).toEqual({ pod: 'quay-7d9f-abcde', kube_namespace: 'quay', host: 'node-1' });
+    expect(config.prometheus.listen.port).toBe(9464);
+    // Every ${VAR} the config uses is set by the sidecar's env.
+    const vars = [...find('ConfigMap')['data']['config.yaml'].matchAll(/\$\{(\w+)\}/g)].map((m: RegExpMatchArray) => m[1]);
+    const envNames = sidecar['env'].map((e: Doc) => e['name']);
+    for (const v of vars) expect(envNames).toContain(v);
+  });
+
+  it('runs the exporter as a sidecar of quay-app with the requested resources and scrape annotations', () => {
+    expect(pod['spec']['containers'].map((c: Doc) => c['name'])).toEqual(['quay-app', 'quay-log-exporter']);
+    expect(sidecar['resources']).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '192Mi' } });
+    expect(pod['metadata']['annotations']).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464' });
+    const mounts = Object.fromEntries(sidecar['volumeMounts'].map((m: Doc) => [m['name'], m]));
+    expect(mounts['pod-logs']).toMatchObject({ mountPath: '/var/log/pods', readOnly: true });
+    const volumes = pod['spec']['volumes'].map((v: Doc) => v['name']);
+    for (const name of Object.keys(mounts)) expect(volumes).toContain(name);
+    const secret = find('Secret');
+    for (const e of sidecar['env'].filter((x: Doc) => x['valueFrom']?.['secretKeyRef'])) {
+      expect(e['valueFrom']['secretKeyRef']['name']).toBe(secret['metadata']['name']);
+      expect(Object.keys(secret['stringData'])).toContain(e['valueFrom']['secretKeyRef']['key']);
+    }
+  });
+
+  it('the ServiceMonitor selects the Service and its metrics port', () => {
+    const service = find('Service');
+    const monitor = find('ServiceMonitor');
+    expect(service['metadata']['labels']).toMatchObject(monitor['spec']['selector']['matchLabels']);
+    expect(service['spec']['ports'].map((p: Doc) => p['name'])).toContain(monitor['spec']['endpoints'][0]['port']);
+    expect(service['spec']['selector']).toEqual(deployment['spec']['selector']['matchLabels']);
+  });
+});
