@@ -226,6 +226,8 @@ describe('Oniguruma translation', () => {
     expect(m('x{,2}y', 'xxxy')).toBe('xxy');
     expect(m('\\x{41}\\x{263a}', 'A☺')).toBe('A☺');
     expect(m('a(?#this is a comment)b', 'ab')).toBe('ab');
+    expect(m('\\e\\[[0-9;]*m', 'x\x1b[31mred')).toBe('\x1b[31m');
+    expect(m('[\\a\\e]+', 'ae\x07\x1b')).toBe('\x07\x1b');
     expect(m('[]a]+', 'x]a]')).toBe(']a]'); // a leading ] is literal
     expect(m('a{x', 'a{x')).toBe('a{x'); // a brace that is not a quantifier is literal
     expect(m('(?<q>["\'])x\\k<q>', `'x' "x'`)).toBe("'x'");

@@ -206,6 +206,11 @@ class Expander {
       this.out += `\\u${m[1]!.padStart(4, '0')}`;
       return i + m[0].length;
     }
+    // Oniguruma's \e (escape) and \a (bell); without the u flag JS reads them as plain letters.
+    if (c === 'e' || c === 'a') {
+      this.out += c === 'e' ? '\\x1b' : '\\x07';
+      return i + 2;
+    }
     if (c === 'h') {
       this.out += inClass ? '0-9a-fA-F' : '[0-9a-fA-F]';
       return i + 2;
