@@ -56,12 +56,18 @@ export function mirrorStory(ctx) {
     }
     items.push({
       line: (ms) => prog(ms, 'INFO', 'workers.repomirrorworker', `Source 'docker://${up}:${tag}' ${ok ? 'successful sync' : 'failed to sync'}.`),
-      record: () => T('quay_repository_mirror_tag_syncs_total', [r.ns, r.repo, ok ? 'success' : 'failed']),
+      record: () => {
+        T('quay_repository_mirror_tag_syncs_total', [r.ns, r.repo, ok ? 'success' : 'failed']);
+        // Each failed tag is a failure, classified from the skopeo error just before it.
+        if (!ok) T('quay_repository_mirror_sync_failures_total', [r.ns, err.reason]);
+      },
     });
   }
+  // The end of the APScheduler run ends the attempt: success, partial (some tags failed) or failed (all did).
+  const result = failed === 0 ? 'success' : failed < n ? 'partial' : 'failed';
   items.push({
     line: (ms) => prog(ms, 'INFO', APS, `Job ${job} executed successfully`),
-    record: failed > 0 ? () => T('quay_repository_mirror_sync_failures_total', [r.ns, err.reason]) : undefined,
+    record: () => T('quay_repository_mirror_sync_attempts_total', [r.ns, r.repo, result]),
   });
   return items;
 }
