@@ -1,0 +1,306 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config/load.js';
+import { EventBus, type QuayEvent } from '../../events.js';
+import { PatternLibrary } from '../../grok/index.js';
+import { silentLogger } from '../../log.js';
+import { MetricRegistry } from '../../metrics/series.js';
+import { LineResult, type ParserContext } from '../types.js';
+import { createMirrorTracker, type MirrorTracker } from './index.js';
+import { STATE_FILE } from './status.js';
+
+const FIXTURES = new URL('../../../test/fixtures/', import.meta.url);
+const PREFIX = 'repomirrorworker stdout | ';
+const grok = PatternLibrary.bundled();
+const secs = (text: string) => Date.parse(text.replace(' ', 'T').replace(',', '.') + 'Z') / 1000;
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mirror-test-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function setup(mirror: Record<string, unknown> = {}) {
+  const config = parseConfig({ state_dir: dir, mirror });
+  const registry = new MetricRegistry();
+  const events = new EventBus();
+  const got: QuayEvent[] = [];
+  events.add({ emit: (e) => got.push(e) });
+  const ctx: ParserContext = { config, registry, events, grok, log: silentLogger };
+  const tracker = createMirrorTracker(ctx);
+  const results: LineResult[] = [];
+  const feed = (lines: string[]) => {
+    for (const l of lines) results.push(tracker.parser.parse(l, l.startsWith(PREFIX) ? PREFIX.length : 0));
+  };
+  const fixture = (name: string) => feed(readFileSync(new URL(name, FIXTURES), 'utf8').split('\n').filter((l) => l !== ''));
+  const counter = (name: Parameters<MetricRegistry['counter']>[0], ...labels: string[]) =>
+    registry.counter(name).has(...labels) ? registry.counter(name).at(...labels).value : 0;
+  const status = (ns: string, repo: string) => {
+    const out: Record<string, number> = {};
+    for (const slot of registry.gauge('quay_repository_mirror_last_sync_status').slots.values()) {
+      const a = slot.attributes;
+      if (a['namespace'] === ns && a['repository'] === repo) out[`${a['status']}/${a['last_error_reason']}`] = slot.value;
+    }
+    return out;
+  };
+  return { tracker, registry, got, results, feed, fixture, counter, status };
+}
+
+const line = (time: string, pid: number, level: string, logger: string, msg: string) =>
+  `${PREFIX}2026-11-22 ${time} [${pid}] [${level}] [${logger}] ${msg}`;
+const jobLine = (time: string, pid: number, upstream: string, tag: string, local: string) =>
+  line(time, pid, 'DEBUG', 'util.repomirror.skopeomirror', `Creating mirroring job: upstream image docker://${upstream}:${tag}, local repository docker://quay.example.com/${local}:${tag}`);
+const tagLine = (time: string, pid: number, upstream: string, tag: string, ok: boolean) =>
+  line(time, pid, 'INFO', 'workers.repomirrorworker', `Source 'docker://${upstream}:${tag}' ${ok ? 'successful sync' : 'failed to sync'}.`);
+
+describe('mirror tracker: replay of interleaved workers (test/fixtures/mirror-interleaved.log)', () => {
+  it('counts tags, attempts, failures and reasons as the attempt rule says', () => {
+    const s = setup();
+    s.fixture('mirror-interleaved.log');
+
+    // 29 lines: one is not a Python log line; all others are.
+    expect(s.results.filter((r) => r === LineResult.Unmatched)).toHaveLength(1);
+    expect(s.results.filter((r) => r === LineResult.Matched)).toHaveLength(28);
+
+    // Tag lines by repository (counted by hand in the fixture):
+    // node-exporter: failed v1.7.0 10:15:40; ok v1.8.0 10:15:50, v1.7.0 10:31:40, v1.8.0 10:31:50.
+    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'mirrors', 'node-exporter', 'success')).toBe(3);
+    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'mirrors', 'node-exporter', 'failed')).toBe(1);
+    // alpine: ok 3.19 10:15:41, 3.20 10:15:52, 3.19 10:46:10; failed 3.20 10:58:00.
+    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'team', 'alpine', 'success')).toBe(3);
+    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'team', 'alpine', 'failed')).toBe(1);
+    // nginx: failed 10:16:05 and 10:30:10 (the second has no job line of its own: pid 88's last job names it).
+    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'mirrors', 'nginx', 'failed')).toBe(2);
+    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'mirrors', 'nginx', 'success')).toBe(0);
+
+    // Attempts. alpine: #1 pid 91 10:15:31–10:15:52 ok,ok (ended by its run's end) = success;
+    // #2 10:30:00 cancelled; #3 10:46:00–10:46:10 ok, ended by the idle gap (next pid-91 line at 10:58:00,
+    // 11m50s later) = success; #4 10:58:00 failed, ended by the run's end = failed.
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'alpine', 'success')).toBe(2);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'alpine', 'cancelled')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'alpine', 'failed')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'alpine', 'partial')).toBe(0);
+    // node-exporter: #1 pid 88 failed+ok, ended by pid 88's next repository (nginx, 10:16:00) = partial;
+    // #2 pid 88 10:31:00 job only, ended when the restarted worker (pid 120) took the repository = failed;
+    // #3 pid 120 ok,ok, ended by the idle gap (10:45:00 line of pid 121, 13m10s later) = success.
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'partial')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
+    // nginx: two attempts of one failed tag each.
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'nginx', 'failed')).toBe(2);
+
+    // Failures by reason: the tag line counts, with the pid's skopeo error before it.
+    // mirrors: rate_limited (10:15:40), auth_failed (10:16:05), unknown_error ×2 (10:30:10 has no skopeo
+    // line; the 10:31:00 attempt had no tag result at all). team: unknown_error (10:58:00).
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'auth_failed')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(2);
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'team', 'unknown_error')).toBe(1);
+    let total = 0;
+    for (const slot of s.registry.counter('quay_repository_mirror_sync_failures_total').slots.values()) total += slot.value;
+    expect(total).toBe(5);
+
+    // State sets: exactly one series is 1 per repository; old reasons are back to 0.
+    expect(s.status('team', 'alpine')).toEqual({ 'success/': 0, 'syncing/': 0, 'cancelled/': 0, 'failed/': 0, 'failed/unknown_error': 1 });
+    expect(s.status('mirrors', 'node-exporter')).toEqual({
+      'success/': 1,
+      'syncing/': 0,
+      'cancelled/': 0,
+      'failed/': 0,
+      'failed/rate_limited': 0,
+      'failed/unknown_error': 0,
+    });
+    expect(s.status('mirrors', 'nginx')).toEqual({
+      'success/': 0,
+      'syncing/': 0,
+      'cancelled/': 0,
+      'failed/': 0,
+      'failed/auth_failed': 0,
+      'failed/unknown_error': 1,
+    });
+
+    const complete = s.registry.gauge('quay_repository_mirror_sync_complete');
+    expect(complete.at('mirrors', 'node-exporter').value).toBe(1);
+    expect(complete.at('team', 'alpine').value).toBe(0);
+    expect(complete.at('mirrors', 'nginx').value).toBe(0);
+    const ts = s.registry.gauge('quay_repository_mirror_last_sync_timestamp_seconds');
+    expect(ts.at('team', 'alpine').value).toBe(secs('2026-11-22 10:58:00,000'));
+    expect(ts.at('mirrors', 'node-exporter').value).toBe(secs('2026-11-22 10:31:50,000'));
+    expect(ts.at('mirrors', 'nginx').value).toBe(secs('2026-11-22 10:30:10,000'));
+
+    // Durations (first to last line of each attempt): mirrors 20, 0, 20, 5.001, 0 s; team 21, 5, 10, 0 s.
+    const h = s.registry.histogram('quay_repository_mirror_sync_duration_seconds');
+    expect(h.at('mirrors').count).toBe(5);
+    expect(h.at('mirrors').sum).toBeCloseTo(45.001, 6);
+    expect(h.at('team').count).toBe(4);
+    expect(h.at('team').sum).toBeCloseTo(36, 6);
+    expect(Array.from(h.at('team').counts)).toEqual([4, 0, 0, 0, 0]);
+
+    // Events: one per tag line (10) and one for the cancelled sync.
+    expect(s.got).toHaveLength(11);
+    const first = s.got[0]!;
+    expect(first).toEqual({
+      measurement: 'quay_mirror_sync',
+      time: Date.UTC(2026, 10, 22, 10, 15, 40, 6),
+      tags: { namespace: 'mirrors', repository: 'node-exporter', result: 'failed', reason: 'rate_limited' },
+      fields: {
+        upstream: 'quay.io/prometheus/node-exporter',
+        tag: 'v1.7.0',
+        error: expect.stringContaining('toomanyrequests: too many requests'),
+      },
+    });
+    expect(s.got.filter((e) => e.tags['result'] === 'cancelled')).toEqual([
+      expect.objectContaining({ tags: { namespace: 'team', repository: 'alpine', result: 'cancelled', reason: 'cancelled' } }),
+    ]);
+  });
+
+  it('health: 503 while repositories fail, 200 after they recover, 503 again when the worker goes quiet', () => {
+    const s = setup();
+    s.fixture('mirror-interleaved.log');
+    const now = Date.now();
+    const q = new URLSearchParams();
+
+    const bad = s.tracker.health(q, now);
+    expect(bad.status).toBe(503);
+    const body = bad.body as { healthy: boolean; repositories: Array<Record<string, unknown>>; worker: { last_seen: string; stale: boolean } };
+    expect(body.healthy).toBe(false);
+    expect(body.worker.stale).toBe(false);
+    // nginx failed twice in a row, alpine once since its last success; node-exporter recovered.
+    expect(body.repositories).toEqual([
+      { namespace: 'mirrors', repository: 'nginx', status: 'failed', last_error_reason: 'unknown_error', last_attempt: '2026-11-22T10:30:10.000Z', consecutive_failures: 2 },
+      { namespace: 'mirrors', repository: 'node-exporter', status: 'success', last_error_reason: '', last_attempt: '2026-11-22T10:31:50.000Z', consecutive_failures: 0 },
+      { namespace: 'team', repository: 'alpine', status: 'failed', last_error_reason: 'unknown_error', last_attempt: '2026-11-22T10:58:00.000Z', consecutive_failures: 1 },
+    ]);
+    // A filter on the healthy repository alone answers 200.
+    expect(s.tracker.health(new URLSearchParams('namespace=mirrors&repository=node-exporter'), now).status).toBe(200);
+    expect((s.tracker.health(new URLSearchParams('namespace=team'), now).body as { repositories: unknown[] }).repositories).toHaveLength(1);
+
+    // With unhealthy_after_failures 2 only nginx (2 in a row) makes it unhealthy.
+    const lenient = setup({ unhealthy_after_failures: 2 });
+    lenient.fixture('mirror-interleaved.log');
+    expect(lenient.tracker.health(new URLSearchParams('repository=alpine'), Date.now()).status).toBe(200);
+    expect(lenient.tracker.health(new URLSearchParams('repository=nginx'), Date.now()).status).toBe(503);
+
+    // Both failing repositories succeed once: healthy.
+    s.fixture('mirror-recovery.log');
+    const good = s.tracker.health(q, Date.now());
+    expect(good.status).toBe(200);
+    expect((good.body as { repositories: Array<{ status: string }> }).repositories.map((r) => r.status)).toEqual(['success', 'success', 'success']);
+
+    // No mirror-worker line for stale_after (15 min) while mirrors are known: unhealthy.
+    const later = Date.now();
+    expect(s.tracker.health(q, later + 14 * 60_000).status).toBe(200);
+    const stale = s.tracker.health(q, later + 15 * 60_000 + 1000);
+    expect(stale.status).toBe(503);
+    expect((stale.body as { worker: { stale: boolean } }).worker.stale).toBe(true);
+  });
+
+  it('saves the last status per repository and a new tracker restores it', () => {
+    const s = setup();
+    s.fixture('mirror-interleaved.log');
+    s.tracker.save();
+    const saved = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as { repositories: unknown[] };
+    expect(saved.repositories).toHaveLength(3);
+
+    const r = setup();
+    expect(r.status('mirrors', 'nginx')).toEqual({ 'success/': 0, 'syncing/': 0, 'cancelled/': 0, 'failed/unknown_error': 1 });
+    expect(r.status('mirrors', 'node-exporter')).toEqual({ 'success/': 1, 'syncing/': 0, 'cancelled/': 0, 'failed/': 0 });
+    expect(r.registry.gauge('quay_repository_mirror_sync_complete').at('mirrors', 'node-exporter').value).toBe(1);
+    expect(r.registry.gauge('quay_repository_mirror_last_sync_timestamp_seconds').at('team', 'alpine').value).toBe(secs('2026-11-22 10:58:00,000'));
+    const h = r.tracker.health(new URLSearchParams(), Date.now());
+    expect(h.status).toBe(503);
+    expect((h.body as { repositories: Array<{ consecutive_failures: number }> }).repositories.map((x) => x.consecutive_failures)).toEqual([2, 0, 1]);
+
+    // The restored count continues: one more nginx failure makes 3.
+    r.feed([tagLine('12:00:00,000', 300, 'docker.io/library/nginx', '1.25', false)]);
+    r.tracker.tick(Date.now() + 10 * 60_000);
+    // Without a job line or mapping the repository is unknown: nginx keeps its restored status.
+    expect(r.status('unknown', 'unknown')['failed/unknown_error']).toBe(1);
+    expect(r.status('mirrors', 'nginx')['failed/unknown_error']).toBe(1);
+  });
+
+  it('ignores a corrupt state file', () => {
+    writeFileSync(join(dir, STATE_FILE), '{"version":1,"repositories":[{"namespace":');
+    const s = setup();
+    expect(s.tracker.health(new URLSearchParams(), Date.now()).status).toBe(200);
+    expect(s.registry.gauge('quay_repository_mirror_last_sync_status').slots.size).toBe(0);
+  });
+});
+
+describe('mirror tracker: attempt edges', () => {
+  const NE = 'quay.io/prometheus/node-exporter';
+
+  it('an attempt left open is syncing until tick() sees idle_gap of wall time', () => {
+    const s = setup({ idle_gap: '10m' });
+    s.feed([jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'), tagLine('10:00:05,000', 7, NE, 'v1', true)]);
+    expect(s.status('mirrors', 'node-exporter')['syncing/']).toBe(1);
+    expect(s.tracker.health(new URLSearchParams(), Date.now()).body).toMatchObject({ repositories: [{ status: 'syncing' }] });
+    s.tracker.tick(Date.now() + 9 * 60_000);
+    expect(s.status('mirrors', 'node-exporter')['syncing/']).toBe(1);
+    s.tracker.tick(Date.now() + 10 * 60_000 + 1000);
+    expect(s.status('mirrors', 'node-exporter')).toMatchObject({ 'syncing/': 0, 'success/': 1 });
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
+  });
+
+  it('the same pid after less than idle_gap continues the attempt; after idle_gap starts a new one', () => {
+    const s = setup({ idle_gap: '5m' });
+    s.feed([
+      jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      tagLine('10:00:05,000', 7, NE, 'v1', true),
+      tagLine('10:04:59,000', 7, NE, 'v2', false), // 4m54s later: same attempt
+      tagLine('10:10:00,000', 7, NE, 'v3', true), // 5m01s later: a new attempt
+    ]);
+    // The first attempt (ok, failed) closed as partial when the 10:10:00 line came; the second is open.
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'partial')).toBe(1);
+    expect(s.status('mirrors', 'node-exporter')['syncing/']).toBe(1);
+  });
+
+  it('uses mirror.repositories when no job line names the repository', () => {
+    const s = setup({ repositories: { 'docker://docker.io/library/nginx': 'mirrors/nginx' } });
+    s.feed([tagLine('10:00:00,000', 7, 'docker.io/library/nginx', '1.25', true), tagLine('10:00:01,000', 7, 'docker.io/library/redis', '7', true)]);
+    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'mirrors', 'nginx', 'success')).toBe(1);
+    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'unknown', 'unknown', 'success')).toBe(1);
+    // Another upstream on the same pid ended the nginx attempt.
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'nginx', 'success')).toBe(1);
+  });
+
+  it('a probe error before the copy is not the copy\'s: the job line clears it', () => {
+    const s = setup();
+    s.feed([
+      line('10:00:00,000', 7, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo command failed (exit code 1): time="x" level=fatal msg="reading manifest v1: manifest unknown"'),
+      jobLine('10:00:01,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      tagLine('10:00:09,000', 7, NE, 'v1', false),
+    ]);
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'not_found')).toBe(0);
+  });
+
+  it('counts source validation, pre-emption and decryption failures once each', () => {
+    const s = setup();
+    s.feed([
+      line('10:00:00,000', 7, 'WARNING', 'workers.repomirrorworker', 'Repository mirror source validation failed for repository mirrors/evil'),
+      line('10:00:01,000', 7, 'INFO', 'workers.repomirrorworker', 'Another repository mirror worker pre-empted us for repository: 17'),
+      jobLine('10:00:02,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      line('10:00:03,000', 7, 'ERROR', 'workers.repomirrorworker', 'Failed to decrypt username or password for mirroring 5\nTraceback (most recent call last):\n  File "x.py", line 1\nDecryptionFailureException'),
+      line('10:00:04,000', 7, 'INFO', 'apscheduler.executors.default', 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully'),
+    ]);
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'invalid_source_registry')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'unknown', 'preempted')).toBe(1);
+    // The decryption failure is the attempt's one failure: closing it adds no unknown_error.
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'decryption_failed')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(0);
+    expect(s.status('mirrors', 'evil')['failed/invalid_source_registry']).toBe(1);
+    expect(s.status('mirrors', 'node-exporter')['failed/decryption_failed']).toBe(1);
+  });
+
+  it('a cancel with no open attempt is a cancelled attempt of its own', () => {
+    const s = setup();
+    s.feed([line('10:00:00,000', 7, 'INFO', 'workers.repomirrorworker', 'Sync cancelled on repo team/app.v2.')]);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'app.v2', 'cancelled')).toBe(1);
+    expect(s.status('team', 'app.v2')['cancelled/']).toBe(1);
+  });
+});
