@@ -41,6 +41,7 @@ describe('replay of the supervisord fixture', () => {
       'source=gcworker,result=unmatched': 0,
       'source=gcworker,result=ignored': 0,
       // securityworker is not ours; "quay started at …" has no prefix
+      'source=other,result=matched': 0,
       'source=other,result=ignored': 1,
       'source=other,result=unmatched': 1,
     });

@@ -46,7 +46,8 @@ function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, missing: string[]
   if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, missing, [...path, i]));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, missing, [...path, k]);
+    // A key left empty (or holding only comments) in YAML is null: it means "the default".
+    for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = substituteEnv(v, env, missing, [...path, k]);
     return out;
   }
   return value;

@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+/**
+ * quay-log-exporter commands:
+ *   [run] --config FILE                   follow the inputs, serve /metrics, until SIGTERM/SIGINT
+ *   replay [--config FILE] [--format prometheus|json] [--source S] [--framing F] FILE…|-
+ *   check-config FILE
+ *   grok --pattern P [--config FILE] [LINE…]   (lines from stdin when none are given)
+ * Exit codes: 0 done, 1 runtime failure, 2 bad usage, config or pattern.
+ */
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { ConfigError, defaultConfig, loadConfig } from './config/load.js';
+import { INPUT_SOURCES, type Config, type InputSource } from './config/schema.js';
+import { Daemon } from './daemon.js';
+import { GrokError } from './grok/index.js';
+import { runGrokCommand } from './grok/cli.js';
+import { createLogger } from './log.js';
+import { loadPatterns } from './pipeline.js';
+import { replay } from './replay.js';
+
+const VERSION = '0.1.0';
+
+const USAGE = `quay-log-exporter ${VERSION}: Quay logs → grok → OpenTelemetry metrics → Prometheus and InfluxDB
+
+Usage:
+  quay-log-exporter [run] --config FILE
+  quay-log-exporter replay [--config FILE] [--format prometheus|json] [--source SOURCE] [--framing raw|cri|docker] FILE... ('-' reads stdin)
+  quay-log-exporter check-config FILE
+  quay-log-exporter grok --pattern PATTERN [--config FILE] [LINE...]   (reads stdin when no LINE)
+
+SOURCE: ${INPUT_SOURCES.join(', ')}
+See config.example.yaml for every setting.`;
+
+class UsageError extends Error {}
+
+function loadOrDefault(file: string | undefined): Config {
+  return file ? loadConfig(file) : defaultConfig();
+}
+
+async function write(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
+}
+
+async function cmdRun(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  if (!values.config) throw new UsageError('run needs --config FILE');
+  const config = loadConfig(values.config);
+  const log = createLogger(config.log_level);
+  const daemon = await Daemon.start(config, log);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info('signal received, draining', { signal });
+      daemon.stop().then(resolve, (err) => {
+        log.error('stop failed', { error: String(err) });
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  return process.exitCode === 1 ? 1 : 0;
+}
+
+async function cmdReplay(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      format: { type: 'string', default: 'prometheus' },
+      source: { type: 'string' },
+      framing: { type: 'string' },
+    },
+  });
+  if (positionals.length === 0) throw new UsageError('replay needs at least one FILE (or - for stdin)');
+  if (values.format !== 'prometheus' && values.format !== 'json') throw new UsageError(`--format: expected prometheus or json, got "${values.format}"`);
+  if (values.source !== undefined && !(INPUT_SOURCES as readonly string[]).includes(values.source)) {
+    throw new UsageError(`--source: expected one of ${INPUT_SOURCES.join(', ')}, got "${values.source}"`);
+  }
+  if (values.framing !== undefined && !['raw', 'cri', 'docker'].includes(values.framing)) {
+    throw new UsageError(`--framing: expected raw, cri or docker, got "${values.framing}"`);
+  }
+  const config = loadOrDefault(values.config);
+  await replay(config, {
+    files: positionals,
+    format: values.format,
+    source: values.source as InputSource | undefined,
+    framing: values.framing as 'raw' | 'cri' | 'docker' | undefined,
+    log: createLogger(config.log_level),
+    write,
+  });
+  return 0;
+}
+
+function cmdCheckConfig(args: string[]): number {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UsageError('check-config needs exactly one FILE');
+  const config = loadConfig(positionals[0]!);
+  loadPatterns(config); // pattern files and inline patterns must load too
+  const influx = config.outputs.influxdb ? `, influxdb ${new URL(config.outputs.influxdb.url).host}/${config.outputs.influxdb.database}` : '';
+  process.stdout.write(
+    `${positionals[0]}: ok (${config.inputs.length} input(s): ${config.inputs.map((i) => `${i.name} [${i.source}]`).join(', ') || 'none'}; ` +
+      `prometheus ${config.prometheus.enabled ? `${config.prometheus.listen.host}:${config.prometheus.listen.port}` : 'off'}${influx})\n`,
+  );
+  return 0;
+}
+
+async function cmdGrok(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { pattern: { type: 'string', short: 'p' }, config: { type: 'string', short: 'c' } },
+  });
+  if (!values.pattern) throw new UsageError('grok needs --pattern PATTERN');
+  const library = loadPatterns(loadOrDefault(values.config));
+  const lines = positionals.length > 0 ? positionals : createInterface({ input: process.stdin, crlfDelay: Infinity });
+  const result = await runGrokCommand({ library, pattern: values.pattern, lines, out: (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n') });
+  return result.matched > 0 || result.unmatched === 0 ? 0 : 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  try {
+    switch (first) {
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE + '\n');
+        return first === undefined ? 2 : 0;
+      case '--version':
+        process.stdout.write(VERSION + '\n');
+        return 0;
+      case 'run':
+        return await cmdRun(rest);
+      case 'replay':
+        return await cmdReplay(rest);
+      case 'check-config':
+        return cmdCheckConfig(rest);
+      case 'grok':
+        return await cmdGrok(rest);
+      default:
+        if (first.startsWith('-')) return await cmdRun(argv);
+        throw new UsageError(`unknown command "${first}"`);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + '\n');
+      return 2;
+    }
+    if (err instanceof GrokError) {
+      process.stderr.write(`pattern error: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`quay-log-exporter: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(String(err) + '\n');
+    process.exit(1);
+  },
+);

@@ -1,0 +1,98 @@
+/**
+ * Wiring, in the direction data flows:
+ *
+ *   inputs ──lines──▶ router ──▶ parsers (quay/*) ──▶ series slots ──▶ MeterProvider ──▶ readers (prometheus, influxdb)
+ *                                          └──────────▶ events ──────────────────────────▶ influxdb event points
+ *
+ * Nothing downstream calls back upstream: inputs only see a LineHandler,
+ * parsers only see slots and the event bus, outputs only see the SDK.
+ */
+import type { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import type { Config, InputSource, SourceName } from './config/schema.js';
+import { EventBus } from './events.js';
+import { PatternLibrary } from './grok/index.js';
+import type { LineHandler } from './inputs/types.js';
+import type { Logger } from './log.js';
+import { createMeterProvider, HistogramProducer } from './metrics/provider.js';
+import { MetricRegistry } from './metrics/series.js';
+import { createInfluxOutput, type InfluxOutput } from './outputs/influxdb/index.js';
+import { PrometheusOutput } from './outputs/prometheus/index.js';
+import { createGcParser } from './quay/gc/index.js';
+import { GunicornParser } from './quay/gunicorn.js';
+import { createMirrorTracker, type MirrorTracker } from './quay/mirror/index.js';
+import { NginxParser } from './quay/nginx.js';
+import { createOcMirrorParser } from './quay/oc-mirror/index.js';
+import { createRouter, type Parsers } from './quay/router.js';
+import { resolveTrafficSource, TrafficRecorder, type TrafficSource } from './quay/traffic.js';
+import type { ParserContext } from './quay/types.js';
+
+export interface PipelineOptions {
+  readonly log: Logger;
+  /** Sources read besides the configured inputs (e.g. `replay --source nginx`); they count for `traffic.source: auto`. */
+  readonly extraSources?: readonly InputSource[];
+}
+
+export class Pipeline {
+  readonly registry: MetricRegistry;
+  readonly events = new EventBus();
+  readonly grok: PatternLibrary;
+  readonly prometheus: PrometheusOutput;
+  readonly influx: InfluxOutput | undefined;
+  readonly mirror: MirrorTracker;
+  readonly provider: MeterProvider;
+  readonly trafficSource: TrafficSource;
+  private readonly parsers: Parsers;
+  private readonly handlers = new Map<InputSource, LineHandler>();
+
+  constructor(
+    readonly config: Config,
+    options: PipelineOptions,
+  ) {
+    const log = options.log;
+    this.registry = new MetricRegistry(config.limits.max_series_per_metric);
+    this.grok = loadPatterns(config);
+    const producer = new HistogramProducer(this.registry);
+    this.prometheus = new PrometheusOutput({ scopeInfo: config.prometheus.scope_info, producer });
+    const readers: MetricReader[] = [this.prometheus.reader];
+    if (config.outputs.influxdb) {
+      this.influx = createInfluxOutput(config.outputs.influxdb, { registry: this.registry, producer, log });
+      readers.push(this.influx.reader);
+      if (config.outputs.influxdb.events.enabled) this.events.add(this.influx.events);
+    }
+    this.provider = createMeterProvider(this.registry, readers);
+
+    const ctx: ParserContext = { config, registry: this.registry, events: this.events, grok: this.grok, log };
+    this.trafficSource = resolveTrafficSource(config, options.extraSources);
+    const traffic = new TrafficRecorder(this.registry, config, this.events);
+    this.mirror = createMirrorTracker(ctx);
+    this.parsers = {
+      nginx: new NginxParser(ctx, traffic),
+      gunicorn: new GunicornParser(ctx, this.trafficSource === 'gunicorn' ? traffic : undefined),
+      repomirrorworker: this.mirror.parser,
+      gcworker: createGcParser(ctx),
+      'oc-mirror': createOcMirrorParser(ctx),
+    } satisfies Record<SourceName, unknown>;
+    log.debug('pipeline ready', { traffic_source: this.trafficSource });
+  }
+
+  /** The line handler for inputs of one source (shared by inputs of the same source). */
+  handler(source: InputSource): LineHandler {
+    let h = this.handlers.get(source);
+    if (!h) this.handlers.set(source, (h = createRouter(source, this.parsers, this.registry)));
+    return h;
+  }
+
+  /** Final export to push outputs, then stop the SDK. */
+  async shutdown(): Promise<void> {
+    if (this.influx) await this.influx.shutdown();
+    await this.provider.shutdown();
+  }
+}
+
+/** Bundled patterns, then the config's pattern files, then its inline patterns: later names override. */
+export function loadPatterns(config: Config): PatternLibrary {
+  const lib = PatternLibrary.bundled();
+  for (const file of config.grok.pattern_files) lib.loadFile(file);
+  for (const [name, regex] of Object.entries(config.grok.patterns)) lib.define(name, regex, `config grok.patterns.${name}`);
+  return lib;
+}

@@ -1,0 +1,39 @@
+/**
+ * `replay`: read whole files (or stdin) from start to end through the same
+ * inputs code, parsers and outputs as `run`, then print the metrics: the
+ * Prometheus text is exactly what a scrape of /metrics would return. With an
+ * InfluxDB output configured, the events and one final metrics export are
+ * written there: that is how a day of logs is backfilled.
+ */
+import { inputSchema, type Config, type InputConfig, type InputSource } from './config/schema.js';
+import { replayStream } from './inputs/index.js';
+import type { Logger } from './log.js';
+import { Pipeline } from './pipeline.js';
+
+export interface ReplayOptions {
+  readonly files: readonly string[];
+  readonly format: 'prometheus' | 'json';
+  /** Overrides the first configured input's source (default supervisord). */
+  readonly source?: InputSource;
+  readonly framing?: InputConfig['framing'];
+  readonly log: Logger;
+  readonly write: (text: string) => Promise<void>;
+}
+
+/** Framing, multi-line and limits of the first configured input, else the defaults. */
+export function replayInputConfig(config: Config, options: Pick<ReplayOptions, 'source' | 'framing'>): InputConfig {
+  const base = config.inputs[0] ?? inputSchema.parse({ type: 'stdin', name: 'replay' });
+  return { ...base, source: options.source ?? base.source, framing: options.framing ?? base.framing };
+}
+
+export async function replay(config: Config, options: ReplayOptions): Promise<Pipeline> {
+  const input = replayInputConfig(config, options);
+  const pipeline = new Pipeline(config, { log: options.log, extraSources: [input.source] });
+  const deps = { handler: pipeline.handler(input.source), registry: pipeline.registry, log: options.log };
+  for (const file of options.files) await replayStream(file, input, deps);
+  const text =
+    options.format === 'json' ? JSON.stringify(await pipeline.prometheus.json(), null, 2) + '\n' : await pipeline.prometheus.exposition();
+  await options.write(text);
+  await pipeline.shutdown();
+  return pipeline;
+}
