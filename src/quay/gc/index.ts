@@ -5,6 +5,7 @@
  * `quay_gc_run` event per job run. README.md lists the lines and levels.
  */
 import type { CounterFamily, ValueSlot } from '../../metrics/series.js';
+import { isTracebackContinuation } from '../mirror/continuation.js';
 import { MessagePattern } from '../mirror/message-pattern.js';
 import { PythonLogReader } from '../python-log.js';
 import { parseZoneOffset } from '../time.js';
@@ -87,7 +88,7 @@ class GcParser implements SourceParser {
 
   parse(line: string, start: number): LineResult {
     const py = this.py;
-    if (!py.read(line, start)) return LineResult.Unmatched;
+    if (!py.read(line, start)) return isTracebackContinuation(line, start) ? LineResult.Matched : LineResult.Unmatched;
     const msg = py.message;
     const pid = this.pidGc(py.pid);
     if (py.level === 'DEBUG') pid.debug = true;

@@ -10,6 +10,7 @@ import { createFailureClassifier, UNKNOWN_ERROR } from '../failure-reasons.js';
 import { PythonLogReader } from '../python-log.js';
 import { parseZoneOffset } from '../time.js';
 import { LineResult, type ParserContext, type SourceParser } from '../types.js';
+import { isTracebackContinuation } from './continuation.js';
 import { evaluateHealth } from './health.js';
 import { MirrorMessage, MirrorMessageReader } from './messages.js';
 import { RepoStatusStore, type FinishedStatus } from './status.js';
@@ -105,7 +106,7 @@ class MirrorTrackerImpl implements MirrorTracker {
 
   private parse(line: string, start: number): LineResult {
     this.store.seen(Date.now());
-    if (!this.py.read(line, start)) return LineResult.Unmatched;
+    if (!this.py.read(line, start)) return isTracebackContinuation(line, start) ? LineResult.Matched : LineResult.Unmatched;
     let t = this.py.timeMs();
     if (Number.isNaN(t)) t = Number.isFinite(this.nowLogMs) ? this.nowLogMs : 0;
     if (t > this.nowLogMs) this.nowLogMs = t;

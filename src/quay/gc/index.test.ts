@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config/load.js';
+import { EventBus, type QuayEvent } from '../../events.js';
+import { PatternLibrary } from '../../grok/index.js';
+import { silentLogger } from '../../log.js';
+import { MetricRegistry, type CounterFamily } from '../../metrics/series.js';
+import { LineResult } from '../types.js';
+import { createGcParser } from './index.js';
+
+const grok = PatternLibrary.bundled();
+
+function setup() {
+  const registry = new MetricRegistry();
+  const events = new EventBus();
+  const got: QuayEvent[] = [];
+  events.add({ emit: (e) => got.push(e) });
+  const parser = createGcParser({ config: parseConfig({ state_dir: '/nonexistent' }), registry, events, grok, log: silentLogger });
+  const results: LineResult[] = [];
+  const feed = (line: string) => {
+    const bar = line.indexOf(' | ');
+    results.push(parser.parse(line, bar < 0 ? 0 : bar + 3));
+  };
+  const value = (f: CounterFamily, ...labels: string[]) => (f.has(...labels) ? f.at(...labels).value : 0);
+  return { registry, got, results, feed, value };
+}
+
+describe('GC parser (test/fixtures/gc-workers.log)', () => {
+  const s = setup();
+  const lines = readFileSync(new URL('../../../test/fixtures/gc-workers.log', import.meta.url), 'utf8').split('\n').filter((l) => l !== '');
+  for (const l of lines) s.feed(l);
+  const r = s.registry;
+
+  it('classifies lines: only the garbage line is unmatched (traceback lines belong to their event)', () => {
+    expect(lines).toHaveLength(41);
+    expect(s.results.filter((x) => x === LineResult.Unmatched)).toHaveLength(1);
+    expect(s.results.filter((x) => x === LineResult.Matched)).toHaveLength(40);
+  });
+
+  it('counts apscheduler job runs by job and result', () => {
+    const runs = r.counter('quay_gc_job_runs_total');
+    // _garbage_collection_repos: executed 18:46:52 and 18:49:22, raised 18:47:22, missed 18:48:23, skipped 18:48:53.
+    expect(s.value(runs, 'GarbageCollectionWorker._garbage_collection_repos', 'success')).toBe(2);
+    expect(s.value(runs, 'GarbageCollectionWorker._garbage_collection_repos', 'error')).toBe(1);
+    expect(s.value(runs, 'GarbageCollectionWorker._garbage_collection_repos', 'missed')).toBe(1);
+    expect(s.value(runs, 'GarbageCollectionWorker._garbage_collection_repos', 'skipped')).toBe(1);
+    expect(s.value(runs, 'GarbageCollectionWorker._scan_notifications', 'success')).toBe(1);
+    expect(s.value(runs, 'NamespaceGCWorker.poll_queue', 'success')).toBe(1);
+    expect(s.value(runs, 'NamespaceGCWorker.poll_queue', 'error')).toBe(1);
+    expect(runs.slots.size).toBe(7);
+    // Only successful _garbage_collection_repos runs are iterations.
+    expect(r.counter('quay_gc_iterations_total').at().value).toBe(2);
+  });
+
+  it('counts rows, candidates, blobs, purges and skipped immutable tags', () => {
+    const rows = r.counter('quay_gc_table_rows_deleted_total');
+    // Tag: 101, 102 (repo 42) and 900 (repo 77); Manifest: 501, 502; UploadedBlob: 7.
+    expect(s.value(rows, 'Tag')).toBe(3);
+    expect(s.value(rows, 'Manifest')).toBe(2);
+    expect(s.value(rows, 'UploadedBlob')).toBe(1);
+    const found = r.counter('quay_gc_candidates_found_total');
+    // "Found 2 tags" + "Found 1 tags"; "Found 2 manifests"; "Found 1 uploaded blobs".
+    expect(s.value(found, 'tags')).toBe(3);
+    expect(s.value(found, 'manifests')).toBe(2);
+    expect(s.value(found, 'uploaded_blobs')).toBe(1);
+    const blobs = r.counter('quay_gc_storage_blobs_deleted_total');
+    expect(s.value(blobs, 'acme')).toBe(2); // one of them with a delete marker
+    expect(s.value(blobs, 'acme-old')).toBe(1);
+    expect(r.counter('quay_gc_repos_purged_total').at().value).toBe(1);
+    expect(r.counter('quay_gc_immutable_tags_skipped_total').at().value).toBe(1);
+    // Marker 12: the next item came → deleted; 13: lock busy, back to the queue; 14: poll ended
+    // successfully → deleted; 15: the poll raised → not deleted.
+    expect(r.counter('quay_gc_namespaces_purged_total').at().value).toBe(2);
+  });
+
+  it('emits one quay_gc_run event per apscheduler job line, with what the pid did since its previous one', () => {
+    expect(s.got.map((e) => `${e.tags['job']} ${e.tags['result']}`)).toEqual([
+      'GarbageCollectionWorker._garbage_collection_repos success',
+      'GarbageCollectionWorker._scan_notifications success',
+      'GarbageCollectionWorker._garbage_collection_repos error',
+      'GarbageCollectionWorker._garbage_collection_repos missed',
+      'GarbageCollectionWorker._garbage_collection_repos skipped',
+      'GarbageCollectionWorker._garbage_collection_repos success',
+      'NamespaceGCWorker.poll_queue success',
+      'NamespaceGCWorker.poll_queue error',
+    ]);
+    expect(s.got[0]).toEqual({
+      measurement: 'quay_gc_run',
+      time: Date.UTC(2022, 10, 14, 18, 46, 52, 458),
+      tags: { job: 'GarbageCollectionWorker._garbage_collection_repos', result: 'success' },
+      fields: { blobs_removed: 2, rows_Tag: 2, rows_Manifest: 0, rows_UploadedBlob: 1 },
+    });
+    expect(s.got[1]!.fields).toEqual({ blobs_removed: 0, rows_Tag: 0, rows_Manifest: 0, rows_UploadedBlob: 0 });
+    expect(s.got[6]!.fields).toEqual({ blobs_removed: 1, rows_Tag: 1, rows_Manifest: 2, rows_UploadedBlob: 0 });
+  });
+});
+
+describe('GC parser, single lines', () => {
+  it('reads the first line of a joined traceback event', () => {
+    const s = setup();
+    s.feed(
+      'gcworker stdout | 2022-11-14 18:47:22,500 [63] [ERROR] [apscheduler.executors.default] Job "GarbageCollectionWorker._garbage_collection_repos (trigger: interval[0:00:30], next run at: 2022-11-14 18:47:52 UTC)" raised an exception\nTraceback (most recent call last):\n  File "/quay-registry/workers/gc/gcworker.py", line 60, in _garbage_collection_repos\npeewee.OperationalError: (2006, \'MySQL server has gone away\')',
+    );
+    expect(s.results).toEqual([LineResult.Matched]);
+    expect(s.registry.counter('quay_gc_job_runs_total').at('GarbageCollectionWorker._garbage_collection_repos', 'error').value).toBe(1);
+  });
+
+  it('leaves row counts out of the event when the worker logs no DEBUG (they are unknown, not 0)', () => {
+    const s = setup();
+    s.feed('gcworker stdout | 2022-11-14 18:46:22,100 [5] [INFO] [data.model.storage] Removed blob sha256:ab from local_us (path: sha256/ab/ab) under namespace acme (repo: app)');
+    s.feed('gcworker stdout | 2022-11-14 18:46:52,458 [5] [INFO] [apscheduler.executors.default] Job "GarbageCollectionWorker._garbage_collection_repos (trigger: interval[0:00:30], next run at: 2022-11-14 18:47:22 UTC)" executed successfully');
+    expect(s.got.map((e) => e.fields)).toEqual([{ blobs_removed: 1 }]);
+  });
+});
