@@ -1,0 +1,31 @@
+/**
+ * The stdin input on a real pipe: a child process's stdout, as with
+ * `kubectl logs -f … | quay-log-exporter`.
+ */
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { inputSchema, type InputConfig } from '../config/schema.js';
+import { silentLogger } from '../log.js';
+import { MetricRegistry } from '../metrics/series.js';
+import { StreamInput } from './stdin.js';
+
+describe('stdin input', () => {
+  it('hands over every line of a pipe, the partial last one at its end, then finishes', async () => {
+    // 3000 lines written in 30 separate writes, then "tail" without a newline.
+    const script = `let i=0;const t=setInterval(()=>{let s='';for(let k=0;k<100;k++)s+='pipe '+(i++)+'\\n';process.stdout.write(s);if(i>=3000){clearInterval(t);process.stdout.write('tail');}},1);`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const config: InputConfig = { ...inputSchema.parse({ type: 'stdin', source: 'nginx' }), name: 'pipe' };
+    const lines: string[] = [];
+    const registry = new MetricRegistry();
+    const input = new StreamInput(config, { handler: (l) => lines.push(l), registry, log: silentLogger }, child.stdout!);
+    await input.start();
+    await input.finished;
+    // 3000 numbered lines + "tail" = 3001
+    expect(lines).toHaveLength(3001);
+    expect(lines[2999]).toBe('pipe 2999');
+    expect(lines[3000]).toBe('tail');
+    // "pipe 0\n".."pipe 9\n" = 10×7, 10..99 = 90×8, 100..999 = 900×9, 1000..2999 = 2000×10, + 4
+    expect(registry.counter('quay_log_exporter_input_bytes_total').at('pipe').value).toBe(70 + 720 + 8100 + 20000 + 4);
+    await input.stop(); // after the end: a no-op
+  });
+});
