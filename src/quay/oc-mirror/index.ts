@@ -28,6 +28,7 @@ class OcMirrorParser implements SourceParser {
   private readonly schema1: MessagePattern;
   private readonly error: MessagePattern;
   private readonly registryError: MessagePattern;
+  private readonly info: MessagePattern;
   private readonly classify: (text: string) => string;
   private readonly images: CounterFamily;
   private readonly failures: CounterFamily;
@@ -44,6 +45,7 @@ class OcMirrorParser implements SourceParser {
     this.schema1 = new MessagePattern(g, 'OC_MIRROR_SCHEMA1_WARNING', ['error']);
     this.error = new MessagePattern(g, 'OC_MIRROR_ERROR', ['error']);
     this.registryError = new MessagePattern(g, 'OC_MIRROR_REGISTRY_ERROR', ['error']);
+    this.info = new MessagePattern(g, 'OC_MIRROR_INFO', []);
     this.classify = createFailureClassifier(ctx.config.mirror.failure_reasons);
     const r = ctx.registry;
     this.images = r.counter('quay_mirror_images_total');
@@ -115,7 +117,7 @@ class OcMirrorParser implements SourceParser {
     if (this.schema1.match(line)) return this.fail(component, this.schema1.get(0));
     if (this.error.match(line)) return this.fail(component, this.error.get(0));
     if (this.registryError.match(line)) return this.fail(component, this.registryError.get(0));
-    return false;
+    return this.info.match(line);
   }
 
   private fail(component: string, error: string): boolean {
