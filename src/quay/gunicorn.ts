@@ -9,26 +9,14 @@
  * is never counted twice.
  */
 import { PythonLogReader } from './python-log.js';
-import type { TrafficRecorder, AccessRecord } from './traffic.js';
-import { LineResult, type ParserContext, type SourceParser } from './types.js';
 import { parseZoneOffset } from './time.js';
+import { AccessPattern, type TrafficRecorder } from './traffic.js';
+import { LineResult, type ParserContext, type SourceParser } from './types.js';
 
 export class GunicornParser implements SourceParser {
   private readonly header: PythonLogReader;
-  private readonly access: RegExp;
+  private readonly access: AccessPattern;
   private readonly ownLog: RegExp;
-  private readonly g: Record<'client' | 'timestamp' | 'method' | 'request' | 'status' | 'bytes_sent' | 'agent', number>;
-  private readonly record: AccessRecord = {
-    method: undefined,
-    path: undefined,
-    status: '',
-    bytesSent: 0,
-    requestBytes: Number.NaN,
-    seconds: Number.NaN,
-    timestamp: '',
-    client: '',
-    agent: '',
-  };
 
   /** `traffic` is undefined when nginx is the traffic source. */
   constructor(
@@ -36,18 +24,8 @@ export class GunicornParser implements SourceParser {
     private readonly traffic: TrafficRecorder | undefined,
   ) {
     this.header = new PythonLogReader(ctx.grok, parseZoneOffset(ctx.config.python_log_timezone));
-    const access = ctx.grok.compile('%{QUAY_GUNICORN_ACCESS}', { mode: 'sticky' });
-    this.access = access.regex;
+    this.access = new AccessPattern(ctx.grok, 'QUAY_GUNICORN_ACCESS');
     this.ownLog = ctx.grok.compile('%{QUAY_GUNICORN_ERROR_LOG}', { mode: 'sticky' }).regex;
-    this.g = {
-      client: access.group('client'),
-      timestamp: access.group('timestamp'),
-      method: access.group('method'),
-      request: access.group('request'),
-      status: access.group('status'),
-      bytes_sent: access.group('bytes_sent'),
-      agent: access.group('agent'),
-    };
   }
 
   parse(line: string, start: number): LineResult {
@@ -58,20 +36,8 @@ export class GunicornParser implements SourceParser {
     }
     if (h.logger !== 'gunicorn.access') return LineResult.Matched;
     if (this.traffic === undefined) return LineResult.Ignored;
-    this.access.lastIndex = 0;
-    const m = this.access.exec(h.message);
-    if (m === null) return LineResult.Unmatched;
-    const g = this.g;
-    const r = this.record;
-    r.method = m[g.method];
-    r.path = m[g.request];
-    r.status = m[g.status]!;
-    const bytes = m[g.bytes_sent];
-    r.bytesSent = bytes === undefined || bytes === '-' ? 0 : +bytes;
-    r.timestamp = m[g.timestamp]!;
-    r.client = m[g.client]!;
-    r.agent = m[g.agent] ?? '';
-    this.traffic.record(r);
+    if (!this.access.read(h.message, 0)) return LineResult.Unmatched;
+    this.traffic.record(this.access.record);
     return LineResult.Matched;
   }
 }

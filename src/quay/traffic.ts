@@ -6,6 +6,7 @@
  */
 import type { Config, InputSource } from '../config/schema.js';
 import type { EventBus } from '../events.js';
+import type { PatternLibrary } from '../grok/index.js';
 import type { CounterFamily, HistogramFamily, HistogramSlot, MetricRegistry } from '../metrics/series.js';
 import { classifyRegistryRequest, newRoute, type RegistryRoute } from './registry-route.js';
 import { parseHttpDate } from './time.js';
@@ -17,6 +18,61 @@ export function resolveTrafficSource(config: Config, extraSources: readonly Inpu
   if (config.traffic.source !== 'auto') return config.traffic.source;
   const sources = [...config.inputs.map((i) => i.source), ...extraSources];
   return sources.some((s) => s === 'supervisord' || s === 'nginx') ? 'nginx' : 'gunicorn';
+}
+
+/** An empty record, reused by one parser for every line. */
+function newAccessRecord(): AccessRecord {
+  return { method: undefined, path: undefined, status: '', bytesSent: 0, requestBytes: Number.NaN, seconds: Number.NaN, timestamp: '', client: '', agent: '' };
+}
+
+/**
+ * An access-log grok pattern (QUAY_NGINX_ACCESS, QUAY_GUNICORN_ACCESS) read
+ * by capture index into one reused AccessRecord. A field the pattern lacks
+ * (gunicorn logs no duration) reads as absent: NaN.
+ */
+export class AccessPattern {
+  readonly record: AccessRecord = newAccessRecord();
+  private readonly re: RegExp;
+  private readonly g: Record<
+    'client' | 'timestamp' | 'method' | 'request' | 'status' | 'bytes_sent' | 'agent' | 'request_time' | 'request_length',
+    number
+  >;
+
+  constructor(grok: PatternLibrary, name: string) {
+    const p = grok.compile(`%{${name}}`, { mode: 'sticky' });
+    this.re = p.regex;
+    this.g = {
+      client: p.group('client'),
+      timestamp: p.group('timestamp'),
+      method: p.group('method'),
+      request: p.group('request'),
+      status: p.group('status'),
+      bytes_sent: p.group('bytes_sent'),
+      agent: p.group('agent'),
+      request_time: p.group('request_time'),
+      request_length: p.group('request_length'),
+    };
+  }
+
+  /** Match `text` from `start` and fill `record`; false when it is no access line. */
+  read(text: string, start: number): boolean {
+    this.re.lastIndex = start;
+    const m = this.re.exec(text);
+    if (m === null) return false;
+    const g = this.g;
+    const r = this.record;
+    r.method = m[g.method];
+    r.path = m[g.request];
+    r.status = m[g.status]!;
+    const bytes = m[g.bytes_sent];
+    r.bytesSent = bytes === undefined ? 0 : +bytes; // gunicorn logs "-" for no body
+    r.requestBytes = g.request_length < 0 ? Number.NaN : +m[g.request_length]!;
+    r.seconds = g.request_time < 0 ? Number.NaN : +m[g.request_time]!;
+    r.timestamp = m[g.timestamp]!;
+    r.client = m[g.client]!;
+    r.agent = m[g.agent] ?? '';
+    return true;
+  }
 }
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE']);
