@@ -50,19 +50,7 @@ const multiline = z.strictObject({
   timeout: duration('1s'),
   /** An event never grows past this many lines; the rest starts a new event. */
   max_lines: positiveInt(500),
-})
-  // One rule per input: a preset or a pattern, and the pattern must compile.
-  .superRefine((m, ctx) => {
-    if ((m.preset === undefined) === (m.pattern === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'set either "preset" or "pattern"' });
-    } else if (m.pattern !== undefined) {
-      try {
-        new RegExp(m.pattern);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['pattern'], message: `not a valid regular expression: ${(err as Error).message}` });
-      }
-    }
-  });
+});
 
 export const inputSchema = z.strictObject({
   type: z.enum(['file', 'stdin']).default('file'),
