@@ -229,6 +229,19 @@ describe('file input', () => {
     ]);
   });
 
+  it('excluded files (default: compressed rotations) are not read', async () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'app.log'), 'plain\n');
+    writeFileSync(join(dir, 'app.log.1.gz'), 'compressed\n');
+    writeFileSync(join(dir, 'skip.txt'), 'skipped\n');
+    const h = await follow(dir, { paths: [join(dir, '*')], exclude: ['**/*.gz', '*.txt'], start_at: 'beginning' });
+    appendFileSync(join(dir, 'app.log'), 'marker\n');
+    await until('marker', () => h.lines.includes('marker'));
+    // Only app.log: "plain" and the marker.
+    expect(h.lines).toEqual(['plain', 'marker']);
+    expect(h.registry.gauge('quay_log_exporter_files_watched').at().value).toBe(1);
+  });
+
   it('a partial last line is held, then handed over after partial_line_timeout', async () => {
     const dir = freshDir();
     const file = join(dir, 'p.log');
