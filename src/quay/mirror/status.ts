@@ -12,7 +12,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import type { GaugeFamily, MetricRegistry, ValueSlot } from '../../metrics/series.js';
+import { own, type GaugeFamily, type MetricRegistry, type ValueSlot } from '../../metrics/series.js';
 
 export type SyncStatus = 'success' | 'failed' | 'syncing' | 'cancelled';
 export type FinishedStatus = Exclude<SyncStatus, 'syncing'>;
@@ -70,9 +70,10 @@ export class RepoStatusStore {
     const key = namespace + '/' + repository;
     let r = this.repos.get(key);
     if (r === undefined) {
+      // Kept for good: copies, so they do not pin the read chunk the line was cut from.
       r = {
-        namespace,
-        repository,
+        namespace: own(namespace),
+        repository: own(repository),
         status: 'syncing',
         finished: undefined,
         reason: '',
@@ -81,7 +82,7 @@ export class RepoStatusStore {
         consecutiveFailures: 0,
         complete: false,
       };
-      this.repos.set(key, r);
+      this.repos.set(own(key), r);
     }
     return r;
   }
