@@ -112,3 +112,23 @@ describe('GC parser, single lines', () => {
     expect(s.got.map((e) => e.fields)).toEqual([{ blobs_removed: 1 }]);
   });
 });
+
+describe('GC parser, bad input', () => {
+  it('never throws on huge, binary or near-miss lines', () => {
+    const s = setup();
+    const head = 'gcworker stdout | 2022-11-14 18:46:22,001 [63] [DEBUG] [data.model.gc] ';
+    for (const l of [
+      'gcworker stdout | ' + 'x'.repeat(1 << 20),
+      'gcworker stdout | \u0000\u0001\uFFFD binary',
+      head + 'Found 99999999999999999999999 tags to GC under repository 1',
+      head + 'Found -3 tags to GC under repository 1',
+      head + 'Removed blob ' + '(path: '.repeat(100_000),
+      head + 'Job "' + '('.repeat(100_000),
+    ]) {
+      expect(() => s.feed(l)).not.toThrow();
+    }
+    expect(s.results.slice(0, 2)).toEqual([LineResult.Unmatched, LineResult.Unmatched]);
+    // An absurd or negative N adds nothing.
+    expect(s.registry.counter('quay_gc_candidates_found_total').slots.size).toBe(0);
+  });
+});

@@ -304,3 +304,22 @@ describe('mirror tracker: attempt edges', () => {
     expect(s.status('team', 'app.v2')['cancelled/']).toBe(1);
   });
 });
+
+describe('mirror tracker: bad input', () => {
+  it('never throws on huge, binary or near-miss lines', () => {
+    const s = setup();
+    const head = '2026-11-22 10:00:00,000 [7] [INFO] [workers.repomirrorworker] ';
+    const bad = [
+      PREFIX + 'x'.repeat(1 << 20),
+      PREFIX + '\u0000\u0001\uFFFD\u001b[31m binary',
+      PREFIX + head + "Source 'docker://" + 'a:'.repeat(200_000),
+      PREFIX + head + 'Creating mirroring job: upstream image docker://' + 'a:b,'.repeat(100_000),
+      PREFIX + head + "Source 'docker://quay.io/a/b' successful sync.", // no tag: not a tag line
+      PREFIX + '2026-13-45 99:99:99,999 [7] [INFO] [x] Sync cancelled on repo a/b.', // impossible time
+      '',
+    ];
+    for (const l of bad) expect(() => s.feed([l])).not.toThrow();
+    expect(s.results.slice(0, 2)).toEqual([LineResult.Unmatched, LineResult.Unmatched]);
+    expect(s.registry.counter('quay_repository_mirror_tag_syncs_total').slots.size).toBe(0);
+  });
+});

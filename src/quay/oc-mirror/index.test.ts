@@ -106,3 +106,29 @@ describe('oc-mirror parser: plain `oc image mirror` output (test/fixtures/oc-mir
     expect(s.counter('quay_mirror_slow_transfers_total', 'oc')).toBe(2);
   });
 });
+
+describe('oc-mirror parser, bad input', () => {
+  it('never throws on huge, binary, odd JSON or near-miss lines', () => {
+    const registry = new MetricRegistry();
+    const parser = createOcMirrorParser({ config: parseConfig({ state_dir: '/nonexistent' }), registry, events: new EventBus(), grok, log: silentLogger });
+    const lines = [
+      'x'.repeat(1 << 20),
+      '\u0000\u0001\uFFFD binary',
+      '[1,2,3]',
+      '{"msg": 42, "component": {"x": 1}, "output": ["error: nope"]}',
+      '{"component": "' + 'c'.repeat(500) + '", "msg": "Mirroring"}',
+      'info: Mirroring completed in ' + '1h'.repeat(100_000) + ' (1B/s)',
+      'info: Mirroring completed in 5s (99999999999999999999999999PB/s)',
+    ];
+    const results = lines.map((l) => {
+      let r: LineResult | undefined;
+      expect(() => (r = parser.parse(l, 0))).not.toThrow();
+      return r;
+    });
+    expect(results.slice(0, 3)).toEqual([LineResult.Unmatched, LineResult.Unmatched, LineResult.Unmatched]);
+    // A non-string msg or component counts nothing but the entry is valid JSON.
+    expect(results[3]).toBe(LineResult.Matched);
+    // An over-long component name becomes "unknown".
+    expect(registry.counter('quay_mirror_images_total').at('unknown', 'queued').value).toBe(1);
+  });
+});
