@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { classifyRegistryRequest, newRoute } from './registry-route.js';
+import { classifyRegistryRequest, NAME_START, newRoute, splitRepositoryName } from './registry-route.js';
 
 const D = 'sha256:3b4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e';
 
 function classify(method: string, path: string) {
   const r = newRoute();
   classifyRegistryRequest(method, path, r);
-  return [r.operation, r.namespace, r.repository];
+  return [r.operation, ...(r.nameEnd === -1 ? ['', ''] : splitRepositoryName(path.slice(NAME_START, r.nameEnd)))];
 }
 
 describe('classifyRegistryRequest', () => {

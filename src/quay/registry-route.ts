@@ -14,7 +14,9 @@
  *   /v2/<name>/blobs/<digest>              pull_blob (GET, HEAD)
  *   /v2/<name>/referrers/<digest>          referrers
  *
- * Works on the path without allocating more than the name's two labels.
+ * Works on the path without allocating: it reports where the name ends, and
+ * the caller slices it once (and splits it with splitRepositoryName only for
+ * a name it has not seen before).
  */
 export type Operation =
   | 'pull_manifest'
@@ -31,15 +33,27 @@ export type Operation =
   | 'ping'
   | 'other';
 
-/** Reused by the caller: classify() overwrites all three fields. */
+/** Reused by the caller: classify() overwrites both fields. */
 export interface RegistryRoute {
   operation: Operation;
-  namespace: string;
-  repository: string;
+  /** The repository name is `path.slice(NAME_START, nameEnd)`; -1 when the route has none. */
+  nameEnd: number;
 }
 
+/** Where a repository name starts in a v2 path: after `/v2/`. */
+export const NAME_START = 4;
+
 export function newRoute(): RegistryRoute {
-  return { operation: 'other', namespace: '', repository: '' };
+  return { operation: 'other', nameEnd: -1 };
+}
+
+/**
+ * [namespace, repository] of a name: its first component, and the rest. A
+ * one-component name (Quay's library namespace support) has no namespace.
+ */
+export function splitRepositoryName(name: string): [string, string] {
+  const slash = name.indexOf('/');
+  return slash === -1 ? ['', name] : [name.slice(0, slash), name.slice(slash + 1)];
 }
 
 /** Longest repository name Quay accepts (namespace 255 + "/" + repository 255). */
@@ -66,22 +80,13 @@ function validName(path: string, from: number, to: number): boolean {
 
 function setName(out: RegistryRoute, path: string, from: number, to: number): boolean {
   if (!validName(path, from, to)) return false;
-  const slash = path.indexOf('/', from);
-  if (slash === -1 || slash >= to) {
-    // A one-component name (Quay's library namespace support): no namespace in the path.
-    out.namespace = '';
-    out.repository = path.slice(from, to);
-  } else {
-    out.namespace = path.slice(from, slash);
-    out.repository = path.slice(slash + 1, to);
-  }
+  out.nameEnd = to;
   return true;
 }
 
 function other(out: RegistryRoute): void {
   out.operation = 'other';
-  out.namespace = '';
-  out.repository = '';
+  out.nameEnd = -1;
 }
 
 /**
@@ -92,8 +97,7 @@ export function classifyRegistryRequest(method: string, rawPath: string, out: Re
   const q = rawPath.indexOf('?');
   const end = q === -1 ? rawPath.length : q;
   const path = rawPath;
-  out.namespace = '';
-  out.repository = '';
+  out.nameEnd = -1;
   if (end <= 4) {
     // "/v2" or "/v2/"
     out.operation = end === 3 || (end === 4 && path.charCodeAt(3) === 47) ? 'ping' : 'other';
@@ -107,7 +111,7 @@ export function classifyRegistryRequest(method: string, rawPath: string, out: Re
     out.operation = 'catalog';
     return;
   }
-  const nameStart = 4;
+  const nameStart = NAME_START;
   // A trailing slash only appears on the upload-start route.
   if (path.charCodeAt(end - 1) === 47) {
     const tail = '/blobs/uploads/';

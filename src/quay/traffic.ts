@@ -7,8 +7,8 @@
 import type { Config, InputSource } from '../config/schema.js';
 import type { EventBus } from '../events.js';
 import type { PatternLibrary } from '../grok/index.js';
-import type { CounterFamily, HistogramFamily, HistogramSlot, MetricRegistry } from '../metrics/series.js';
-import { classifyRegistryRequest, newRoute, type RegistryRoute } from './registry-route.js';
+import { own, type CounterFamily, type HistogramFamily, type HistogramSlot, type MetricRegistry, type ValueSlot } from '../metrics/series.js';
+import { classifyRegistryRequest, NAME_START, newRoute, splitRepositoryName, type Operation, type RegistryRoute } from './registry-route.js';
 import { parseHttpDate } from './time.js';
 
 export type TrafficSource = 'nginx' | 'gunicorn';
@@ -75,19 +75,31 @@ export class AccessPattern {
   }
 }
 
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE']);
-
 /** Methods are a bounded label: anything else a client sends becomes OTHER. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE', 'OTHER'] as const;
+const METHOD_INDEX = new Map<string, number>(METHODS.map((m, i) => [m, i]));
+const OTHER_METHOD = METHODS.length - 1;
+
+function methodIndex(method: string | undefined): number {
+  const i = method === undefined ? undefined : METHOD_INDEX.get(method);
+  return i === undefined ? OTHER_METHOD : i;
+}
+
 export function normalizeMethod(method: string | undefined): string {
-  return method !== undefined && METHODS.has(method) ? method : 'OTHER';
+  return METHODS[methodIndex(method)]!;
 }
 
 export type Component = 'registry' | 'api' | 'web';
+const COMPONENTS: readonly Component[] = ['registry', 'api', 'web'];
+
+function componentIndex(path: string): number {
+  if (path.startsWith('/v2') && (path.length === 3 || path.charCodeAt(3) === 47 || path.charCodeAt(3) === 63)) return 0;
+  if (path.startsWith('/api/')) return 1;
+  return 2;
+}
 
 export function componentOf(path: string): Component {
-  if (path.startsWith('/v2') && (path.length === 3 || path.charCodeAt(3) === 47 || path.charCodeAt(3) === 63)) return 'registry';
-  if (path.startsWith('/api/')) return 'api';
-  return 'web';
+  return COMPONENTS[componentIndex(path)]!;
 }
 
 /** One request, as both access logs can describe it. */
@@ -107,19 +119,85 @@ export interface AccessRecord {
   agent: string;
 }
 
+const OPERATIONS: readonly Operation[] = [
+  'pull_manifest', 'push_manifest', 'delete_manifest', 'pull_blob', 'push_blob_start', 'push_blob_chunk',
+  'push_blob_commit', 'list_tags', 'catalog', 'referrers', 'token', 'ping', 'other',
+];
+const OPERATION_INDEX = new Map<Operation, number>(OPERATIONS.map((o, i) => [o, i]));
+
+/**
+ * Every series of one repository, resolved on first use. A line then costs
+ * one lookup by name plus one by status, instead of building and hashing a
+ * joined label key per series.
+ */
+class RepositorySeries {
+  /** quay_registry_requests_total, by operation index, then status. */
+  private readonly requests: (Map<string, ValueSlot> | undefined)[] = [];
+  private pulls: ValueSlot | undefined;
+  private pushes: ValueSlot | undefined;
+  private redirects: ValueSlot | undefined;
+  private readonly bytes: (ValueSlot | undefined)[] = [];
+  private readonly slow: (ValueSlot | undefined)[] = [];
+
+  constructor(
+    private readonly f: RegistryFamilies,
+    readonly namespace: string,
+    readonly repository: string,
+  ) {}
+
+  request(op: Operation, status: string): ValueSlot {
+    const i = OPERATION_INDEX.get(op)!;
+    const byStatus = (this.requests[i] ??= new Map());
+    let slot = byStatus.get(status);
+    if (slot === undefined) byStatus.set(own(status), (slot = this.f.requests.at(op, this.namespace, this.repository, status)));
+    return slot;
+  }
+  pull(): ValueSlot {
+    return (this.pulls ??= this.f.pulls.at(this.namespace, this.repository));
+  }
+  push(): ValueSlot {
+    return (this.pushes ??= this.f.pushes.at(this.namespace, this.repository));
+  }
+  redirect(): ValueSlot {
+    return (this.redirects ??= this.f.redirects.at(this.namespace, this.repository));
+  }
+  transferBytes(d: Direction): ValueSlot {
+    return (this.bytes[d] ??= this.f.bytes.at(DIRECTIONS[d], this.namespace, this.repository));
+  }
+  slowTransfer(d: Direction): ValueSlot {
+    return (this.slow[d] ??= this.f.slow.at(DIRECTIONS[d], this.namespace, this.repository));
+  }
+}
+
+interface RegistryFamilies {
+  readonly requests: CounterFamily;
+  readonly pulls: CounterFamily;
+  readonly pushes: CounterFamily;
+  readonly bytes: CounterFamily;
+  readonly redirects: CounterFamily;
+  readonly slow: CounterFamily;
+}
+
+const enum Direction {
+  Pull = 0,
+  Push = 1,
+}
+const DIRECTIONS = ['pull', 'push'] as const;
+
 export class TrafficRecorder {
-  private readonly http: CounterFamily;
-  private readonly durationByComponent: Record<Component, HistogramSlot>;
+  /** quay_http_requests_total by component × method, then status. */
+  private readonly http: Map<string, ValueSlot>[];
+  private readonly httpFamily: CounterFamily;
   private readonly duration: HistogramFamily;
-  private readonly requests: CounterFamily;
-  private readonly pulls: CounterFamily;
-  private readonly pushes: CounterFamily;
-  private readonly bytes: CounterFamily;
-  private readonly redirects: CounterFamily;
-  private readonly slow: CounterFamily;
+  private readonly durationSlots: (HistogramSlot | undefined)[] = [];
+  private readonly families: RegistryFamilies;
   private readonly transferDuration: HistogramFamily;
   private readonly throughput: HistogramFamily;
-  private readonly transferSlots: { pull: [HistogramSlot, HistogramSlot]; push: [HistogramSlot, HistogramSlot] };
+  private readonly transferSlots: [HistogramSlot, HistogramSlot][];
+  /** Series by repository name, bounded like the series themselves: past the bound, names are resolved each time. */
+  private readonly repositories = new Map<string, RepositorySeries>();
+  private readonly maxRepositories: number;
+  private readonly noRepository: RepositorySeries;
   private readonly route: RegistryRoute = newRoute();
   private readonly minBytes: number;
   private readonly maxRate: number;
@@ -129,83 +207,96 @@ export class TrafficRecorder {
     config: Config,
     private readonly events: EventBus,
   ) {
-    this.http = registry.counter('quay_http_requests_total');
+    this.httpFamily = registry.counter('quay_http_requests_total');
+    this.http = Array.from({ length: COMPONENTS.length * METHODS.length }, () => new Map());
     this.duration = registry.histogram('quay_http_request_duration_seconds');
-    this.durationByComponent = {} as Record<Component, HistogramSlot>;
-    this.requests = registry.counter('quay_registry_requests_total');
-    this.pulls = registry.counter('quay_registry_pulls_total');
-    this.pushes = registry.counter('quay_registry_pushes_total');
-    this.bytes = registry.counter('quay_registry_transfer_bytes_total');
-    this.redirects = registry.counter('quay_registry_blob_redirects_total');
-    this.slow = registry.counter('quay_registry_slow_transfers_total');
+    this.families = {
+      requests: registry.counter('quay_registry_requests_total'),
+      pulls: registry.counter('quay_registry_pulls_total'),
+      pushes: registry.counter('quay_registry_pushes_total'),
+      bytes: registry.counter('quay_registry_transfer_bytes_total'),
+      redirects: registry.counter('quay_registry_blob_redirects_total'),
+      slow: registry.counter('quay_registry_slow_transfers_total'),
+    };
     this.transferDuration = registry.histogram('quay_registry_transfer_duration_seconds');
     this.throughput = registry.histogram('quay_registry_transfer_throughput_bytes_per_second');
-    this.transferSlots = {
-      pull: [this.transferDuration.at('pull'), this.throughput.at('pull')],
-      push: [this.transferDuration.at('push'), this.throughput.at('push')],
-    };
+    this.transferSlots = DIRECTIONS.map((d) => [this.transferDuration.at(d), this.throughput.at(d)]);
+    this.maxRepositories = registry.maxSeriesPerMetric;
+    this.noRepository = new RepositorySeries(this.families, '', '');
     this.minBytes = config.slow_transfer.min_bytes;
     this.maxRate = config.slow_transfer.max_bytes_per_second;
   }
 
-  private durationSlot(component: Component): HistogramSlot {
-    return (this.durationByComponent[component] ??= this.duration.at(component));
+  record(r: AccessRecord): void {
+    const path = r.path;
+    const component = path === undefined ? 2 : componentIndex(path);
+    const method = methodIndex(r.method);
+    const byStatus = this.http[component * METHODS.length + method]!;
+    let slot = byStatus.get(r.status);
+    if (slot === undefined) byStatus.set(own(r.status), (slot = this.httpFamily.at(COMPONENTS[component], METHODS[method], r.status)));
+    slot.value++;
+    if (!Number.isNaN(r.seconds)) this.duration.observe((this.durationSlots[component] ??= this.duration.at(COMPONENTS[component])), r.seconds);
+    if (component === 0) this.recordRegistry(r, METHODS[method]!, path!);
   }
 
-  record(r: AccessRecord): void {
-    const path = r.path ?? '';
-    const component = r.path === undefined ? 'web' : componentOf(path);
-    const method = normalizeMethod(r.method);
-    this.http.at(component, method, r.status).value++;
-    if (!Number.isNaN(r.seconds)) this.duration.observe(this.durationSlot(component), r.seconds);
-    if (component === 'registry') this.recordRegistry(r, method, path);
+  private repository(path: string, nameEnd: number): RepositorySeries {
+    if (nameEnd === -1) return this.noRepository;
+    const name = path.slice(NAME_START, nameEnd);
+    let series = this.repositories.get(name);
+    if (series === undefined) {
+      const [ns, repo] = splitRepositoryName(own(name));
+      series = new RepositorySeries(this.families, ns, repo);
+      if (this.repositories.size < this.maxRepositories) this.repositories.set(own(name), series);
+    }
+    return series;
   }
 
   private recordRegistry(r: AccessRecord, method: string, path: string): void {
     const route = this.route;
     classifyRegistryRequest(method, path, route);
-    const { operation: op, namespace: ns, repository: repo } = route;
-    this.requests.at(op, ns, repo, r.status).value++;
+    const op = route.operation;
+    const repo = this.repository(path, route.nameEnd);
+    repo.request(op, r.status).value++;
     const status = r.status;
     const ok = status.length === 3 && status.charCodeAt(0) === 50; /* 2xx */
     switch (op) {
       case 'pull_manifest':
-        if (ok && method === 'GET') this.pulls.at(ns, repo).value++;
+        if (ok && method === 'GET') repo.pull().value++;
         return;
       case 'push_manifest':
-        if (ok) this.pushes.at(ns, repo).value++;
+        if (ok) repo.push().value++;
         return;
       case 'pull_blob':
         if (method !== 'GET') return;
-        if (status === '200' || status === '206') this.transfer('pull', r.bytesSent, r, ns, repo);
-        else if (status === '302' || status === '307') this.redirects.at(ns, repo).value++;
+        if (status === '200' || status === '206') this.transfer(Direction.Pull, r.bytesSent, r, repo);
+        else if (status === '302' || status === '307') repo.redirect().value++;
         return;
       case 'push_blob_chunk':
       case 'push_blob_commit':
-        if (ok && !Number.isNaN(r.requestBytes)) this.transfer('push', r.requestBytes, r, ns, repo);
+        if (ok && !Number.isNaN(r.requestBytes)) this.transfer(Direction.Push, r.requestBytes, r, repo);
         return;
       default:
         return;
     }
   }
 
-  private transfer(direction: 'pull' | 'push', bytes: number, r: AccessRecord, ns: string, repo: string): void {
-    this.bytes.at(direction, ns, repo).value += bytes;
+  private transfer(direction: Direction, bytes: number, r: AccessRecord, repo: RepositorySeries): void {
+    repo.transferBytes(direction).value += bytes;
     const seconds = r.seconds;
     if (Number.isNaN(seconds)) return; // gunicorn's access log has no duration
-    const [durationSlot, throughputSlot] = this.transferSlots[direction];
+    const [durationSlot, throughputSlot] = this.transferSlots[direction]!;
     this.transferDuration.observe(durationSlot, seconds);
     // nginx rounds $request_time to milliseconds: 0.000 means "too fast to measure", not infinitely fast.
     if (seconds <= 0) return;
     const rate = bytes / seconds;
     this.throughput.observe(throughputSlot, rate);
     if (bytes >= this.minBytes && rate < this.maxRate) {
-      this.slow.at(direction, ns, repo).value++;
+      repo.slowTransfer(direction).value++;
       if (this.events.active) {
         this.events.emit({
           measurement: 'quay_slow_transfer',
           time: parseHttpDate(r.timestamp),
-          tags: { direction, namespace: ns, repository: repo },
+          tags: { direction: DIRECTIONS[direction], namespace: repo.namespace, repository: repo.repository },
           fields: {
             bytes,
             seconds,
