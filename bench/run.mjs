@@ -207,9 +207,14 @@ async function main() {
     const { measureLatency, measureDaemonRss } = await import('./lib/daemon-bench.mjs');
     log('daemon: append → /metrics latency…');
     result.latency = await measureLatency(CLI);
+    // As the issue asks: 10 000 distinct repositories (every family then fills up to its cap),
+    // and a corpus whose exposition holds about 10 000 series in all.
     const big = corpus({ lines: 300_000, seed: SEED, repos: 10_000 });
     log('daemon: steady RSS with 10 000 repositories…');
     result.daemon = await measureDaemonRss(CLI, big.file, big.truth.lines);
+    const mid = corpus({ lines: 300_000, seed: SEED, repos: 270 });
+    log('daemon: steady RSS with about 10 000 series…');
+    result.daemon10k = await measureDaemonRss(CLI, mid.file, mid.truth.lines);
   }
 
   result.verdicts = verdicts(result);
@@ -250,7 +255,8 @@ function verdicts(r) {
       else add(`grok ${g.pattern} ≥ 30× Oniguruma`, `${fmt1(g.ratio)}×${g.agree ? '' : ' (engines disagree!)'}`, g.ratio >= TARGETS.grokVsOnig && g.agree);
     }
   }
-  if (r.daemon) add('daemon steady RSS ≤ 100 MB (10 000 series)', `${fmt1(mb(r.daemon.steadyRssKb))} MB`, mb(r.daemon.steadyRssKb) <= TARGETS.daemonRssMb);
+  if (r.daemon10k) add(`daemon steady RSS ≤ 100 MB (${fmtInt(r.daemon10k.series)} series)`, `${fmt1(mb(r.daemon10k.steadyRssKb))} MB`, mb(r.daemon10k.steadyRssKb) <= TARGETS.daemonRssMb);
+  if (r.daemon) add(`daemon steady RSS ≤ 100 MB (10 000 repositories: ${fmtInt(r.daemon.series)} series)`, `${fmt1(mb(r.daemon.steadyRssKb))} MB`, mb(r.daemon.steadyRssKb) <= TARGETS.daemonRssMb);
   if (r.latency) add('append → /metrics ≤ 1 s (median)', `${fmtInt(r.latency.medianMs)} ms`, r.latency.medianMs <= TARGETS.latencyMs);
   return v;
 }
@@ -285,9 +291,10 @@ function render(r) {
     out.push('| Daemon | value |');
     out.push('|---|---:|');
     if (r.latency) out.push(`| append → visible on /metrics, median (max) of ${r.latency.samples} | ${fmtInt(r.latency.medianMs)} ms (${fmtInt(r.latency.maxMs)} ms) |`);
-    if (r.daemon) {
-      out.push(`| steady RSS, 10 000 repositories (${fmtInt(r.daemon.registrySeries)} registry series, ${fmtInt(r.daemon.series)} samples) | ${fmt1(mb(r.daemon.steadyRssKb))} MB |`);
-      out.push(`| catch-up on 300,000 lines while followed | ${fmt1(r.daemon.catchUpMs / 1000)} s |`);
+    for (const [d, what] of [[r.daemon10k, '270 repositories'], [r.daemon, '10 000 repositories']]) {
+      if (!d) continue;
+      out.push(`| steady RSS, ${what}: ${fmtInt(d.series)} series (${fmtInt(d.registrySeries)} in quay_registry_requests_total) | ${fmt1(mb(d.steadyRssKb))} MB |`);
+      out.push(`| catch-up on ${what}' 300,000 lines while followed | ${fmt1(d.catchUpMs / 1000)} s |`);
     }
   }
   out.push('');
