@@ -4,7 +4,7 @@
  * blobs deleted, candidates found, repositories and namespaces purged, and a
  * `quay_gc_run` event per job run. README.md lists the lines and levels.
  */
-import type { CounterFamily, ValueSlot } from '../../metrics/series.js';
+import { own, type CounterFamily, type ValueSlot } from '../../metrics/series.js';
 import { isTracebackContinuation } from '../mirror/continuation.js';
 import { MessagePattern } from '../mirror/message-pattern.js';
 import { PythonLogReader } from '../python-log.js';
@@ -159,7 +159,7 @@ class GcParser implements SourceParser {
       // Bounded: one entry per worker process seen; restarts over months stay small.
       if (this.pids.size >= 10_000) this.pids.clear();
       p = { rowsTag: 0, rowsManifest: 0, rowsUploadedBlob: 0, blobsRemoved: 0, debug: false, namespacePending: false };
-      this.pids.set(pid, p);
+      this.pids.set(own(pid), p);
     }
     return p;
   }

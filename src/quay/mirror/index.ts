@@ -5,7 +5,7 @@
  * attempt rule and which line counts a failure.
  */
 import type { EventBus } from '../../events.js';
-import type { CounterFamily, HistogramFamily } from '../../metrics/series.js';
+import { own, type CounterFamily, type HistogramFamily } from '../../metrics/series.js';
 import { createFailureClassifier, UNKNOWN_ERROR } from '../failure-reasons.js';
 import { PythonLogReader } from '../python-log.js';
 import { parseZoneOffset } from '../time.js';
@@ -134,7 +134,7 @@ class MirrorTrackerImpl implements MirrorTracker {
       case MirrorMessage.SkopeoFailed: {
         // A joined multi-line event: the stderr's later lines belong to the error too.
         const nl = line.indexOf('\n', start);
-        st.pendingError = nl < 0 ? m.error : m.error + line.slice(nl);
+        st.pendingError = own(nl < 0 ? m.error : m.error + line.slice(nl));
         if (st.attempt !== undefined) this.touch(st.attempt, t);
         break;
       }
@@ -172,9 +172,10 @@ class MirrorTrackerImpl implements MirrorTracker {
   }
 
   private onJob(st: PidState, pid: string, upstream: string, namespace: string, repository: string, t: number): void {
-    st.jobUpstream = upstream;
-    st.jobNamespace = namespace;
-    st.jobRepository = repository;
+    // Copies, not substrings: they outlive the line and would pin its read chunk.
+    if (st.jobUpstream !== upstream) st.jobUpstream = own(upstream);
+    if (st.jobNamespace !== namespace) st.jobNamespace = own(namespace);
+    if (st.jobRepository !== repository) st.jobRepository = own(repository);
     // An error before the copy started was a probe (list-tags, inspect), not this copy's.
     st.pendingError = '';
     const a = st.attempt;
@@ -248,7 +249,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     let st = this.pids.get(pid);
     if (st === undefined) {
       st = { lastMs: t, jobUpstream: '', jobNamespace: '', jobRepository: '', pendingError: '', attempt: undefined };
-      this.pids.set(pid, st);
+      this.pids.set(own(pid), st);
     }
     st.lastMs = t;
     return st;
@@ -266,7 +267,9 @@ class MirrorTrackerImpl implements MirrorTracker {
     for (const other of this.pids.values()) {
       if (other.attempt !== undefined && other.attempt.key === key) this.close(other.attempt, undefined);
     }
-    const a: Attempt = { pid, key, namespace, repository, upstream, startMs: t, lastMs: t, lastWallMs: Date.now(), ok: 0, failed: 0, reason: '', counted: false };
+    namespace = own(namespace);
+    repository = own(repository);
+    const a: Attempt = { pid: own(pid), key: own(key), namespace, repository, upstream: own(upstream), startMs: t, lastMs: t, lastWallMs: Date.now(), ok: 0, failed: 0, reason: '', counted: false };
     st.attempt = a;
     this.store.markSyncing(this.store.get(namespace, repository), t);
     return a;
