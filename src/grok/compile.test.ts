@@ -126,6 +126,18 @@ describe('capture group numbering', () => {
     expect(m[4]).toBe('ac(d(e');
   });
 
+  it('captures only the listed fields with `capture`, renumbering the rest', () => {
+    const l2 = lib('W [a-z]+');
+    const c = l2.compile('%{W:a} %{W:b} (?<c>%{W:d}) %{W:e}', { capture: ['b', 'e'] });
+    // a, c and d still match but capture nothing: b=1, e=2.
+    expect(c.fields.map((f) => `${f.name}:${f.group}`)).toEqual(['b:1', 'e:2']);
+    expect(captureCount(c.source)).toBe(2);
+    expect(c.match('one two three four')).toEqual({ fields: { b: 'two', e: 'four' }, tags: {} });
+    expect(c.group('a')).toBe(-1);
+    // A different list is a different compiled pattern, not a cache hit.
+    expect(l2.compile('%{W:a} %{W:b} (?<c>%{W:d}) %{W:e}').fields).toHaveLength(5);
+  });
+
   it('counts the hidden group of an atomic group', () => {
     const c = lib('W [a-z]+').compile('(?>%{W:w}) %{W:x}');
     // (?>…) becomes (?:(?=(…))\1): hidden group 1, then w=2, x=3.

@@ -134,7 +134,8 @@ export class PatternLibrary {
     const mode = options.mode ?? 'search';
     const anchorEnd = options.anchorEnd === true;
     let flags = options.flags ?? '';
-    const key = `${mode}\u0000${anchorEnd ? 1 : 0}\u0000${flags}\u0000${expression}`;
+    const capture = options.capture ? new Set(options.capture) : undefined;
+    const key = `${mode}\u0000${anchorEnd ? 1 : 0}\u0000${flags}\u0000${options.capture?.join(',') ?? '*'}\u0000${expression}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
 
@@ -145,7 +146,7 @@ export class PatternLibrary {
       text = text.slice(4);
       if (!flags.includes('i')) flags += 'i';
     }
-    const ex = expand(text, (n) => this.defs.get(n), { name: null }, { multiline: flags.includes('m') });
+    const ex = expand(text, (n) => this.defs.get(n), { name: null }, { multiline: flags.includes('m'), capture });
     const source = anchorEnd ? `(?:${ex.source})$` : ex.source;
     if (mode === 'sticky') flags += 'y';
     const regex = this.buildRegExp(source, flags, expression, ex.expanded);

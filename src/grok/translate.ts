@@ -83,6 +83,8 @@ export interface ExpandOptions {
    * be loaded later); they expand to an empty group.
    */
   readonly syntaxOnly?: boolean;
+  /** Capture only these named fields; the others become non-capturing groups. */
+  readonly capture?: ReadonlySet<string>;
 }
 
 /** Expands `text` (an expression or one pattern's regex) into a JS RegExp source. */
@@ -115,6 +117,11 @@ class Expander {
     private readonly options: ExpandOptions,
     private readonly topText: string,
   ) {}
+
+  /** Whether a named field becomes a capture group (all do, unless `capture` lists some). */
+  private captures(name: string): boolean {
+    return this.options.capture === undefined || this.options.capture.has(name);
+  }
 
   private fail(scope: Scope, what: string): never {
     throw new GrokError(`${what} in ${where(scope, this.topText)}`, scope.name ?? undefined, scope.origin);
@@ -324,6 +331,11 @@ class Expander {
     const named = /^\(\?(?:P?<([^>=!][^>]*)>|'([^']+)')/.exec(rest);
     if (named) {
       const name = named[1] ?? named[2]!;
+      if (!this.captures(name)) {
+        this.out += '(?:';
+        parens.push({ atomicGroup: 0 });
+        return i + named[0].length;
+      }
       this.out += '(';
       this.fields.push({ name, group: ++this.groups, type: 'string' });
       parens.push({ atomicGroup: 0 });
@@ -368,7 +380,7 @@ class Expander {
       }
       type = typeText as GrokType;
     }
-    if (field !== undefined) {
+    if (field !== undefined && this.captures(field)) {
       this.out += '(';
       this.fields.push({ name: field, group: ++this.groups, type });
     } else {

@@ -22,42 +22,43 @@ export function resolveTrafficSource(config: Config, extraSources: readonly Inpu
 
 /** An empty record, reused by one parser for every line. */
 function newAccessRecord(): AccessRecord {
-  return { method: undefined, path: undefined, status: '', bytesSent: 0, requestBytes: Number.NaN, seconds: Number.NaN, timestamp: '', client: '', agent: '' };
+  return { method: undefined, path: undefined, status: '', bytesSent: 0, requestBytes: Number.NaN, seconds: Number.NaN, details: () => NO_DETAILS };
 }
+
+/** What the hot path reads of an access line; the rest is read only for a slow-transfer event. */
+const HOT_FIELDS = ['method', 'request', 'status', 'bytes_sent', 'request_time', 'request_length'] as const;
+const EVENT_FIELDS = ['client', 'timestamp', 'agent'] as const;
 
 /**
  * An access-log grok pattern (QUAY_NGINX_ACCESS, QUAY_GUNICORN_ACCESS) read
- * by capture index into one reused AccessRecord. A field the pattern lacks
- * (gunicorn logs no duration) reads as absent: NaN.
+ * by capture index into one reused AccessRecord. Every line is matched with a
+ * compilation that captures only the fields every line needs (fewer strings
+ * allocated per line); the rare line that becomes an event is matched again
+ * for client, time and user agent. A field the pattern lacks (gunicorn logs
+ * no duration) reads as absent: NaN.
  */
 export class AccessPattern {
   readonly record: AccessRecord = newAccessRecord();
-  private readonly re: RegExp;
-  private readonly g: Record<
-    'client' | 'timestamp' | 'method' | 'request' | 'status' | 'bytes_sent' | 'agent' | 'request_time' | 'request_length',
-    number
-  >;
+  private readonly hot: RegExp;
+  private readonly full: RegExp;
+  private readonly g: Record<(typeof HOT_FIELDS)[number], number>;
+  private readonly e: Record<(typeof EVENT_FIELDS)[number], number>;
+  private text = '';
+  private start = 0;
 
   constructor(grok: PatternLibrary, name: string) {
-    const p = grok.compile(`%{${name}}`, { mode: 'sticky' });
-    this.re = p.regex;
-    this.g = {
-      client: p.group('client'),
-      timestamp: p.group('timestamp'),
-      method: p.group('method'),
-      request: p.group('request'),
-      status: p.group('status'),
-      bytes_sent: p.group('bytes_sent'),
-      agent: p.group('agent'),
-      request_time: p.group('request_time'),
-      request_length: p.group('request_length'),
-    };
+    const hot = grok.compile(`%{${name}}`, { mode: 'sticky', capture: HOT_FIELDS });
+    const full = grok.compile(`%{${name}}`, { mode: 'sticky' });
+    this.hot = hot.regex;
+    this.full = full.regex;
+    this.g = Object.fromEntries(HOT_FIELDS.map((f) => [f, hot.group(f)])) as AccessPattern['g'];
+    this.e = Object.fromEntries(EVENT_FIELDS.map((f) => [f, full.group(f)])) as AccessPattern['e'];
   }
 
   /** Match `text` from `start` and fill `record`; false when it is no access line. */
   read(text: string, start: number): boolean {
-    this.re.lastIndex = start;
-    const m = this.re.exec(text);
+    this.hot.lastIndex = start;
+    const m = this.hot.exec(text);
     if (m === null) return false;
     const g = this.g;
     const r = this.record;
@@ -68,11 +69,18 @@ export class AccessPattern {
     r.bytesSent = bytes === undefined ? 0 : +bytes; // gunicorn logs "-" for no body
     r.requestBytes = g.request_length < 0 ? Number.NaN : +m[g.request_length]!;
     r.seconds = g.request_time < 0 ? Number.NaN : +m[g.request_time]!;
-    r.timestamp = m[g.timestamp]!;
-    r.client = m[g.client]!;
-    r.agent = m[g.agent] ?? '';
+    this.text = text;
+    this.start = start;
+    r.details = this.details;
     return true;
   }
+
+  /** Client, time and user agent of the line last read (a second match: events only). */
+  private readonly details = (): AccessDetails => {
+    this.full.lastIndex = this.start;
+    const m = this.full.exec(this.text)!;
+    return { client: m[this.e.client] ?? '', timestamp: m[this.e.timestamp] ?? '', agent: m[this.e.agent] ?? '' };
+  };
 }
 
 /** Methods are a bounded label: anything else a client sends becomes OTHER. */
@@ -113,11 +121,16 @@ export interface AccessRecord {
   requestBytes: number;
   /** Seconds; NaN when the log has none. */
   seconds: number;
-  /** `$time_local` / `%(t)s`, e.g. `22/Nov/2026:10:15:32 +0000`; parsed only for events. */
-  timestamp: string;
-  client: string;
-  agent: string;
+  /** The line's client, `$time_local` (e.g. `22/Nov/2026:10:15:32 +0000`) and user agent: read only for events. */
+  details: () => AccessDetails;
 }
+
+export interface AccessDetails {
+  readonly client: string;
+  readonly timestamp: string;
+  readonly agent: string;
+}
+const NO_DETAILS: AccessDetails = { client: '', timestamp: '', agent: '' };
 
 const OPERATIONS: readonly Operation[] = [
   'pull_manifest', 'push_manifest', 'delete_manifest', 'pull_blob', 'push_blob_start', 'push_blob_chunk',
@@ -293,17 +306,18 @@ export class TrafficRecorder {
     if (bytes >= this.minBytes && rate < this.maxRate) {
       repo.slowTransfer(direction).value++;
       if (this.events.active) {
+        const details = r.details();
         this.events.emit({
           measurement: 'quay_slow_transfer',
-          time: parseHttpDate(r.timestamp),
+          time: parseHttpDate(details.timestamp),
           tags: { direction: DIRECTIONS[direction], namespace: repo.namespace, repository: repo.repository },
           fields: {
             bytes,
             seconds,
             bytes_per_second: rate,
-            client: r.client,
+            client: details.client,
             digest: digestOf(r.path ?? ''),
-            user_agent: r.agent,
+            user_agent: details.agent,
             status: Number(r.status),
           },
         });
