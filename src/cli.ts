@@ -58,6 +58,10 @@ async function cmdRun(args: string[]): Promise<number> {
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    void daemon.finished.then(() => {
+      log.info('every input ended, draining');
+      daemon.stop().then(resolve, resolve);
+    });
   });
   return process.exitCode === 1 ? 1 : 0;
 }

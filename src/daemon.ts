@@ -62,6 +62,17 @@ export class Daemon {
     return daemon;
   }
 
+  /**
+   * Resolves when every input has ended by itself (stdin closed), as with
+   * `kubectl logs -f … | quay-log-exporter run`; never while any input
+   * follows files.
+   */
+  get finished(): Promise<void> {
+    const ends = this.inputs.map((i) => i.finished);
+    if (ends.length === 0 || ends.some((e) => e === undefined)) return new Promise(() => {});
+    return Promise.all(ends).then(() => undefined);
+  }
+
   /** Idempotent: a second signal waits for the same drain. */
   stop(): Promise<void> {
     this.stopping ??= this.drain();

@@ -2,12 +2,13 @@
  * `run`: the daemon follows a file, serves /metrics, /healthz and /readyz,
  * and its /metrics shows exactly what `replay` prints for the same file.
  */
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { CLI, runCli } from './helpers/cli.js';
 import { startDaemon, waitFor, type RunningDaemon } from './helpers/daemon.js';
 import { sum } from './helpers/exposition.js';
 
@@ -52,5 +53,29 @@ describe('run', () => {
   it('drains and exits 0 on SIGTERM', async () => {
     expect(await daemon.stop('SIGTERM')).toBe(0);
     expect(daemon.stderr()).toContain('"msg":"stopped"');
+  });
+});
+
+describe('run with a stdin input', () => {
+  it('counts piped lines and exits 0 when stdin ends', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qle-stdin-'));
+    const config = join(dir, 'c.yaml');
+    writeFileSync(config, `state_dir: ${dir}/state\nprometheus: {listen: "127.0.0.1:0"}\ninputs: [{type: stdin, source: nginx}]\n`);
+    const child = spawn(process.execPath, [CLI, 'run', '--config', config], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    await waitFor('the server', async () => /"serving metrics"/.test(err));
+    const port = Number(/"address":"[^"]*:(\d+)"/.exec(err)![1]);
+    const line = '10.0.0.1 (-) - - [22/Nov/2026:10:15:33 +0000] "GET /v2/acme/app/manifests/latest HTTP/1.1" 200 1570 "-" "docker/24.0.7" (0.045 380 0.044)\n';
+    child.stdin.write(line + line + 'garbage\n');
+    // 2 pulls and 1 unmatched line, counted while the pipe is still open
+    await waitFor('3 lines', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return /quay_registry_pulls_total\{namespace="acme",repository="app"\} 2/.test(text) && /quay_log_exporter_lines_total\{source="nginx",result="unmatched"\} 1/.test(text);
+    });
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    expect(err).toContain('every input ended, draining');
   });
 });
