@@ -83,6 +83,11 @@ describe.skipIf(!haveBinary(PROMETHEUS) || !haveBinary(PROMTOOL))('prometheus sc
     });
     // Two "_garbage_collection_repos … executed successfully" lines.
     expect(await series('quay_gc_iterations_total')).toEqual({ '__name__=quay_gc_iterations_total': '2' });
+    // Both job lines ran _garbage_collection_repos. The catalogue names that label `job`, which the scrape's own
+    // `job` label displaces: Prometheus stores it as exported_job (see the final report / catalogue.ts).
+    expect(await series('quay_gc_job_runs_total')).toEqual({
+      '__name__=quay_gc_job_runs_total,exported_job=GarbageCollectionWorker._garbage_collection_repos,result=success': '2',
+    });
   });
 
   it('stores the input self-metrics of the followed file', async () => {
