@@ -323,3 +323,47 @@ describe('mirror tracker: bad input', () => {
     expect(s.registry.counter('quay_repository_mirror_tag_syncs_total').slots.size).toBe(0);
   });
 });
+
+describe('mirror tracker: skopeo --debug output (DEBUGLOG=true)', () => {
+  it('classifies the fatal line, takes unjoined stderr lines, and counts a failed list-tags (test/fixtures/mirror-skopeo-debug.log)', () => {
+    const s = setup();
+    s.fixture('mirror-skopeo-debug.log');
+    // 15 lines: 5 Python lines, 10 skopeo stderr lines that were not joined to their record.
+    expect(s.results.every((r) => r === LineResult.Matched)).toBe(true);
+    // The copy failed with "manifest unknown" in its fatal line; the debug lines' "status 401" is a normal ping.
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'not_found')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'auth_failed')).toBe(0);
+    // The 10:00:40 list-tags failure has no tag line: counted once, as a failed attempt of the repository
+    // its debug output names (…/v2/prometheus/node-exporter/tags/list, learned from the 10:00:00 job line).
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(2);
+    expect(s.status('mirrors', 'node-exporter')).toEqual({
+      'success/': 0,
+      'syncing/': 0,
+      'cancelled/': 0,
+      'failed/': 0,
+      'failed/not_found': 0,
+      'failed/rate_limited': 1,
+    });
+    expect(s.got.map((e) => [e.tags['reason'], e.fields['tag'], e.fields['error']])).toEqual([
+      ['not_found', 'v1.7.0', 'time="2026-11-22T10:00:09Z" level=fatal msg="initializing source docker://quay.io/prometheus/node-exporter:v1.7.0: reading manifest v1.7.0 in quay.io/prometheus/node-exporter: manifest unknown"'],
+      ['rate_limited', '', 'time="2026-11-22T10:00:40Z" level=fatal msg="Error listing repository tags: fetching tags list: toomanyrequests: too many requests"'],
+    ]);
+    const h = s.tracker.health(new URLSearchParams(), Date.now()).body as { repositories: Array<Record<string, unknown>> };
+    expect(h.repositories).toEqual([
+      { namespace: 'mirrors', repository: 'node-exporter', status: 'failed', last_error_reason: 'rate_limited', last_attempt: '2026-11-22T10:00:40.500Z', consecutive_failures: 2 },
+    ]);
+  });
+
+  it('reads a joined list-tags failure; Docker Hub API hosts map to docker.io for mirror.repositories', () => {
+    const s = setup({ repositories: { 'docker.io/library/redis': 'mirrors/redis' } });
+    s.feed([
+      line('10:00:00,000', 41, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo command failed (exit code 1): time="2026-11-22T10:00:00Z" level=debug msg="GET https://registry-1.docker.io/v2/"') +
+        '\ntime="2026-11-22T10:00:00Z" level=debug msg="GET https://registry-1.docker.io/v2/library/redis/tags/list"' +
+        '\ntime="2026-11-22T10:00:00Z" level=fatal msg="Error listing repository tags: fetching tags list: requested access to the resource is denied"',
+      line('10:00:01,000', 41, 'INFO', 'apscheduler.executors.default', 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:31 UTC)" executed successfully'),
+    ]);
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'auth_failed')).toBe(1);
+    expect(s.status('mirrors', 'redis')['failed/auth_failed']).toBe(1);
+  });
+});

@@ -13,6 +13,7 @@ import { LineResult, type ParserContext, type SourceParser } from '../types.js';
 import { isTracebackContinuation } from './continuation.js';
 import { evaluateHealth } from './health.js';
 import { MirrorMessage, MirrorMessageReader } from './messages.js';
+import { isListTagsFailure, listTagsUpstream, skopeoErrorCore } from './skopeo-error.js';
 import { RepoStatusStore, type FinishedStatus } from './status.js';
 
 export interface MirrorTracker {
@@ -51,6 +52,7 @@ interface Attempt {
 }
 
 interface PidState {
+  readonly pid: string;
   lastMs: number;
   /** The last `Creating mirroring job` of this pid: upstream → namespace/repository. */
   jobUpstream: string;
@@ -58,9 +60,14 @@ interface PidState {
   jobRepository: string;
   /** The last `Skopeo command failed` message since this pid's last job or tag line. */
   pendingError: string;
+  /** Its log time. */
+  pendingMs: number;
   attempt: Attempt | undefined;
 }
 
+/** A skopeo stderr kept for classification is cut here (a --debug run can print a lot). */
+const MAX_ERROR_CHARS = 64 * 1024;
+const MAX_LEARNED = 10_000;
 /** Pid states without an open attempt are dropped after this long (log time). */
 const PID_FORGET_MS = 24 * 3600_000;
 
@@ -72,6 +79,10 @@ class MirrorTrackerImpl implements MirrorTracker {
   private readonly store: RepoStatusStore;
   private readonly pids = new Map<string, PidState>();
   private readonly repoMap = new Map<string, [string, string]>();
+  /** upstream → namespace/repository, learned from every pid's job lines (for list-tags failures). */
+  private readonly learned = new Map<string, [string, string]>();
+  /** The pid whose `Skopeo command failed` was the last Python line: unjoined stderr lines go to it. */
+  private lastSkopeo: PidState | undefined;
   private readonly idleGapMs: number;
   private readonly tagSyncs: CounterFamily;
   private readonly failures: CounterFamily;
@@ -106,7 +117,17 @@ class MirrorTrackerImpl implements MirrorTracker {
 
   private parse(line: string, start: number): LineResult {
     this.store.seen(Date.now());
-    if (!this.py.read(line, start)) return isTracebackContinuation(line, start) ? LineResult.Matched : LineResult.Unmatched;
+    if (!this.py.read(line, start)) {
+      // skopeo's stderr lines when no multiline stage joined them to their record.
+      const st = this.lastSkopeo;
+      if (st !== undefined && line.startsWith('time="', start)) {
+        // Plain concatenation (no copy per line): the text is consumed within the pid's next lines.
+        if (st.pendingError.length < MAX_ERROR_CHARS) st.pendingError += '\n' + line.slice(start, start + MAX_ERROR_CHARS);
+        return LineResult.Matched;
+      }
+      return isTracebackContinuation(line, start) ? LineResult.Matched : LineResult.Unmatched;
+    }
+    this.lastSkopeo = undefined;
     let t = this.py.timeMs();
     if (Number.isNaN(t)) t = Number.isFinite(this.nowLogMs) ? this.nowLogMs : 0;
     if (t > this.nowLogMs) this.nowLogMs = t;
@@ -118,23 +139,29 @@ class MirrorTrackerImpl implements MirrorTracker {
     if (kind === MirrorMessage.Other) return LineResult.Matched;
     if (kind === MirrorMessage.RunEnded) {
       // process_mirrors handles every due repository in one run: its end ends the pid's attempt.
-      const a = this.pids.get(pid)?.attempt;
+      const st = this.pids.get(pid);
+      if (st !== undefined) this.settleListTags(st);
+      const a = st?.attempt;
       if (a !== undefined) this.close(a, undefined);
       return LineResult.Matched;
     }
     const st = this.pidState(pid, t);
+    // A list-tags failure waiting for its stderr to end is complete once the pid logs again.
+    this.settleListTags(st);
     const m = this.msg;
     switch (kind) {
       case MirrorMessage.Job:
-        this.onJob(st, pid, m.upstream, m.namespace, m.repository, t);
+        this.onJob(st, m.upstream, m.namespace, m.repository, t);
         break;
       case MirrorMessage.TagResult:
-        this.onTagResult(st, pid, m.upstream, m.tag, m.ok, t);
+        this.onTagResult(st, m.upstream, m.tag, m.ok, t);
         break;
       case MirrorMessage.SkopeoFailed: {
         // A joined multi-line event: the stderr's later lines belong to the error too.
         const nl = line.indexOf('\n', start);
-        st.pendingError = own(nl < 0 ? m.error : m.error + line.slice(nl));
+        st.pendingError = own((nl < 0 ? m.error : m.error + line.slice(nl)).slice(0, MAX_ERROR_CHARS));
+        st.pendingMs = t;
+        this.lastSkopeo = st;
         if (st.attempt !== undefined) this.touch(st.attempt, t);
         break;
       }
@@ -145,10 +172,10 @@ class MirrorTrackerImpl implements MirrorTracker {
         }
         break;
       case MirrorMessage.Cancelled:
-        this.onCancelled(st, pid, m.namespace, m.repository, t);
+        this.onCancelled(st, m.namespace, m.repository, t);
         break;
       case MirrorMessage.SourceInvalid:
-        this.onSourceInvalid(st, pid, m.namespace, m.repository, t);
+        this.onSourceInvalid(st, m.namespace, m.repository, t);
         break;
       case MirrorMessage.Preempted:
         // claim_mirror lost the race: the pid moved on; the mirror (an id here) is another worker's.
@@ -171,11 +198,12 @@ class MirrorTrackerImpl implements MirrorTracker {
     return LineResult.Matched;
   }
 
-  private onJob(st: PidState, pid: string, upstream: string, namespace: string, repository: string, t: number): void {
+  private onJob(st: PidState, upstream: string, namespace: string, repository: string, t: number): void {
     // Copies, not substrings: they outlive the line and would pin its read chunk.
     if (st.jobUpstream !== upstream) st.jobUpstream = own(upstream);
     if (st.jobNamespace !== namespace) st.jobNamespace = own(namespace);
     if (st.jobRepository !== repository) st.jobRepository = own(repository);
+    if (this.learned.size < MAX_LEARNED || this.learned.has(upstream)) this.learned.set(st.jobUpstream, [st.jobNamespace, st.jobRepository]);
     // An error before the copy started was a probe (list-tags, inspect), not this copy's.
     st.pendingError = '';
     const a = st.attempt;
@@ -184,10 +212,10 @@ class MirrorTrackerImpl implements MirrorTracker {
       return;
     }
     if (a !== undefined) this.close(a, undefined);
-    this.open(st, pid, namespace, repository, upstream, t);
+    this.open(st, namespace, repository, upstream, t);
   }
 
-  private onTagResult(st: PidState, pid: string, upstream: string, tag: string, ok: boolean, t: number): void {
+  private onTagResult(st: PidState, upstream: string, tag: string, ok: boolean, t: number): void {
     let a = st.attempt;
     if (a === undefined || a.upstream !== upstream) {
       let ns: string;
@@ -201,7 +229,7 @@ class MirrorTrackerImpl implements MirrorTracker {
         repo = mapped ? mapped[1] : UNKNOWN;
       }
       if (a !== undefined) this.close(a, undefined);
-      a = this.open(st, pid, ns, repo, upstream, t);
+      a = this.open(st, ns, repo, upstream, t);
     } else {
       this.touch(a, t);
     }
@@ -214,28 +242,29 @@ class MirrorTrackerImpl implements MirrorTracker {
       return;
     }
     a.failed++;
-    const reason = error === '' ? UNKNOWN_ERROR : this.classify(error);
+    const core = skopeoErrorCore(error);
+    const reason = error === '' ? UNKNOWN_ERROR : this.classify(core);
     if (a.reason === '') a.reason = reason;
     a.counted = true;
     this.failures.at(a.namespace, reason).value++;
-    this.emit(t, a.namespace, a.repository, 'failed', reason, upstream, tag, error);
+    this.emit(t, a.namespace, a.repository, 'failed', reason, upstream, tag, core);
   }
 
-  private onCancelled(st: PidState, pid: string, namespace: string, repository: string, t: number): void {
+  private onCancelled(st: PidState, namespace: string, repository: string, t: number): void {
     let a = st.attempt;
     if (a !== undefined && (a.namespace !== namespace || a.repository !== repository)) {
       this.close(a, undefined);
       a = undefined;
     }
-    a ??= this.open(st, pid, namespace, repository, '', t);
+    a ??= this.open(st, namespace, repository, '', t);
     this.touch(a, t);
     this.close(a, 'cancelled');
     this.emit(t, namespace, repository, 'cancelled', 'cancelled', a.upstream, '', '');
   }
 
-  private onSourceInvalid(st: PidState, pid: string, namespace: string, repository: string, t: number): void {
+  private onSourceInvalid(st: PidState, namespace: string, repository: string, t: number): void {
     if (st.attempt !== undefined) this.close(st.attempt, undefined);
-    const a = this.open(st, pid, namespace, repository, '', t);
+    const a = this.open(st, namespace, repository, '', t);
     a.reason = 'invalid_source_registry';
     a.counted = true;
     this.failures.at(namespace, 'invalid_source_registry').value++;
@@ -248,8 +277,9 @@ class MirrorTrackerImpl implements MirrorTracker {
   private pidState(pid: string, t: number): PidState {
     let st = this.pids.get(pid);
     if (st === undefined) {
-      st = { lastMs: t, jobUpstream: '', jobNamespace: '', jobRepository: '', pendingError: '', attempt: undefined };
-      this.pids.set(own(pid), st);
+      pid = own(pid);
+      st = { pid, lastMs: t, jobUpstream: '', jobNamespace: '', jobRepository: '', pendingError: '', pendingMs: t, attempt: undefined };
+      this.pids.set(pid, st);
     }
     st.lastMs = t;
     return st;
@@ -260,7 +290,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     a.lastWallMs = Date.now();
   }
 
-  private open(st: PidState, pid: string, namespace: string, repository: string, upstream: string, t: number): Attempt {
+  private open(st: PidState, namespace: string, repository: string, upstream: string, t: number): Attempt {
     const key = namespace + '/' + repository;
     // A repository is claimed by one worker at a time: another pid's open attempt of
     // it ended when that worker died or gave up (a restart: new pid).
@@ -269,7 +299,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     }
     namespace = own(namespace);
     repository = own(repository);
-    const a: Attempt = { pid: own(pid), key: own(key), namespace, repository, upstream: own(upstream), startMs: t, lastMs: t, lastWallMs: Date.now(), ok: 0, failed: 0, reason: '', counted: false };
+    const a: Attempt = { pid: st.pid, key: own(key), namespace, repository, upstream: own(upstream), startMs: t, lastMs: t, lastWallMs: Date.now(), ok: 0, failed: 0, reason: '', counted: false };
     st.attempt = a;
     this.store.markSyncing(this.store.get(namespace, repository), t);
     return a;
@@ -289,7 +319,7 @@ class MirrorTrackerImpl implements MirrorTracker {
       // No tag result at all (the worker died, or an error Quay only writes to its
       // usage log): the attempt itself is the one failure to count.
       const pending = st?.pendingError ?? '';
-      reason = pending === '' ? UNKNOWN_ERROR : this.classify(pending);
+      reason = pending === '' ? UNKNOWN_ERROR : this.classify(skopeoErrorCore(pending));
       this.failures.at(a.namespace, reason).value++;
       a.counted = true;
     }
@@ -300,11 +330,40 @@ class MirrorTrackerImpl implements MirrorTracker {
     this.store.markFinished(this.store.get(a.namespace, a.repository), status, reason, result === 'success', a.lastMs);
   }
 
+  /**
+   * A failed `skopeo list-tags` ends a sync before any tag line: Quay logs only the
+   * skopeo error. Counted as one failed attempt of the repository its debug output names
+   * (`…/v2/<path>/tags/list` → learned job lines, then mirror.repositories, else unknown).
+   */
+  private settleListTags(st: PidState): void {
+    const text = st.pendingError;
+    if (text === '' || !isListTagsFailure(text)) return;
+    st.pendingError = '';
+    if (this.lastSkopeo === st) this.lastSkopeo = undefined;
+    const upstream = listTagsUpstream(text);
+    const known = upstream === '' ? undefined : (this.learned.get(upstream) ?? this.repoMap.get(upstream));
+    const ns = known ? known[0] : UNKNOWN;
+    const repo = known ? known[1] : UNKNOWN;
+    const t = st.pendingMs;
+    if (st.attempt !== undefined) this.close(st.attempt, undefined);
+    const a = this.open(st, ns, repo, upstream, t);
+    const core = skopeoErrorCore(text);
+    a.reason = this.classify(core);
+    a.counted = true;
+    this.failures.at(ns, a.reason).value++;
+    this.emit(t, ns, repo, 'failed', a.reason, upstream, '', core);
+    this.close(a, undefined);
+  }
+
   /** Closes attempts whose last line is idle_gap or more before log time `t`. */
   private closeIdle(t: number): void {
     for (const [pid, st] of this.pids) {
       const a = st.attempt;
       if (a !== undefined && t - a.lastMs >= this.idleGapMs) this.close(a, undefined);
+      if (st.pendingError !== '' && t - st.pendingMs >= this.idleGapMs) {
+        this.settleListTags(st);
+        st.pendingError = ''; // stale: nothing will consume it any more
+      }
       if (st.attempt === undefined && t - st.lastMs >= PID_FORGET_MS) this.pids.delete(pid);
     }
   }
