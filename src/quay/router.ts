@@ -19,6 +19,7 @@ export const PROGRAM_SOURCES: Readonly<Record<string, SourceName>> = {
   repomirrorworker: 'repomirrorworker',
   gcworker: 'gcworker',
   namespacegcworker: 'gcworker',
+  repositorygcworker: 'gcworker',
 };
 
 /** Lines of other programs (buildlogsarchiver, securityworker, …) and lines with no prefix. */
