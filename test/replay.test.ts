@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { family, parseExposition, value, type Sample } from './helpers/exposition.js';
+import { LINES_BY_SOURCE_RESULT } from './fixtures/quay-supervisord.counts.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/quay-supervisord.log', import.meta.url));
 
@@ -24,27 +25,7 @@ beforeAll(async () => {
 
 describe('replay of the supervisord fixture', () => {
   it('counts every line once, by source and result', () => {
-    expect(family(samples, 'quay_log_exporter_lines_total')).toEqual({
-      // 17 access lines + 1 error-log line; "this is not an access line"
-      'source=nginx,result=matched': 18,
-      'source=nginx,result=unmatched': 1,
-      'source=nginx,result=ignored': 0,
-      // debug line + gunicorn's own "Booting worker"; "an unparseable gunicorn line";
-      // both gunicorn.access lines are ignored because nginx counts traffic
-      'source=gunicorn,result=matched': 2,
-      'source=gunicorn,result=unmatched': 1,
-      'source=gunicorn,result=ignored': 2,
-      'source=repomirrorworker,result=matched': 5,
-      'source=repomirrorworker,result=unmatched': 0,
-      'source=repomirrorworker,result=ignored': 0,
-      'source=gcworker,result=matched': 2,
-      'source=gcworker,result=unmatched': 0,
-      'source=gcworker,result=ignored': 0,
-      // securityworker is not ours; "quay started at …" has no prefix
-      'source=other,result=matched': 0,
-      'source=other,result=ignored': 1,
-      'source=other,result=unmatched': 1,
-    });
+    expect(family(samples, 'quay_log_exporter_lines_total')).toEqual(LINES_BY_SOURCE_RESULT);
   });
 
   it('counts registry requests by v2 operation, with multi-segment names', () => {

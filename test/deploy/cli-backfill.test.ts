@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { haveBinary, INFLUXD, startInfluxd, type Influxd } from '../outputs/servers.js';
+import { FIXTURE_LINES, LINES_BY_SOURCE_RESULT } from '../fixtures/quay-supervisord.counts.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/quay-supervisord.log', import.meta.url));
 const DB = 'quay_backfill';
@@ -112,27 +113,8 @@ describe.skipIf(!haveBinary(INFLUXD))('replay backfills InfluxDB (real CLI, real
 
   it('writes every line once, by source and result (33 lines)', async () => {
     const lines = await counters('quay_log_exporter_lines_total', ['source', 'result']);
-    expect(lines).toEqual({
-      // 17 access lines + the error-log line; "this is not an access line"; nothing ignored
-      'source=nginx,result=matched': 18,
-      'source=nginx,result=unmatched': 1,
-      'source=nginx,result=ignored': 0,
-      // the DEBUG line + "Booting worker"; "an unparseable gunicorn line"; 2 gunicorn.access lines (nginx counts traffic)
-      'source=gunicorn,result=matched': 2,
-      'source=gunicorn,result=unmatched': 1,
-      'source=gunicorn,result=ignored': 2,
-      'source=repomirrorworker,result=matched': 5,
-      'source=repomirrorworker,result=unmatched': 0,
-      'source=repomirrorworker,result=ignored': 0,
-      'source=gcworker,result=matched': 2,
-      'source=gcworker,result=unmatched': 0,
-      'source=gcworker,result=ignored': 0,
-      // securityworker is not ours; "quay started at …" has no supervisord prefix
-      'source=other,result=matched': 0,
-      'source=other,result=ignored': 1,
-      'source=other,result=unmatched': 1,
-    });
-    expect(Object.values(lines).reduce((a: number, v) => a + (v as number), 0)).toBe(33);
+    expect(lines).toEqual(LINES_BY_SOURCE_RESULT);
+    expect(Object.values(lines).reduce((a: number, v) => a + (v as number), 0)).toBe(FIXTURE_LINES);
   });
 
   it('writes mirror tag syncs, the failure reason and GC iterations', async () => {
