@@ -69,6 +69,25 @@ describe('splitting', () => {
     expect(truncated).toBe(1);
     expect(sp.consumed).toBe(5 * 1024 * 1024 + 6);
   });
+
+  it('a full buffer decoded in pieces: every line intact, at its byte offset, across piece boundaries', () => {
+    // 3 MiB of lines of 1..299 bytes, with one 700 KiB line (longer than a decode piece) in the middle.
+    const want: string[] = [];
+    for (let i = 0, bytes = 0; bytes < 3 << 20; i++) {
+      want.push(i === 5000 ? 'y'.repeat(700 * 1024) : `line ${i} `.padEnd(1 + ((i * 37) % 299), 'x'));
+      bytes += want[i]!.length + 1;
+    }
+    const got: Array<[string, number]> = [];
+    const sp = new LineSplitter(1 << 20, (l, off) => got.push([l, off]), () => {});
+    sp.write(Buffer.from(want.join('\n') + '\n'));
+    expect(got.map(([l]) => l)).toEqual(want);
+    // Offsets: each line starts one byte (the newline) after the previous one ends.
+    let off = 0;
+    got.forEach(([l, o]) => {
+      expect(o).toBe(off);
+      off += l.length + 1;
+    });
+  });
 });
 
 describe('framing', () => {
