@@ -45,6 +45,12 @@ export function mirrorStory(ctx) {
   let failed = 0;
   for (let i = 0; i < n; i++) {
     const tag = tags[i % tags.length];
+    // Incremental sync: a tag whose digest did not change is skipped (no copy, no result line).
+    // Not the first tag: the attempt is open by then, so the skip counts as a synced tag of it.
+    if (i > 0 && rand() < 0.2) {
+      items.push({ line: (ms) => prog(ms, 'INFO', 'workers.repomirrorworker', `Skipping unchanged tag '${tag}' (digest ${ctx.digests[i]})`) });
+      continue;
+    }
     const ok = err === null || rand() < 0.4;
     items.push({
       line: (ms) =>
@@ -103,6 +109,19 @@ export function gcStory(ctx) {
       });
     }
   }
+  if (rand() < 0.1) {
+    items.push({
+      line: (ms) => prog(ms, 'DEBUG', 'data.model.gc', `Purging repository ${repoId}`),
+      record: () => T('quay_gc_repos_purged_total', []),
+    });
+  }
+  if (rand() < 0.05) {
+    const tagId = 1 + Math.floor(rand() * 1e5);
+    items.push({
+      line: (ms) => prog(ms, 'WARNING', 'data.model.gc', `Skipping GC of immutable tag v1.${tagId % 10} (id=${tagId}) in repository ${repoId}`),
+      record: () => T('quay_gc_immutable_tags_skipped_total', []),
+    });
+  }
   if (rand() < 0.3) {
     const r = pickRepo();
     const d = pick(digests);
@@ -112,9 +131,25 @@ export function gcStory(ctx) {
       record: () => T('quay_gc_storage_blobs_deleted_total', [r.ns]),
     });
   }
+  const fn = 'GarbageCollectionWorker._garbage_collection_repos';
   items.push({
     line: (ms) => prog(ms, 'INFO', APS, `Job ${job} executed successfully`),
-    record: () => T('quay_gc_iterations_total', []),
+    record: () => {
+      T('quay_gc_iterations_total', []);
+      T('quay_gc_job_runs_total', [fn, 'success']);
+    },
   });
+  // Now and then the scheduler was late for the next run, or the previous one was still running.
+  if (rand() < 0.05) {
+    items.push({
+      line: (ms) => prog(ms, 'WARNING', APS, `Run time of job ${job} was missed by 0:00:01.514839`),
+      record: () => T('quay_gc_job_runs_total', [fn, 'missed']),
+    });
+  } else if (rand() < 0.03) {
+    items.push({
+      line: (ms) => prog(ms, 'WARNING', 'apscheduler.scheduler', `Execution of job ${job} skipped: maximum number of running instances reached (1)`),
+      record: () => T('quay_gc_job_runs_total', [fn, 'skipped']),
+    });
+  }
   return items;
 }

@@ -8,7 +8,7 @@
  * .cpuprofile) and sums each function's self time over the profile's samples.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,9 +43,16 @@ function main() {
   if (!file) {
     const lines = Number(opt('lines', 1_000_000));
     const seed = Number(opt('seed', 42));
-    const corpus = join(HERE, 'corpus', `quay-s${seed}-n${lines}-r120.log`);
-    const config = join(HERE, 'corpus', `bench-config-s${seed}-r120.yaml`);
-    if (!existsSync(corpus) || !existsSync(config)) throw new Error(`${corpus} or its config missing: run \`node bench/run.mjs --lines ${lines}\` first`);
+    // The newest cached corpus of that size (names end in the generator's version).
+    const cdir = join(HERE, 'corpus');
+    const newest = (re) =>
+      (existsSync(cdir) ? readdirSync(cdir) : [])
+        .filter((f) => re.test(f))
+        .map((f) => join(cdir, f))
+        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    const corpus = newest(new RegExp(`^quay-s${seed}-n${lines}-r120-\\w+\\.log$`));
+    const config = newest(new RegExp(`^bench-config-s${seed}-r120-\\w+\\.yaml$`));
+    if (!corpus || !config) throw new Error(`no cached ${lines}-line corpus: run \`node bench/run.mjs --lines ${lines}\` first`);
     dir = mkdtempSync(join(tmpdir(), 'qle-prof-'));
     execFileSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, join(ROOT, 'dist', 'cli.js'), 'replay', '--config', config, corpus], { stdio: ['ignore', 'ignore', 'inherit'] });
     file = join(dir, readdirSync(dir).find((f) => f.endsWith('.cpuprofile')));
