@@ -161,7 +161,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
       return 2;
     }
-    process.stderr.write(`quay-log-exporter: ${(err as Error).stack ?? String(err)}\n`);
+    const io = err as NodeJS.ErrnoException;
+    if (io.code && io.syscall && io.path) {
+      // A file the user named cannot be read: say which and why, without a stack.
+      process.stderr.write(`quay-log-exporter: cannot ${io.syscall} ${io.path}: ${io.code}\n`);
+      return 1;
+    }
+    process.stderr.write(`quay-log-exporter: ${io.stack ?? String(err)}\n`);
     return 1;
   }
 }

@@ -39,6 +39,12 @@ describe('check-config', () => {
     expect(r.stderr).toContain('site.grok:2');
   });
 
+  it('names a file it cannot read, without a stack trace, exit 1', async () => {
+    const r = await runCli(['replay', '/nonexistent/quay.log']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('quay-log-exporter: cannot open /nonexistent/quay.log: ENOENT\n');
+  });
+
   it('exits 2 on usage errors', async () => {
     expect((await runCli(['replay'])).code).toBe(2);
     expect((await runCli(['replay', '--format', 'xml', '-'])).code).toBe(2);
