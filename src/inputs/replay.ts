@@ -7,6 +7,7 @@
 import { open } from 'node:fs/promises';
 import type { InputConfig } from '../config/schema.js';
 import { buildLinePath, flushStages } from './chain.js';
+import { READ_CHUNK } from './splitter.js';
 import type { InputDeps } from './types.js';
 
 export async function replayStream(pathOrDash: string, config: InputConfig, deps: Pick<InputDeps, 'handler' | 'registry' | 'log'>): Promise<void> {
@@ -21,13 +22,20 @@ export async function replayStream(pathOrDash: string, config: InputConfig, deps
   } else {
     const fh = await open(pathOrDash, 'r');
     try {
+      // Two buffers: the next read runs in the thread pool while this chunk is parsed,
+      // so the CPU does not sit idle waiting for each read.
+      let current = Buffer.allocUnsafe(READ_CHUNK);
+      let next = Buffer.allocUnsafe(READ_CHUNK);
       let pos = 0;
+      let reading = fh.read(current, 0, READ_CHUNK, pos);
       for (;;) {
-        const { bytesRead } = await fh.read(sp.buf, sp.fill, sp.space, pos);
+        const { bytesRead } = await reading;
         if (bytesRead === 0) break;
         pos += bytesRead;
+        reading = fh.read(next, 0, READ_CHUNK, pos);
         bytes.value += bytesRead;
-        sp.commit(bytesRead);
+        sp.write(current.subarray(0, bytesRead));
+        [current, next] = [next, current];
       }
     } finally {
       await fh.close();
