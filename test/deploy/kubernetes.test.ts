@@ -47,7 +47,11 @@ describe('Kubernetes example', () => {
 
   it('runs the exporter as a sidecar of quay-app with the requested resources and scrape annotations', () => {
     expect(pod['spec']['containers'].map((c: Doc) => c['name'])).toEqual(['quay-app', 'quay-log-exporter']);
-    expect(sidecar['resources']).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '192Mi' } });
+    // bench/README.md: ~74 MB idle, ~130 MB at 10,000 series, ~260 MB with every metric at its cap
+    expect(sidecar['resources']).toEqual({ requests: { cpu: '50m', memory: '160Mi' }, limits: { cpu: '500m', memory: '384Mi' } });
+    // probes that do not collect every series
+    expect(sidecar['readinessProbe']).toMatchObject({ httpGet: { path: '/readyz', port: 'metrics' } });
+    expect(sidecar['livenessProbe']).toMatchObject({ httpGet: { path: '/healthz', port: 'metrics' } });
     expect(pod['metadata']['annotations']).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464' });
     const mounts = Object.fromEntries(sidecar['volumeMounts'].map((m: Doc) => [m['name'], m]));
     expect(mounts['pod-logs']).toMatchObject({ mountPath: '/var/log/pods', readOnly: true });
