@@ -61,12 +61,4 @@ export async function startDaemon(config: Record<string, unknown>, dir = mkdtemp
   };
 }
 
-/** Poll `probe` until it returns true, or fail after `ms` with `what`. */
-export async function waitFor(what: string, probe: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { waitFor } from './wait.js';

@@ -6,10 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, waitFor } from '../helpers/wait.js';
 
 const CLI = resolve('dist/cli.js');
 const root = mkdtempSync(join(tmpdir(), 'qle-proc-'));
@@ -24,26 +24,7 @@ afterEach(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface Exporter {
   child: ChildProcess;
@@ -61,7 +42,7 @@ async function startExporter(configPath: string, port: number): Promise<Exporter
     r(code);
   }));
   const e = { child, port, exited };
-  await until(`/metrics of ${configPath} (stderr: ${stderr.slice(-500)})`, async () => ((await scrape(e)) ? true : undefined));
+  await waitFor(`/metrics of ${configPath} (stderr: ${stderr.slice(-500)})`, async () => ((await scrape(e)) ? true : undefined));
   return e;
 }
 
@@ -84,7 +65,7 @@ async function total(e: Exporter, metric: string): Promise<number> {
 
 /** Wait until the exporter has read `bytes` bytes in total (so every line up to there was counted). */
 async function readUpTo(e: Exporter, bytes: number): Promise<void> {
-  await until(`${bytes} bytes read`, async () => ((await total(e, 'quay_log_exporter_input_bytes_total')) === bytes ? true : undefined));
+  await waitFor(`${bytes} bytes read`, async () => ((await total(e, 'quay_log_exporter_input_bytes_total')) === bytes ? true : undefined));
 }
 
 function setup(name: string, port: number) {
@@ -170,7 +151,7 @@ describe('exporter process: restarts', () => {
     let bytes = append(log, 3000);
     const run1 = await startExporter(config, port);
     // A checkpoint (default every 1 s) covers the first 3000 lines.
-    await until('checkpoint of 3000 lines', async () => (savedOffset() === bytes ? true : undefined));
+    await waitFor('checkpoint of 3000 lines', async () => (savedOffset() === bytes ? true : undefined));
     bytes += append(log, 1000); // after that checkpoint
     await readUpTo(run1, bytes);
     const t1 = await total(run1, LINES);
@@ -203,7 +184,7 @@ describe('exporter process: restarts', () => {
     const before = await total(run, LINES);
     append(log, 1);
     // Deadline 1 s from the append (default poll_interval 250 ms).
-    await until('the appended line', async () => ((await total(run, LINES)) === before + 1 ? true : undefined), 1000);
+    await waitFor('the appended line', async () => ((await total(run, LINES)) === before + 1 ? true : undefined), 1000);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });
