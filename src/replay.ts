@@ -6,7 +6,7 @@
  * written there: that is how a day of logs is backfilled.
  */
 import { inputSchema, type Config, type InputConfig, type InputSource } from './config/schema.js';
-import { replayStream } from './inputs/index.js';
+import { replayStream, type ReplayDeps } from './inputs/index.js';
 import type { Logger } from './log.js';
 import { Pipeline } from './pipeline.js';
 
@@ -29,7 +29,14 @@ export function replayInputConfig(config: Config, options: Pick<ReplayOptions, '
 export async function replay(config: Config, options: ReplayOptions): Promise<Pipeline> {
   const input = replayInputConfig(config, options);
   const pipeline = new Pipeline(config, { log: options.log, extraSources: [input.source] });
-  const deps = { handler: pipeline.handler(input.source), registry: pipeline.registry, log: options.log };
+  const influx = pipeline.influx;
+  const deps: ReplayDeps = {
+    handler: pipeline.handler(input.source),
+    registry: pipeline.registry,
+    log: options.log,
+    // A backfill waits for InfluxDB rather than dropping event points.
+    pause: influx ? () => influx.backpressure() : undefined,
+  };
   for (const file of options.files) await replayStream(file, input, deps);
   const text =
     options.format === 'json' ? JSON.stringify(await pipeline.prometheus.json(), null, 2) + '\n' : await pipeline.prometheus.exposition();

@@ -9,7 +9,7 @@ import { FileInput } from './file/file-input.js';
 import { StreamInput } from './stdin.js';
 import type { Input, InputDeps } from './types.js';
 
-export { replayStream } from './replay.js';
+export { replayStream, type ReplayDeps } from './replay.js';
 export type { Input, InputDeps, LineHandler } from './types.js';
 
 /** Throws (with the config key in the message) on a multiline config that cannot work. */

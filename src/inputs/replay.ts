@@ -10,7 +10,12 @@ import { buildLinePath, flushStages } from './chain.js';
 import { READ_CHUNK } from './splitter.js';
 import type { InputDeps } from './types.js';
 
-export async function replayStream(pathOrDash: string, config: InputConfig, deps: Pick<InputDeps, 'handler' | 'registry' | 'log'>): Promise<void> {
+export interface ReplayDeps extends Pick<InputDeps, 'handler' | 'registry' | 'log'> {
+  /** Called after each chunk; reading waits while it returns a promise (a push output catching up). */
+  readonly pause?: () => Promise<void> | undefined;
+}
+
+export async function replayStream(pathOrDash: string, config: InputConfig, deps: ReplayDeps): Promise<void> {
   const path = buildLinePath(config, deps.handler, deps.registry);
   const sp = path.splitter;
   const bytes = deps.registry.counter('quay_log_exporter_input_bytes_total').at(config.name ?? 'replay');
@@ -18,6 +23,7 @@ export async function replayStream(pathOrDash: string, config: InputConfig, deps
     for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
       bytes.value += chunk.length;
       sp.write(chunk);
+      await deps.pause?.();
     }
   } else {
     const fh = await open(pathOrDash, 'r');
@@ -36,6 +42,7 @@ export async function replayStream(pathOrDash: string, config: InputConfig, deps
         bytes.value += bytesRead;
         sp.write(current.subarray(0, bytesRead));
         [current, next] = [next, current];
+        await deps.pause?.();
       }
     } finally {
       await fh.close();

@@ -94,14 +94,46 @@ export function truncateUtf8(text: string, maxBytes: number): string {
   return buf.subarray(0, end).toString('utf8');
 }
 
+/**
+ * InfluxDB keeps one point per measurement, tag set and timestamp: a second
+ * event of the same series at the same time would overwrite the first (nginx
+ * logs whole seconds, so two slow pulls of one repository in one second
+ * collide). Such an event moves to the next free unit of the write precision
+ * after the last one its series used. Earlier, out-of-order times are left
+ * as they are.
+ */
+export class UniqueTimes {
+  /** Per series: the last time as logged, and the last time written. */
+  private readonly last = new Map<string, { logged: bigint; written: bigint }>();
+
+  constructor(private readonly maxSeries = 10_000) {}
+
+  /** The time to write for an event of `series` logged at `time` (in precision units). */
+  assign(series: string, time: bigint): bigint {
+    const prev = this.last.get(series);
+    const written = prev !== undefined && time >= prev.logged && time <= prev.written ? prev.written + 1n : time;
+    if (prev === undefined && this.last.size >= this.maxSeries) this.last.clear(); // bounded; a cleared series only loses the nudge
+    this.last.set(series, { logged: time, written });
+    return written;
+  }
+}
+
 /** One event as one point: global tags plus the event's tags, `error` cut to `errorMaxBytes`. */
-export function eventToLine(event: QuayEvent, global: Readonly<Record<string, string>>, errorMaxBytes: number, precision: Precision): string | undefined {
+export function eventToLine(
+  event: QuayEvent,
+  global: Readonly<Record<string, string>>,
+  errorMaxBytes: number,
+  precision: Precision,
+  times?: UniqueTimes,
+): string | undefined {
   let fields = event.fields;
   const error = fields['error'];
   if (typeof error === 'string' && error.length > 0) {
     const cut = truncateUtf8(error, errorMaxBytes);
     if (cut !== error) fields = { ...fields, error: cut };
   }
-  const tags = { ...global, ...event.tags };
-  return formatPoint(event.measurement, formatTags(tags), fields, formatTime(event.time, precision));
+  const tagPart = formatTags({ ...global, ...event.tags });
+  let time = formatTime(event.time, precision);
+  if (times) time = String(times.assign(event.measurement + tagPart, BigInt(time)));
+  return formatPoint(event.measurement, tagPart, fields, time);
 }

@@ -9,7 +9,7 @@ import type { EventSink, QuayEvent } from '../../events.js';
 import type { Logger } from '../../log.js';
 import type { MetricRegistry } from '../../metrics/series.js';
 import { InfluxWriter } from './client.js';
-import { eventToLine } from './convert.js';
+import { eventToLine, UniqueTimes } from './convert.js';
 import { InfluxMetricExporter } from './exporter.js';
 import { PointQueue, within } from './queue.js';
 
@@ -20,6 +20,12 @@ export interface InfluxOutput {
   readonly events: EventSink;
   /** Final metrics export + flush of the queue, bounded by shutdown_timeout; then stop timers. */
   shutdown(): Promise<void>;
+  /**
+   * For `replay` only (a backfill must not drop what it reads): while the
+   * queue is over half full, a promise that resolves once it has drained to a
+   * quarter; otherwise undefined. `run` never waits on the network.
+   */
+  backpressure(): Promise<void> | undefined;
 }
 
 export interface InfluxDeps {
@@ -29,6 +35,9 @@ export interface InfluxDeps {
 }
 
 const OUTPUT = 'influxdb';
+
+/** How often a paused replay looks at the queue again. */
+const BACKPRESSURE_POLL_MS = 20;
 
 export function createInfluxOutput(config: InfluxConfig, deps: InfluxDeps): InfluxOutput {
   const { registry, log } = deps;
@@ -73,11 +82,12 @@ export function createInfluxOutput(config: InfluxConfig, deps: InfluxDeps): Infl
   const tags = config.tags;
   const errorMax = config.events.error_max_bytes;
   const precision = config.precision;
+  const times = new UniqueTimes();
   const events: EventSink = {
     emit(event: QuayEvent): void {
       if (!config.events.enabled) return;
       try {
-        const line = eventToLine(event, tags, errorMax, precision);
+        const line = eventToLine(event, tags, errorMax, precision, times);
         if (line !== undefined) queue.push(line);
         else stats.dropped.value++;
       } catch (err) {
@@ -96,9 +106,20 @@ export function createInfluxOutput(config: InfluxConfig, deps: InfluxDeps): Infl
   });
 
   let stopping: Promise<void> | undefined;
+  const high = Math.max(1, Math.floor(config.queue_size / 2));
+  const low = Math.floor(config.queue_size / 4);
+  const drained = async (): Promise<void> => {
+    let waitedMs = 0;
+    while (queue.size > low) {
+      await new Promise((r) => setTimeout(r, BACKPRESSURE_POLL_MS));
+      waitedMs += BACKPRESSURE_POLL_MS;
+      if (waitedMs % 10_000 === 0) log.warn('replay waits for influxdb to take queued points', { queued: queue.size });
+    }
+  };
   return {
     reader,
     events,
+    backpressure: () => (queue.size > high ? drained() : undefined),
     shutdown(): Promise<void> {
       stopping ??= (async () => {
         deadline = Date.now() + config.shutdown_timeout;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundFieldName, eventToLine, truncateUtf8 } from './convert.js';
+import { boundFieldName, eventToLine, truncateUtf8, UniqueTimes } from './convert.js';
 import { formatPoint, formatTags, formatTime } from './line.js';
 import { refusedPoints } from './client.js';
 
@@ -47,5 +47,19 @@ describe('line protocol', () => {
     expect(refusedPoints('{"error":"partial write: points beyond retention policy dropped=2"}', 10)).toBe(2);
     expect(refusedPoints('{"error":"partial write: unable to parse \'a\': x\nunable to parse \'b\': y dropped=0"}', 10)).toBe(2);
     expect(refusedPoints('{"error":"database not found: \\"x\\""}', 10)).toBe(10);
+  });
+});
+
+describe('UniqueTimes', () => {
+  it('moves an event off a time its series already used, by one unit', () => {
+    const t = new UniqueTimes();
+    // three slow pulls of one repository logged in the same second (ms precision), then the next second
+    expect([1000n, 1000n, 1000n, 2000n].map((x) => t.assign('pull,acme/app', x))).toEqual([1000n, 1001n, 1002n, 2000n]);
+    // another series keeps its own times
+    expect(t.assign('push,acme/app', 1000n)).toBe(1000n);
+    // a real event inside the nudged range moves past it; an earlier, out-of-order one is left alone
+    expect(t.assign('pull,acme/app', 2000n)).toBe(2001n);
+    expect(t.assign('pull,acme/app', 2001n)).toBe(2002n);
+    expect(t.assign('pull,acme/app', 500n)).toBe(500n);
   });
 });
