@@ -93,21 +93,14 @@ function methodIndex(method: string | undefined): number {
   return i === undefined ? OTHER_METHOD : i;
 }
 
-export function normalizeMethod(method: string | undefined): string {
-  return METHODS[methodIndex(method)]!;
-}
-
-export type Component = 'registry' | 'api' | 'web';
+type Component = 'registry' | 'api' | 'web';
 const COMPONENTS: readonly Component[] = ['registry', 'api', 'web'];
 
+/** Index into COMPONENTS: `/v2` (and `/v2/…`, `/v2?…`) is the registry, `/api/` the API, the rest the web UI. */
 function componentIndex(path: string): number {
   if (path.startsWith('/v2') && (path.length === 3 || path.charCodeAt(3) === 47 || path.charCodeAt(3) === 63)) return 0;
   if (path.startsWith('/api/')) return 1;
   return 2;
-}
-
-export function componentOf(path: string): Component {
-  return COMPONENTS[componentIndex(path)]!;
 }
 
 /** One request, as both access logs can describe it. */

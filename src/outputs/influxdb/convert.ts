@@ -11,7 +11,6 @@
  * cumulative counts (Prometheus `le`). Events become one point each, stamped
  * with the time of their log line.
  */
-import type { HrTime } from '@opentelemetry/api';
 import { DataPointType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { QuayEvent } from '../../events.js';
 import { formatPoint, formatTags, formatTime, type FieldValue, type Precision } from './line.js';
@@ -23,10 +22,6 @@ export function boundFieldName(bound: number): string {
   if (!s.includes('e')) return s;
   if (Number.isInteger(bound)) return BigInt(bound).toString();
   return bound.toFixed(20).replace(/0+$/, '').replace(/\.$/, '');
-}
-
-export function hrTimeToMs(t: HrTime): number {
-  return t[0] * 1000 + t[1] / 1e6;
 }
 
 function asTags(attributes: Record<string, unknown>, global: Readonly<Record<string, string>>): Record<string, string> {
