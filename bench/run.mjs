@@ -205,6 +205,8 @@ async function main() {
   if (!SKIP.has('mtail') && existsSync(MTAIL)) {
     log('mtail --one_shot…');
     result.mtail = await benchMtail(c);
+  } else if (!SKIP.has('mtail')) {
+    log(`mtail: ${MTAIL} not found, no comparison (Debian: apt-get install -y mtail)`);
   }
   if (!SKIP.has('grok')) {
     log('grok engine vs Oniguruma…');
