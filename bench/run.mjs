@@ -93,6 +93,18 @@ function benchConfig(seed, repoCount) {
 }
 
 // ---- sections ----
+/** Medians of wall and CPU time, throughput, and the largest peak RSS of a set of runs. */
+function summarize(runs, truth) {
+  const wall = median(runs.map((r) => r.wallMs)) / 1000;
+  return {
+    wallSec: wall,
+    linesPerSec: truth.lines / wall,
+    mbPerSec: truth.bytes / 1e6 / wall,
+    cpuSec: median(runs.map((r) => r.cpuMs ?? NaN)) / 1000,
+    peakRssMb: Math.max(...runs.map((r) => mb(r.maxRssKb))),
+  };
+}
+
 async function benchReplay(c, configFile) {
   const runs = [];
   let check = null;
@@ -105,13 +117,8 @@ async function benchReplay(c, configFile) {
     runs.push(res);
     log(`  replay run ${r + 1}: ${fmt1(res.wallMs / 1000)} s, ${fmtInt(c.truth.lines / (res.wallMs / 1000))} lines/s, peak RSS ${fmt1(mb(res.maxRssKb))} MB, ${ch.mismatches.length} mismatches`);
   }
-  const wall = median(runs.map((r) => r.wallMs)) / 1000;
   return {
-    wallSec: wall,
-    linesPerSec: c.truth.lines / wall,
-    mbPerSec: c.truth.bytes / 1e6 / wall,
-    cpuSec: median(runs.map((r) => r.cpuMs ?? NaN)) / 1000,
-    peakRssMb: Math.max(...runs.map((r) => mb(r.maxRssKb))),
+    ...summarize(runs, c.truth),
     checkedSeries: check.checked,
     mismatches: check.mismatches,
     missingCatalogueMetrics: Object.keys(CATALOGUE).filter((m) => !check.present.includes(m)),
@@ -142,13 +149,8 @@ async function benchMtail(c) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const wall = median(runs.map((r) => r.wallMs)) / 1000;
   return {
-    wallSec: wall,
-    linesPerSec: c.truth.lines / wall,
-    mbPerSec: c.truth.bytes / 1e6 / wall,
-    cpuSec: median(runs.map((r) => r.cpuMs ?? NaN)) / 1000,
-    peakRssMb: Math.max(...runs.map((r) => mb(r.maxRssKb))),
+    ...summarize(runs, c.truth),
     totals: rows,
     checkedSeries: seriesCheck.checked,
     mismatches: seriesCheck.mismatches,
