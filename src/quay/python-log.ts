@@ -2,19 +2,16 @@
  * Reads the header Quay's Python processes put on every log line
  * (`%(asctime)s [%(process)d] [%(levelname)s] [%(name)s] %(message)s`)
  * through the QUAY_PYTHON_LOG grok pattern. One reader per parser; after a
- * successful read() its fields describe the current line (no allocation
- * beyond the captured strings).
+ * successful read() its fields describe the current line.
  */
 import type { PatternLibrary } from '../grok/index.js';
+import { MessagePattern } from './message-pattern.js';
 import { parsePythonTime } from './time.js';
 
+const FIELDS = ['timestamp', 'pid', 'level', 'logger', 'message'] as const;
+
 export class PythonLogReader {
-  private readonly re: RegExp;
-  private readonly gTime: number;
-  private readonly gPid: number;
-  private readonly gLevel: number;
-  private readonly gLogger: number;
-  private readonly gMessage: number;
+  private readonly header: MessagePattern;
 
   timestamp = '';
   pid = '';
@@ -26,25 +23,18 @@ export class PythonLogReader {
     grok: PatternLibrary,
     private readonly zoneOffsetMinutes = 0,
   ) {
-    const p = grok.compile('%{QUAY_PYTHON_LOG}', { mode: 'sticky' });
-    this.re = p.regex;
-    this.gTime = p.group('timestamp');
-    this.gPid = p.group('pid');
-    this.gLevel = p.group('level');
-    this.gLogger = p.group('logger');
-    this.gMessage = p.group('message');
+    this.header = new MessagePattern(grok, 'QUAY_PYTHON_LOG', FIELDS);
   }
 
   /** Parse the line from `start`; false when it is not a Python log line. */
   read(line: string, start: number): boolean {
-    this.re.lastIndex = start;
-    const m = this.re.exec(line);
-    if (m === null) return false;
-    this.timestamp = m[this.gTime]!;
-    this.pid = m[this.gPid]!;
-    this.level = m[this.gLevel]!;
-    this.logger = m[this.gLogger]!;
-    this.message = m[this.gMessage] ?? '';
+    const h = this.header;
+    if (!h.match(line, start)) return false;
+    this.timestamp = h.get(0);
+    this.pid = h.get(1);
+    this.level = h.get(2);
+    this.logger = h.get(3);
+    this.message = h.get(4);
     return true;
   }
 

@@ -6,7 +6,7 @@
  */
 import { own, type CounterFamily, type ValueSlot } from '../../metrics/series.js';
 import { isTracebackContinuation } from '../mirror/continuation.js';
-import { MessagePattern } from '../mirror/message-pattern.js';
+import { MessagePattern } from '../message-pattern.js';
 import { PythonLogReader } from '../python-log.js';
 import { parseZoneOffset } from '../time.js';
 import { LineResult, type ParserContext, type SourceParser } from '../types.js';

@@ -4,7 +4,7 @@
  * After read() the public fields describe the message.
  */
 import type { PatternLibrary } from '../../grok/index.js';
-import { MessagePattern } from './message-pattern.js';
+import { MessagePattern } from '../message-pattern.js';
 
 export const enum MirrorMessage {
   Other,

@@ -5,7 +5,7 @@
  */
 import type { CounterFamily, HistogramFamily } from '../../metrics/series.js';
 import { createFailureClassifier } from '../failure-reasons.js';
-import { MessagePattern } from '../mirror/message-pattern.js';
+import { MessagePattern } from '../message-pattern.js';
 import { LineResult, type ParserContext, type SourceParser } from '../types.js';
 import { parseGoDurationSeconds, parseRateBytesPerSecond } from './units.js';
 

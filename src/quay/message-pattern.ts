@@ -1,9 +1,10 @@
 /**
  * One named grok pattern compiled for matching a log message from its start,
- * with its fields resolved to capture indexes once. Shared by the mirror, GC
- * and oc-mirror parsers. A field a user's override leaves out reads as "".
+ * with its fields resolved to capture indexes once. Shared by the Quay
+ * parsers (the Python log header, mirror, GC, oc-mirror). A field a user's
+ * override leaves out reads as "".
  */
-import type { PatternLibrary } from '../../grok/index.js';
+import type { PatternLibrary } from '../grok/index.js';
 
 export class MessagePattern {
   private readonly re: RegExp;
