@@ -34,7 +34,7 @@ export class Daemon {
     mkdirSync(config.state_dir, { recursive: true });
     const pipeline = new Pipeline(config, { log });
     const inputs = config.inputs.map((input) =>
-      createInput(input, { handler: pipeline.handler(input.source), registry: pipeline.registry, stateDir: config.state_dir, log }),
+      createInput(input, { open: (info) => pipeline.openStream(input.source, info), registry: pipeline.registry, stateDir: config.state_dir, log }),
     );
     let daemon: Daemon | undefined;
     const server = config.prometheus.enabled

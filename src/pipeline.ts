@@ -11,7 +11,7 @@ import type { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { Config, InputSource, SourceName } from './config/schema.js';
 import { EventBus } from './events.js';
 import { PatternLibrary } from './grok/index.js';
-import type { LineHandler } from './inputs/types.js';
+import type { LineHandler, LineStream, StreamInfo } from './inputs/types.js';
 import type { Logger } from './log.js';
 import { createMeterProvider, HistogramProducer } from './metrics/provider.js';
 import { MetricRegistry } from './metrics/series.js';
@@ -22,9 +22,9 @@ import { GunicornParser } from './quay/gunicorn.js';
 import { createMirrorTracker, type MirrorTracker } from './quay/mirror/index.js';
 import { NginxParser } from './quay/nginx.js';
 import { createOcMirrorParser } from './quay/oc-mirror/index.js';
-import { createRouter, type Parsers } from './quay/router.js';
+import { createRouter, type Parsers, type Router } from './quay/router.js';
 import { resolveTrafficSource, TrafficRecorder, type TrafficSource } from './quay/traffic.js';
-import type { ParserContext } from './quay/types.js';
+import { ANONYMOUS_STREAM, type ParserContext } from './quay/types.js';
 
 export interface PipelineOptions {
   readonly log: Logger;
@@ -42,6 +42,7 @@ export class Pipeline {
   readonly provider: MeterProvider;
   readonly trafficSource: TrafficSource;
   private readonly parsers: Parsers;
+  private readonly routers = new Map<InputSource, Router>();
   private readonly handlers = new Map<InputSource, LineHandler>();
 
   constructor(
@@ -75,10 +76,21 @@ export class Pipeline {
     log.debug('pipeline ready', { traffic_source: this.trafficSource });
   }
 
-  /** The line handler for inputs of one source (shared by inputs of the same source). */
+  /**
+   * Opens one stream of lines of `source` (a file, stdin, a Forward connection
+   * + tag): state kept between lines (mirror attempts, GC runs) is the
+   * stream's own. `end()` once the stream is gone closes what it left open.
+   */
+  openStream(source: InputSource, info: StreamInfo): LineStream {
+    let r = this.routers.get(source);
+    if (!r) this.routers.set(source, (r = createRouter(source, this.parsers, this.registry)));
+    return r.open(info);
+  }
+
+  /** One anonymous stream per source, for callers that have a single stream (shared by all who ask). */
   handler(source: InputSource): LineHandler {
     let h = this.handlers.get(source);
-    if (!h) this.handlers.set(source, (h = createRouter(source, this.parsers, this.registry)));
+    if (!h) this.handlers.set(source, (h = this.openStream(source, ANONYMOUS_STREAM).line));
     return h;
   }
 

@@ -6,7 +6,9 @@
  * written there: that is how a day of logs is backfilled.
  */
 import { inputSchema, type Config, type InputConfig, type InputSource } from './config/schema.js';
-import { replayStream, type ReplayDeps } from './inputs/index.js';
+import { replayStream } from './inputs/index.js';
+import { podOfPath } from './inputs/kubernetes.js';
+import type { LineHandler } from './inputs/types.js';
 import type { Logger } from './log.js';
 import { Pipeline } from './pipeline.js';
 
@@ -30,14 +32,27 @@ export async function replay(config: Config, options: ReplayOptions): Promise<Pi
   const input = replayInputConfig(config, options);
   const pipeline = new Pipeline(config, { log: options.log, extraSources: [input.source] });
   const influx = pipeline.influx;
-  const deps: ReplayDeps = {
-    handler: pipeline.handler(input.source),
-    registry: pipeline.registry,
-    log: options.log,
-    // A backfill waits for InfluxDB rather than dropping event points.
-    pause: influx ? () => influx.backpressure() : undefined,
+  // Files are read one after the other, so most are pieces of one log (quay.log.1, quay.log):
+  // one stream. A container's log (a Kubernetes path) is a stream of its own, its rotated
+  // pieces included; streams are not ended: the log stops, its writer did not.
+  const streams = new Map<string, LineHandler>();
+  const handlerOf = (file: string): LineHandler => {
+    const pod = podOfPath(file);
+    if (pod === undefined) return pipeline.handler(input.source);
+    const id = `container:${pod.namespace}/${pod.pod}/${pod.container}`;
+    let h = streams.get(id);
+    if (h === undefined) streams.set(id, (h = pipeline.openStream(input.source, { id, pod: pod.pod, namespace: pod.namespace }).line));
+    return h;
   };
-  for (const file of options.files) await replayStream(file, input, deps);
+  for (const file of options.files) {
+    await replayStream(file, input, {
+      handler: handlerOf(file),
+      registry: pipeline.registry,
+      log: options.log,
+      // A backfill waits for InfluxDB rather than dropping event points.
+      pause: influx ? () => influx.backpressure() : undefined,
+    });
+  }
   const text =
     options.format === 'json' ? JSON.stringify(await pipeline.prometheus.json(), null, 2) + '\n' : await pipeline.prometheus.exposition();
   await options.write(text);

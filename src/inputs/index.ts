@@ -10,7 +10,7 @@ import { StreamInput } from './stdin.js';
 import type { Input, InputDeps } from './types.js';
 
 export { replayStream, type ReplayDeps } from './replay.js';
-export type { Input, InputDeps, LineHandler } from './types.js';
+export { oneHandler, type Input, type InputDeps, type LineHandler, type LineStream, type OpenStream, type StreamInfo } from './types.js';
 
 /** Throws (with the config key in the message) on a multiline config that cannot work. */
 export function createInput(config: InputConfig, deps: InputDeps): Input {

@@ -8,9 +8,11 @@ import { open } from 'node:fs/promises';
 import type { InputConfig } from '../config/schema.js';
 import { buildLinePath, flushStages } from './chain.js';
 import { READ_CHUNK } from './splitter.js';
-import type { InputDeps } from './types.js';
+import type { InputDeps, LineHandler } from './types.js';
 
-export interface ReplayDeps extends Pick<InputDeps, 'handler' | 'registry' | 'log'> {
+export interface ReplayDeps extends Pick<InputDeps, 'registry' | 'log'> {
+  /** Where this file's lines go (replay.ts picks the stream: one per container, see streamKeyOf). */
+  readonly handler: LineHandler;
   /** Called after each chunk; reading waits while it returns a promise (a push output catching up). */
   readonly pause?: () => Promise<void> | undefined;
 }

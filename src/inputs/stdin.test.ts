@@ -8,6 +8,7 @@ import { inputSchema, type InputConfig } from '../config/schema.js';
 import { silentLogger } from '../log.js';
 import { MetricRegistry } from '../metrics/series.js';
 import { StreamInput } from './stdin.js';
+import { oneHandler } from './types.js';
 
 describe('stdin input', () => {
   it('hands over every line of a pipe, the partial last one at its end, then finishes', async () => {
@@ -17,7 +18,7 @@ describe('stdin input', () => {
     const config: InputConfig = { ...inputSchema.parse({ type: 'stdin', source: 'nginx' }), name: 'pipe' };
     const lines: string[] = [];
     const registry = new MetricRegistry();
-    const input = new StreamInput(config, { handler: (l) => lines.push(l), registry, log: silentLogger }, child.stdout!);
+    const input = new StreamInput(config, { open: oneHandler((l) => lines.push(l)), registry, log: silentLogger }, child.stdout!);
     await input.start();
     await input.finished;
     // 3000 numbered lines + "tail" = 3001

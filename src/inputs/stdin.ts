@@ -15,6 +15,7 @@ export class StreamInput implements Input {
   readonly finished: Promise<void>;
   private done!: () => void;
   private ended = false;
+  private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly onData: (chunk: Buffer) => void;
   private readonly onEnd: () => void;
@@ -22,12 +23,14 @@ export class StreamInput implements Input {
 
   constructor(
     private readonly config: InputConfig,
-    private readonly deps: Pick<InputDeps, 'handler' | 'registry' | 'log'>,
+    private readonly deps: Pick<InputDeps, 'open' | 'registry' | 'log'>,
     private readonly stream: Readable = process.stdin,
   ) {
     this.name = config.name ?? 'stdin';
     this.finished = new Promise((resolve) => (this.done = resolve));
-    const path = buildLinePath(config, deps.handler, deps.registry);
+    // One stream; it ends with stdin (`kubectl logs -f` returns when the pod is gone), not with stop().
+    const lines = deps.open({ id: `stdin:${this.name}` });
+    const path = buildLinePath(config, lines.line, deps.registry);
     const bytes = deps.registry.counter('quay_log_exporter_input_bytes_total').at(this.name);
     const sp = path.splitter;
     this.onData = (chunk) => {
@@ -37,6 +40,7 @@ export class StreamInput implements Input {
     this.onEnd = () => this.end(() => {
       sp.flushPartial();
       flushStages(path);
+      if (!this.stopped) lines.end();
     });
     // Timeouts: open multi-line events, partial records, a last line without newline.
     let partialAt = -1;
@@ -70,6 +74,7 @@ export class StreamInput implements Input {
 
   /** Stop reading; what was received is handed over (a pipe has no "already written" to wait for). */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.stream.off('data', this.onData);
     this.stream.pause();
     this.onEnd();

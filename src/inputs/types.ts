@@ -13,9 +13,43 @@ import type { MetricRegistry } from '../metrics/series.js';
 /** Receives one complete line or joined multi-line event (no trailing newline). */
 export type LineHandler = (line: string) => void;
 
+/**
+ * Where a stream of lines comes from. A stream is one ordered sequence whose
+ * lines may depend on each other (a pid's mirror attempt, a traceback): a
+ * file (by identity, not path), stdin, one Forward connection + tag.
+ */
+export interface StreamInfo {
+  /** Unique among the streams open at the same time: `file:<dev>:<ino>`, `stdin:<input>`, `forward:<conn>:<tag>`. */
+  readonly id: string;
+  /** Kubernetes pod and namespace, when the stream is a container's log (see kubernetes.ts). */
+  readonly pod?: string;
+  readonly namespace?: string;
+  /** Fluent tag, for Forward streams. */
+  readonly tag?: string;
+}
+
+/**
+ * One open stream: its lines in order, then end() once. `line` is bound (it
+ * can be handed on as a sink by itself). end() closes the state the stream's
+ * lines left open (an attempt, a multi-line entry) as an idle gap would.
+ */
+export interface LineStream {
+  readonly line: LineHandler;
+  end(): void;
+}
+
+/** Opens a stream; the router for an input's source (Pipeline.openStream). */
+export type OpenStream = (info: StreamInfo) => LineStream;
+
+/** Every stream's lines to one handler, end() ignored: for tests and callers that keep no state per stream. */
+export function oneHandler(handler: LineHandler): OpenStream {
+  const stream: LineStream = { line: handler, end() {} };
+  return () => stream;
+}
+
 export interface InputDeps {
-  /** Where the line goes: the router for this input's source. */
-  readonly handler: LineHandler;
+  /** Opens the stream of each file (stdin: one), whose lines go to the router for this input's source. */
+  readonly open: OpenStream;
   /** For the self-metrics (input bytes, truncated lines, rotations, files watched, lag). */
   readonly registry: MetricRegistry;
   /** Directory for offset files. */

@@ -4,11 +4,15 @@
  * (`nginx stdout | …`), looked up in a table: no RegExp and no trial of
  * every pattern. The router also counts every line once in
  * quay_log_exporter_lines_total{source, result}.
+ *
+ * Each stream (a file, stdin, a Forward connection + tag) gets its own
+ * per-parser state, made on the stream's first line for that parser and
+ * handed to the parser with every line: an array index, not a lookup.
  */
 import type { InputSource, SourceName } from '../config/schema.js';
-import type { LineHandler } from '../inputs/types.js';
+import type { LineStream, StreamInfo } from '../inputs/types.js';
 import type { MetricRegistry, ValueSlot } from '../metrics/series.js';
-import type { SourceParser } from './types.js';
+import type { ParserStream, SourceParser } from './types.js';
 
 /** supervisord program names in Quay's container, and the source that reads them. */
 export const PROGRAM_SOURCES: Readonly<Record<string, SourceName>> = {
@@ -29,9 +33,30 @@ interface Route {
   readonly parser: SourceParser;
   /** Indexed by LineResult. */
   readonly lines: readonly [ValueSlot, ValueSlot, ValueSlot];
+  /** Where a stream keeps this parser's state. */
+  readonly index: number;
 }
 
 export type Parsers = Readonly<Record<SourceName, SourceParser>>;
+
+/** The lines of one input source; each stream opened on it keeps its own parser state. */
+export interface Router {
+  open(info: StreamInfo): LineStream;
+}
+
+function openState(route: Route, info: StreamInfo): ParserStream {
+  return route.parser.openStream?.(info) ?? { info };
+}
+
+/** end(): every parser state the stream made is closed, once; a later line starts afresh. */
+function endStates(routes: readonly Route[], states: (ParserStream | undefined)[]): void {
+  for (const r of routes) {
+    const st = states[r.index];
+    if (st === undefined) continue;
+    states[r.index] = undefined;
+    r.parser.endStream?.(st);
+  }
+}
 
 function lineSlots(registry: MetricRegistry, source: string): [ValueSlot, ValueSlot, ValueSlot] {
   const lines = registry.counter('quay_log_exporter_lines_total');
@@ -43,11 +68,20 @@ const STDERR = ' stderr | ';
 /** Longest program name we look for: a longer first word is no program prefix. */
 const MAX_PROGRAM = 64;
 
-export function createRouter(source: InputSource, parsers: Parsers, registry: MetricRegistry): LineHandler {
+export function createRouter(source: InputSource, parsers: Parsers, registry: MetricRegistry): Router {
   if (source !== 'supervisord') {
-    const route: Route = { parser: parsers[source], lines: lineSlots(registry, source) };
-    return (line) => {
-      route.lines[route.parser.parse(line, 0)].value++;
+    const route: Route = { parser: parsers[source], lines: lineSlots(registry, source), index: 0 };
+    return {
+      open(info) {
+        const states: (ParserStream | undefined)[] = [undefined];
+        return {
+          line: (line) => {
+            const st = (states[0] ??= openState(route, info));
+            route.lines[route.parser.parse(line, 0, st)].value++;
+          },
+          end: () => endStates([route], states),
+        };
+      },
     };
   }
 
@@ -55,22 +89,32 @@ export function createRouter(source: InputSource, parsers: Parsers, registry: Me
   const bySource = new Map<SourceName, Route>();
   for (const [program, src] of Object.entries(PROGRAM_SOURCES)) {
     let route = bySource.get(src);
-    if (!route) bySource.set(src, (route = { parser: parsers[src], lines: lineSlots(registry, src) }));
+    if (!route) bySource.set(src, (route = { parser: parsers[src], lines: lineSlots(registry, src), index: bySource.size }));
     routes.set(program, route);
   }
+  const all = [...bySource.values()];
   const [, otherUnmatched, otherIgnored] = lineSlots(registry, OTHER_SOURCE);
 
-  return (line) => {
-    const sp = line.indexOf(' ');
-    if (sp <= 0 || sp > MAX_PROGRAM || !(line.startsWith(STDOUT, sp) || line.startsWith(STDERR, sp))) {
-      otherUnmatched.value++;
-      return;
-    }
-    const route = routes.get(line.slice(0, sp));
-    if (route === undefined) {
-      otherIgnored.value++;
-      return;
-    }
-    route.lines[route.parser.parse(line, sp + STDOUT.length)].value++;
+  return {
+    open(info) {
+      const states: (ParserStream | undefined)[] = all.map(() => undefined);
+      return {
+        line: (line) => {
+          const sp = line.indexOf(' ');
+          if (sp <= 0 || sp > MAX_PROGRAM || !(line.startsWith(STDOUT, sp) || line.startsWith(STDERR, sp))) {
+            otherUnmatched.value++;
+            return;
+          }
+          const route = routes.get(line.slice(0, sp));
+          if (route === undefined) {
+            otherIgnored.value++;
+            return;
+          }
+          const st = (states[route.index] ??= openState(route, info));
+          route.lines[route.parser.parse(line, sp + STDOUT.length, st)].value++;
+        },
+        end: () => endStates(all, states),
+      };
+    },
   };
 }

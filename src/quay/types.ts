@@ -8,6 +8,7 @@
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../events.js';
 import type { PatternLibrary } from '../grok/index.js';
+import type { StreamInfo } from '../inputs/types.js';
 import type { Logger } from '../log.js';
 import type { MetricRegistry } from '../metrics/series.js';
 
@@ -29,6 +30,27 @@ export interface ParserContext {
   readonly log: Logger;
 }
 
-export interface SourceParser {
-  parse(line: string, start: number): LineResult;
+/**
+ * What a parser gets with each line: the stream the line came from. A parser
+ * that keeps state between lines makes its own stream object once per stream
+ * (`openStream`) and keeps that state in it, so a line costs no lookup; two
+ * pods' worker pids never meet.
+ */
+export interface ParserStream {
+  readonly info: StreamInfo;
 }
+
+export interface SourceParser<S extends ParserStream = ParserStream> {
+  /**
+   * `stream` is what `openStream` made for the line's stream (or `{info}` for a
+   * parser without one); omitted, the parser's one anonymous stream.
+   */
+  parse(line: string, start: number, stream?: S): LineResult;
+  /** Per-stream state, made when a stream's first line for this parser arrives. */
+  openStream?(info: StreamInfo): S;
+  /** The stream ended (file deleted, pod gone, connection closed): close its open state as an idle gap would, and drop it. */
+  endStream?(stream: S): void;
+}
+
+/** The stream of lines that come with none: `handler(source)`, tests, `parse(line, start)`. */
+export const ANONYMOUS_STREAM: StreamInfo = { id: 'anonymous' };

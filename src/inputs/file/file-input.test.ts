@@ -11,7 +11,7 @@ import { inputSchema, type InputConfig } from '../../config/schema.js';
 import { silentLogger } from '../../log.js';
 import { MetricRegistry } from '../../metrics/series.js';
 import { createInput } from '../index.js';
-import type { Input } from '../types.js';
+import { oneHandler, type Input } from '../types.js';
 
 const root = mkdtempSync(join(tmpdir(), 'qle-file-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -49,7 +49,7 @@ async function follow(dir: string, extra: Record<string, unknown> = {}, registry
     name: 'test',
   };
   const lines: string[] = [];
-  const input = createInput(config, { handler: (l) => lines.push(l), registry, stateDir: join(dir, 'state'), log: silentLogger });
+  const input = createInput(config, { open: oneHandler((l) => lines.push(l)), registry, stateDir: join(dir, 'state'), log: silentLogger });
   running.push(input);
   await input.start();
   return { input, lines, registry };
@@ -148,7 +148,7 @@ describe('file input', () => {
     let count = 0;
     let last = '';
     const config: InputConfig = { ...inputSchema.parse({ paths: [join(dir, '*.log')], start_at: 'beginning', poll_interval: '20ms' }), name: 'test' };
-    const input = createInput(config, { handler: (l) => { count++; last = l; }, registry: r, stateDir: join(dir, 'state'), log: silentLogger });
+    const input = createInput(config, { open: oneHandler((l) => { count++; last = l; }), registry: r, stateDir: join(dir, 'state'), log: silentLogger });
     running.push(input);
     await input.start();
     await until('1e6 lines', () => count >= 1_000_000, 20_000);
@@ -317,4 +317,54 @@ describe('file input', () => {
     expect(h1.lines).toHaveLength(1000);
     expectEachOnce([...h1.lines, ...h2.lines], 2000);
   });
+});
+
+describe('file input: one stream per file', () => {
+  it('each file opens its stream (pod from the path); a rotation continues it; a deletion ends it once; stop() ends none', async () => {
+    const dir = freshDir();
+    const a = join(dir, 'quay-app-7d9f-abcde_quay_quay-app-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.log');
+    const b = join(dir, 'quay-app-7d9f-fghij_quay_quay-app-fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210.log');
+    writeFileSync(a, 'a1\n');
+    writeFileSync(b, 'b1\n');
+    const opened: { id: string; pod?: string; namespace?: string }[] = [];
+    const ended: string[] = [];
+    const got: string[] = [];
+    const config: InputConfig = {
+      ...inputSchema.parse({ type: 'file', paths: [join(dir, '*.log')], poll_interval: '20ms', rescan_interval: '100ms', checkpoint_interval: '100ms', start_at: 'beginning' }),
+      name: 'test',
+    };
+    const input = createInput(config, {
+      open: (info) => {
+        opened.push({ ...info });
+        const pod = info.pod ?? '?';
+        return { line: (l) => got.push(`${pod} ${l}`), end: () => ended.push(pod) };
+      },
+      registry: new MetricRegistry(),
+      stateDir: join(dir, 'state'),
+      log: silentLogger,
+    });
+    running.push(input);
+    await input.start();
+    await until('a1, b1', () => got.length === 2);
+    // Two files, two streams; pods and namespace from the /var/log/containers names.
+    expect(opened.map((o) => o.pod).sort()).toEqual(['quay-app-7d9f-abcde', 'quay-app-7d9f-fghij']);
+    expect(opened.map((o) => o.namespace)).toEqual(['quay', 'quay']);
+    expect(new Set(opened.map((o) => o.id)).size).toBe(2);
+
+    // a is rotated (renamed, a new file at its path): the same stream goes on, nothing ends.
+    renameSync(a, `${a}.1`);
+    writeFileSync(a, 'a2\n');
+    // b is deleted: its stream ends once the rotate wait (5 s) has passed.
+    unlinkSync(b);
+    await until('a2', () => got.includes('quay-app-7d9f-abcde a2'));
+    await until('b ended', () => ended.length > 0, 15_000);
+    expect(opened).toHaveLength(2); // the successor of a opened no stream of its own
+    expect(ended).toEqual(['quay-app-7d9f-fghij']);
+
+    running.splice(running.indexOf(input), 1);
+    await input.stop();
+    // 2 lines of a, 1 of b, each once; stop() ended no stream (a's writer goes on without us).
+    expect(got.sort()).toEqual(['quay-app-7d9f-abcde a1', 'quay-app-7d9f-abcde a2', 'quay-app-7d9f-fghij b1']);
+    expect(ended).toEqual(['quay-app-7d9f-fghij']);
+  }, 30_000);
 });

@@ -18,7 +18,8 @@ import { glob, isDynamicPattern } from 'tinyglobby';
 import type { InputConfig } from '../../config/schema.js';
 import type { ValueSlot } from '../../metrics/series.js';
 import { buildLinePath, flushStages, safeOffset, tickStages, type LinePath } from '../chain.js';
-import type { Input, InputDeps } from '../types.js';
+import { podOfPath } from '../kubernetes.js';
+import type { Input, InputDeps, LineStream } from '../types.js';
 import { FINGERPRINT_BYTES, fingerprint, OffsetStore, sameStart } from './state.js';
 
 /** How long a renamed or deleted file is still read (writers that have not reopened yet). */
@@ -35,6 +36,8 @@ interface Tailer {
   readonly key: string;
   readonly fh: FileHandle;
   readonly line: LinePath;
+  /** The stream its lines go to: its own, or its predecessor's when it follows a rotation. */
+  readonly stream: LineStream;
   /** Next byte to read. */
   pos: number;
   size: number;
@@ -183,13 +186,27 @@ export class FileInput implements Input {
     const size = Number(st.size);
     const offset = await this.startOffset(path, key, fh, size, mode);
     const fp = await fingerprint(fh, size);
-    const line = buildLinePath(this.config, this.deps.handler, this.deps.registry);
+    // The file now at a rotated file's path continues its writer's stream (a rotation
+    // does not end a process); any other file is a stream of its own.
+    let stream: LineStream | undefined;
+    for (const old of this.tailers.values()) {
+      if (old.path === path && old.rotatedAt !== 0 && !old.successor) {
+        old.successor = true;
+        stream = old.stream;
+      }
+    }
+    if (stream === undefined) {
+      const pod = podOfPath(path);
+      stream = this.deps.open(pod ? { id: `file:${key}`, pod: pod.pod, namespace: pod.namespace } : { id: `file:${key}` });
+    }
+    const line = buildLinePath(this.config, stream.line, this.deps.registry);
     line.splitter.reset(offset);
     const t: Tailer = {
       path,
       key,
       fh,
       line,
+      stream,
       pos: offset,
       size,
       fpLen: fp.fpLen,
@@ -254,7 +271,7 @@ export class FileInput implements Input {
       if (!t.successor && !this.byPath.has(t.path)) {
         const next = await this.statPath(t.path);
         if (next !== undefined && keyOf(next) !== t.key) {
-          t.successor = true;
+          // follow() marks t as having a successor and hands it t's stream.
           const nt = await this.follow(t.path, 'saved-or-beginning');
           if (nt) await this.readAvailable(nt);
         }
@@ -359,6 +376,9 @@ export class FileInput implements Input {
     t.line.splitter.flushPartial();
     flushStages(t.line);
     this.saveEntry(t, Date.now());
+    // Deleted with nothing after it (a container gone): what its lines left open ends here.
+    // Not on stop(): the writer goes on without us.
+    if (!t.successor && !this.stopping) t.stream.end();
     await this.close(t);
   }
 

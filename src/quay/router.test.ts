@@ -1,0 +1,83 @@
+/**
+ * The streams contract at the router: each stream gets its own parser state,
+ * made once (not per line), handed to the parser with every line, and closed
+ * once by end(). The parsers here record what they are handed; the real
+ * parsers' per-stream behaviour is tested beside them (mirror, gc).
+ */
+import { describe, expect, it } from 'vitest';
+import type { StreamInfo } from '../inputs/types.js';
+import { MetricRegistry } from '../metrics/series.js';
+import { createRouter, type Parsers } from './router.js';
+import { LineResult, type ParserStream, type SourceParser } from './types.js';
+
+interface Recorded extends ParserStream {
+  readonly lines: string[];
+}
+
+function recorder(name: string, log: string[]): SourceParser<Recorded> {
+  return {
+    openStream: (info: StreamInfo) => {
+      log.push(`open ${name} ${info.id}`);
+      return { info, lines: [] };
+    },
+    parse: (line, start, stream) => {
+      stream!.lines.push(line.slice(start));
+      return LineResult.Matched;
+    },
+    endStream: (stream) => log.push(`end ${name} ${stream.info.id} after ${stream.lines.join(',')}`),
+  };
+}
+
+function setup() {
+  const log: string[] = [];
+  const stateless: SourceParser = { parse: () => LineResult.Matched };
+  const parsers: Parsers = {
+    nginx: stateless,
+    gunicorn: stateless,
+    repomirrorworker: recorder('mirror', log),
+    gcworker: recorder('gc', log),
+    'oc-mirror': stateless,
+  };
+  const registry = new MetricRegistry();
+  return { log, parsers, registry, lines: (source: string, result: string) => registry.counter('quay_log_exporter_lines_total').at(source, result).value };
+}
+
+describe('router: streams', () => {
+  it('supervisord: state per stream and parser, made on its first line, ended once', () => {
+    const { log, parsers, registry, lines } = setup();
+    const router = createRouter('supervisord', parsers, registry);
+    const a = router.open({ id: 'a', pod: 'p1' });
+    const b = router.open({ id: 'b', pod: 'p2' });
+    a.line('repomirrorworker stdout | a1');
+    b.line('repomirrorworker stdout | b1');
+    a.line('repomirrorworker stdout | a2');
+    a.line('gcworker stdout | g1');
+    b.line('nginx stdout | n1');
+    b.line('repomirrorworker stdout | b2');
+    // 3 states made (a/mirror, b/mirror, a/gc), each once, on its first line; nginx keeps none.
+    expect(log).toEqual(['open mirror a', 'open mirror b', 'open gc a']);
+    a.end();
+    a.end(); // a second end() closes nothing more
+    expect(log.slice(3)).toEqual(['end mirror a after a1,a2', 'end gc a after g1']);
+    b.end();
+    expect(log.slice(5)).toEqual(['end mirror b after b1,b2']);
+    // A line after end() starts afresh.
+    a.line('repomirrorworker stdout | a3');
+    expect(log.slice(6)).toEqual(['open mirror a']);
+    // 5 mirror + 1 gc + 1 nginx lines, each counted once.
+    expect(lines('repomirrorworker', 'matched')).toBe(5);
+    expect(lines('gcworker', 'matched')).toBe(1);
+    expect(lines('nginx', 'matched')).toBe(1);
+  });
+
+  it('one source: the line from byte 0, its stream each time', () => {
+    const { log, parsers, registry, lines } = setup();
+    const router = createRouter('repomirrorworker', parsers, registry);
+    const s = router.open({ id: 's' });
+    s.line('x');
+    s.line('y');
+    s.end();
+    expect(log).toEqual(['open mirror s', 'end mirror s after x,y']);
+    expect(lines('repomirrorworker', 'matched')).toBe(2);
+  });
+});
