@@ -4,6 +4,8 @@
  * the time in the log line, so a replay lands where it happened.
  * High-cardinality values (digest, client, user agent) go in fields only.
  */
+import type { StreamInfo } from './inputs/types.js';
+
 export type EventMeasurement = 'quay_slow_transfer' | 'quay_mirror_sync' | 'quay_gc_run';
 
 export interface QuayEvent {
@@ -12,6 +14,8 @@ export interface QuayEvent {
   readonly time: number;
   readonly tags: Readonly<Record<string, string>>;
   readonly fields: Readonly<Record<string, string | number | boolean>>;
+  /** The stream of the line it came from; outputs write its pod (InfluxDB: fields `pod`, `pod_namespace`). */
+  readonly stream?: StreamInfo;
 }
 
 export interface EventSink {

@@ -11,7 +11,7 @@
 import { PythonLogReader } from './python-log.js';
 import { parseZoneOffset } from './time.js';
 import { AccessPattern, type TrafficRecorder } from './traffic.js';
-import { LineResult, type ParserContext, type SourceParser } from './types.js';
+import { LineResult, type ParserContext, type ParserStream, type SourceParser } from './types.js';
 
 export class GunicornParser implements SourceParser {
   private readonly header: PythonLogReader;
@@ -28,7 +28,7 @@ export class GunicornParser implements SourceParser {
     this.ownLog = ctx.grok.compile('%{QUAY_GUNICORN_ERROR_LOG}', { mode: 'sticky' }).regex;
   }
 
-  parse(line: string, start: number): LineResult {
+  parse(line: string, start: number, stream?: ParserStream): LineResult {
     const h = this.header;
     if (!h.read(line, start)) {
       this.ownLog.lastIndex = start;
@@ -37,7 +37,7 @@ export class GunicornParser implements SourceParser {
     if (h.logger !== 'gunicorn.access') return LineResult.Matched;
     if (this.traffic === undefined) return LineResult.Ignored;
     if (!this.access.read(h.message, 0)) return LineResult.Unmatched;
-    this.traffic.record(this.access.record);
+    this.traffic.record(this.access.record, stream);
     return LineResult.Matched;
   }
 }

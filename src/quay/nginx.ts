@@ -5,7 +5,7 @@
  * traffic source.
  */
 import { AccessPattern, type TrafficRecorder } from './traffic.js';
-import { LineResult, type ParserContext, type SourceParser } from './types.js';
+import { LineResult, type ParserContext, type ParserStream, type SourceParser } from './types.js';
 
 export class NginxParser implements SourceParser {
   private readonly access: AccessPattern;
@@ -19,9 +19,9 @@ export class NginxParser implements SourceParser {
     this.error = ctx.grok.compile('%{QUAY_NGINX_ERROR}', { mode: 'sticky' }).regex;
   }
 
-  parse(line: string, start: number): LineResult {
+  parse(line: string, start: number, stream?: ParserStream): LineResult {
     if (this.access.read(line, start)) {
-      this.traffic.record(this.access.record);
+      this.traffic.record(this.access.record, stream);
       return LineResult.Matched;
     }
     this.error.lastIndex = start;

@@ -10,6 +10,7 @@ import type { PatternLibrary } from '../grok/index.js';
 import { own, type CounterFamily, type HistogramFamily, type HistogramSlot, type MetricRegistry, type ValueSlot } from '../metrics/series.js';
 import { classifyRegistryRequest, NAME_START, newRoute, splitRepositoryName, type Operation, type RegistryRoute } from './registry-route.js';
 import { parseHttpDate } from './time.js';
+import { eventStream, type ParserStream } from './types.js';
 
 export type TrafficSource = 'nginx' | 'gunicorn';
 
@@ -233,7 +234,11 @@ export class TrafficRecorder {
     this.maxRate = config.slow_transfer.max_bytes_per_second;
   }
 
-  record(r: AccessRecord): void {
+  /** The stream of the line being recorded, for its events' pod (set per call, read only by transfer()). */
+  private stream: ParserStream | undefined;
+
+  record(r: AccessRecord, stream?: ParserStream): void {
+    this.stream = stream;
     const path = r.path;
     const component = path === undefined ? 2 : componentIndex(path);
     const method = methodIndex(r.method);
@@ -313,6 +318,7 @@ export class TrafficRecorder {
             user_agent: details.agent,
             status: Number(r.status),
           },
+          ...eventStream(this.stream?.info),
         });
       }
     }

@@ -54,3 +54,8 @@ export interface SourceParser<S extends ParserStream = ParserStream> {
 
 /** The stream of lines that come with none: `handler(source)`, tests, `parse(line, start)`. */
 export const ANONYMOUS_STREAM: StreamInfo = { id: 'anonymous' };
+
+/** An event's `stream` (spread into it): its pod, when it came from a container's log. */
+export function eventStream(info: StreamInfo | undefined): { stream?: StreamInfo } {
+  return info === undefined || info.pod === undefined ? {} : { stream: info };
+}

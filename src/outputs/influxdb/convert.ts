@@ -127,6 +127,9 @@ export function eventToLine(
     const cut = truncateUtf8(error, errorMaxBytes);
     if (cut !== error) fields = { ...fields, error: cut };
   }
+  // Fields, not tags: pods come and go, and a tag per pod would multiply the series.
+  const pod = event.stream?.pod;
+  if (pod !== undefined) fields = { ...fields, pod, pod_namespace: event.stream?.namespace ?? '' };
   const tagPart = formatTags({ ...global, ...event.tags });
   let time = formatTime(event.time, precision);
   if (times) time = String(times.assign(event.measurement + tagPart, BigInt(time)));

@@ -43,6 +43,14 @@ describe('line protocol', () => {
     expect(line).toBe('quay_mirror_sync,namespace=acme,pod=p,result=failed error="xxxx",tag="v1" 1700000000000');
   });
 
+  it("writes the pod of the event's stream as fields (pods churn: not a tag)", () => {
+    const event = { measurement: 'quay_gc_run', time: 1_700_000_000_000, tags: { job: 'j', result: 'success' }, fields: { blobs_removed: 2 } } as const;
+    const withPod = eventToLine({ ...event, stream: { id: 'file:1:2', pod: 'quay-app-1', namespace: 'quay' } }, {}, 64, 'ms');
+    expect(withPod).toBe('quay_gc_run,job=j,result=success blobs_removed=2,pod="quay-app-1",pod_namespace="quay" 1700000000000');
+    // A stream with no pod (a plain file) adds nothing.
+    expect(eventToLine({ ...event, stream: { id: 'file:1:2' } }, {}, 64, 'ms')).toBe('quay_gc_run,job=j,result=success blobs_removed=2 1700000000000');
+  });
+
   it('counts the points of a refused batch from the server message', () => {
     expect(refusedPoints('{"error":"partial write: points beyond retention policy dropped=2"}', 10)).toBe(2);
     expect(refusedPoints('{"error":"partial write: unable to parse \'a\': x\nunable to parse \'b\': y dropped=0"}', 10)).toBe(2);

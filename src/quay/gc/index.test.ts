@@ -132,3 +132,39 @@ describe('GC parser, bad input', () => {
     expect(s.registry.counter('quay_gc_candidates_found_total').slots.size).toBe(0);
   });
 });
+
+describe('GC parser: streams (two pods, both workers pid 63)', () => {
+  const P = 'gcworker stdout | 2022-11-14 ';
+  const tag = (t: string, id: number) => `${P}${t} [63] [DEBUG] [data.model.gc] Deleting tag ${id} under repository 42`;
+  const blob = (t: string, loc: string) =>
+    `${P}${t} [63] [INFO] [data.model.storage] Removed blob sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b from ${loc} (path: sha256/6c/6c3c) under namespace acme (repo: app)`;
+  const done = (t: string) =>
+    `${P}${t} [63] [INFO] [apscheduler.executors.default] Job "GarbageCollectionWorker._garbage_collection_repos (trigger: interval[0:00:30], next run at: 2022-11-14 18:47:22 UTC)" executed successfully`;
+
+  it("each pod's job run carries its own rows and blobs, interleaved or not", () => {
+    const s = setup();
+    const events = new EventBus();
+    const got: QuayEvent[] = [];
+    events.add({ emit: (e) => got.push(e) });
+    const parser = createGcParser({ config: parseConfig({ state_dir: '/nonexistent' }), registry: s.registry, events, grok, log: silentLogger });
+    const a = parser.openStream!({ id: 'a', pod: 'quay-a', namespace: 'quay' });
+    const b = parser.openStream!({ id: 'b', pod: 'quay-b', namespace: 'quay' });
+    const feed = (line: string, st: typeof a) => parser.parse(line, P.indexOf(' | ') + 3, st);
+    feed(tag('18:46:22,001', 1), a);
+    feed(blob('18:46:22,002', 'local_us'), b);
+    feed(tag('18:46:22,003', 2), a);
+    feed(blob('18:46:22,004', 'local_us'), a);
+    feed(blob('18:46:22,005', 'local_us'), b);
+    feed(done('18:46:22,006'), a);
+    feed(tag('18:46:22,007', 3), b);
+    feed(done('18:46:22,008'), b);
+    // By hand: pod A deleted tags 1, 2 and one blob; pod B two blobs and tag 3.
+    expect(got.map((e) => [e.stream?.pod, e.fields])).toEqual([
+      ['quay-a', { blobs_removed: 1, rows_Tag: 2, rows_Manifest: 0, rows_UploadedBlob: 0 }],
+      ['quay-b', { blobs_removed: 2, rows_Tag: 1, rows_Manifest: 0, rows_UploadedBlob: 0 }],
+    ]);
+    // The counters add both pods: 3 tags, 3 blobs, 2 iterations.
+    expect(s.value(s.registry.counter('quay_gc_table_rows_deleted_total'), 'Tag')).toBe(3);
+    expect(s.registry.counter('quay_gc_iterations_total').at().value).toBe(2);
+  });
+});

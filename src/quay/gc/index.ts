@@ -9,7 +9,8 @@ import { isTracebackContinuation } from '../mirror/continuation.js';
 import { MessagePattern } from '../message-pattern.js';
 import { PythonLogReader } from '../python-log.js';
 import { parseZoneOffset } from '../time.js';
-import { LineResult, type ParserContext, type SourceParser } from '../types.js';
+import type { StreamInfo } from '../../inputs/types.js';
+import { ANONYMOUS_STREAM, eventStream, LineResult, type ParserContext, type ParserStream, type SourceParser } from '../types.js';
 
 /** The job whose success is one GC iteration (workers/gc/gcworker.py). */
 const GC_REPOS_JOB = 'GarbageCollectionWorker._garbage_collection_repos';
@@ -35,7 +36,12 @@ interface PidGc {
   namespacePending: boolean;
 }
 
-class GcParser implements SourceParser {
+/** One stream's GC worker processes (two pods' workers may share a pid). */
+interface GcStream extends ParserStream {
+  readonly pids: Map<string, PidGc>;
+}
+
+class GcParser implements SourceParser<GcStream> {
   private readonly py: PythonLogReader;
   private readonly executed: MessagePattern;
   private readonly raised: MessagePattern;
@@ -58,7 +64,7 @@ class GcParser implements SourceParser {
   private readonly reposPurged: ValueSlot;
   private readonly namespacesPurged: ValueSlot;
   private readonly immutableSkipped: ValueSlot;
-  private readonly pids = new Map<string, PidGc>();
+  private readonly anonymous: GcStream = { info: ANONYMOUS_STREAM, pids: new Map() };
 
   constructor(private readonly ctx: ParserContext) {
     const g = ctx.grok;
@@ -86,11 +92,20 @@ class GcParser implements SourceParser {
     this.immutableSkipped = r.counter('quay_gc_immutable_tags_skipped_total').at();
   }
 
-  parse(line: string, start: number): LineResult {
+  openStream(info: StreamInfo): GcStream {
+    return { info, pids: new Map() };
+  }
+
+  /** A job run left open by a process that is gone is neither counted nor reported: its outcome is unknown. */
+  endStream(stream: GcStream): void {
+    stream.pids.clear();
+  }
+
+  parse(line: string, start: number, stream = this.anonymous): LineResult {
     const py = this.py;
     if (!py.read(line, start)) return isTracebackContinuation(line, start) ? LineResult.Matched : LineResult.Unmatched;
     const msg = py.message;
-    const pid = this.pidGc(py.pid);
+    const pid = this.pidGc(stream, py.pid);
     if (py.level === 'DEBUG') pid.debug = true;
 
     // Row deletions are the most frequent GC lines (one per row, DEBUG).
@@ -110,13 +125,13 @@ class GcParser implements SourceParser {
       const n = Number(this.candidates.get(0));
       if (kind !== undefined && Number.isSafeInteger(n) && n > 0) this.candidatesFound.at(kind).value += n;
     } else if (this.executed.match(msg)) {
-      this.jobLine(this.executed.get(0), 'success', pid);
+      this.jobLine(this.executed.get(0), 'success', pid, stream);
     } else if (this.raised.match(msg)) {
-      this.jobLine(this.raised.get(0), 'error', pid);
+      this.jobLine(this.raised.get(0), 'error', pid, stream);
     } else if (this.missed.match(msg)) {
-      this.jobLine(this.missed.get(0), 'missed', pid);
+      this.jobLine(this.missed.get(0), 'missed', pid, stream);
     } else if (this.skipped.match(msg)) {
-      this.jobLine(this.skipped.get(0), 'skipped', pid);
+      this.jobLine(this.skipped.get(0), 'skipped', pid, stream);
     } else if (this.purging.match(msg)) {
       this.reposPurged.value++;
     } else if (this.immutable.match(msg)) {
@@ -132,7 +147,7 @@ class GcParser implements SourceParser {
     return LineResult.Matched;
   }
 
-  private jobLine(rawJob: string, result: JobResult, pid: PidGc): void {
+  private jobLine(rawJob: string, result: JobResult, pid: PidGc, stream: GcStream): void {
     const job = JOB_NAME.test(rawJob) ? rawJob : 'other';
     this.jobRuns.at(job, result).value++;
     if (result === 'success' && job === GC_REPOS_JOB) this.iterations.value++;
@@ -148,23 +163,24 @@ class GcParser implements SourceParser {
         fields['rows_Manifest'] = pid.rowsManifest;
         fields['rows_UploadedBlob'] = pid.rowsUploadedBlob;
       }
-      this.ctx.events.emit({ measurement: 'quay_gc_run', time: this.py.timeMs(), tags: { job, result }, fields });
+      this.ctx.events.emit({ measurement: 'quay_gc_run', time: this.py.timeMs(), tags: { job, result }, fields, ...eventStream(stream.info) });
     }
     pid.rowsTag = pid.rowsManifest = pid.rowsUploadedBlob = pid.blobsRemoved = 0;
   }
 
-  private pidGc(pid: string): PidGc {
-    let p = this.pids.get(pid);
+  private pidGc(stream: GcStream, pid: string): PidGc {
+    const pids = stream.pids;
+    let p = pids.get(pid);
     if (p === undefined) {
       // Bounded: one entry per worker process seen; restarts over months stay small.
-      if (this.pids.size >= 10_000) this.pids.clear();
+      if (pids.size >= 10_000) pids.clear();
       p = { rowsTag: 0, rowsManifest: 0, rowsUploadedBlob: 0, blobsRemoved: 0, debug: false, namespacePending: false };
-      this.pids.set(own(pid), p);
+      pids.set(own(pid), p);
     }
     return p;
   }
 }
 
-export function createGcParser(ctx: ParserContext): SourceParser {
+export function createGcParser(ctx: ParserContext): SourceParser<GcStream> {
   return new GcParser(ctx);
 }

@@ -8,7 +8,7 @@ import { PatternLibrary } from '../../grok/index.js';
 import { silentLogger } from '../../log.js';
 import { MetricRegistry } from '../../metrics/series.js';
 import { LineResult, type ParserContext } from '../types.js';
-import { createMirrorTracker, type MirrorTracker } from './index.js';
+import { createMirrorTracker, UNKNOWN, type MirrorTracker } from './index.js';
 import { STATE_FILE } from './status.js';
 
 const FIXTURES = new URL('../../../test/fixtures/', import.meta.url);
@@ -365,5 +365,103 @@ describe('mirror tracker: skopeo --debug output (DEBUGLOG=true)', () => {
     ]);
     expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'auth_failed')).toBe(1);
     expect(s.status('mirrors', 'redis')['failed/auth_failed']).toBe(1);
+  });
+});
+
+describe('mirror tracker: streams (two pods, one exporter)', () => {
+  const REDIS = 'docker.io/library/redis';
+  const NODE = 'quay.io/prometheus/node-exporter';
+  const ALPINE = 'docker.io/library/alpine';
+  const runEnd = (time: string, pid: number) =>
+    line(time, pid, 'INFO', 'apscheduler.executors.default', 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:30 UTC)" executed successfully');
+  const skopeoLimited = (time: string, pid: number) =>
+    line(time, pid, 'DEBUG', 'util.repomirror.skopeomirror', `Skopeo command failed (exit code 1): time="2026-11-22T10:00:06Z" level=fatal msg="initializing source docker://${NODE}:v1.7.0: reading manifest v1.7.0 in ${NODE}: toomanyrequests: too many requests"`);
+
+  // Both pods' mirror workers are pid 88 (each container numbers its processes from 1).
+  // Pod A syncs redis (both tags); pod B fails node-exporter (rate limited), then syncs alpine.
+  const podA = [
+    jobLine('10:00:00,000', 88, REDIS, '7.2', 'mirrors/redis'),
+    tagLine('10:00:05,000', 88, REDIS, '7.2', true),
+    jobLine('10:00:07,000', 88, REDIS, '7.4', 'mirrors/redis'),
+    tagLine('10:00:10,000', 88, REDIS, '7.4', true),
+    runEnd('10:00:12,000', 88),
+  ];
+  const podB = [
+    jobLine('10:00:01,000', 88, NODE, 'v1.7.0', 'mirrors/node-exporter'),
+    skopeoLimited('10:00:06,000', 88),
+    tagLine('10:00:06,001', 88, NODE, 'v1.7.0', false),
+    jobLine('10:00:11,000', 88, ALPINE, '3.19', 'team/alpine'),
+    tagLine('10:00:15,000', 88, ALPINE, '3.19', true),
+    runEnd('10:00:16,000', 88),
+  ];
+  // Interleaved in log-time order, as one exporter reads the two files.
+  const order = ['A', 'B', 'A', 'B', 'B', 'A', 'A', 'B', 'A', 'B', 'B'];
+
+  it('interleaved lines of two pods with the same pid: every attempt right', () => {
+    const s = setup();
+    const p = s.tracker.parser;
+    const a = p.openStream!({ id: 'file:a', pod: 'quay-a', namespace: 'quay' });
+    const b = p.openStream!({ id: 'file:b', pod: 'quay-b', namespace: 'quay' });
+    const ia = podA.values();
+    const ib = podB.values();
+    for (const who of order) {
+      const l = (who === 'A' ? ia : ib).next().value!;
+      s.results.push(p.parse(l, PREFIX.length, who === 'A' ? a : b));
+    }
+    expect(s.results).toHaveLength(11);
+    expect(s.results.every((r) => r === LineResult.Matched)).toBe(true);
+    // By hand: redis 1 attempt, 2 tags synced, no failure; node-exporter 1 failed attempt,
+    // 1 failure (rate_limited); alpine 1 success. Nothing on unknown.
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'redis', 'success')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'redis', 'failed')).toBe(0);
+    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'mirrors', 'redis', 'success')).toBe(2);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'alpine', 'success')).toBe(1);
+    const onUnknown = [...s.registry.counter('quay_repository_mirror_sync_attempts_total').slots.values()].filter((x) => x.attributes['namespace'] === UNKNOWN);
+    expect(onUnknown).toEqual([]);
+    const failures = [...s.registry.counter('quay_repository_mirror_sync_failures_total').slots.values()].reduce((n, x) => n + x.value, 0);
+    expect(failures).toBe(1);
+    // Each event carries its pod: 2 redis + 1 alpine successes from their pods, the failure from B.
+    expect(s.got.map((e) => `${e.tags['repository']}/${e.tags['result']}@${e.stream?.pod}`)).toEqual([
+      'redis/success@quay-a',
+      'node-exporter/failed@quay-b',
+      'redis/success@quay-a',
+      'alpine/success@quay-b',
+    ]);
+  });
+
+  it('the same lines with no streams (pid alone) get it wrong: the test above can fail', () => {
+    const s = setup();
+    const ia = podA.values();
+    const ib = podB.values();
+    s.feed(order.map((who) => (who === 'A' ? ia : ib).next().value!));
+    // Pid 88's attempts are cut by the other pod's lines: redis's first tag lands on unknown.
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', UNKNOWN, UNKNOWN, 'success')).toBeGreaterThan(0);
+  });
+
+  it('a stream that ends closes its open attempt as an idle gap would; the other stream is untouched', () => {
+    const s = setup();
+    const p = s.tracker.parser;
+    const a = p.openStream!({ id: 'file:a', pod: 'quay-a' });
+    const b = p.openStream!({ id: 'file:b', pod: 'quay-b' });
+    // Both pods' pid 88 start a job; pod A's synced one tag of redis when its pod is deleted.
+    p.parse(jobLine('10:00:00,000', 88, REDIS, '7.2', 'mirrors/redis'), PREFIX.length, a);
+    p.parse(tagLine('10:00:05,000', 88, REDIS, '7.2', true), PREFIX.length, a);
+    p.parse(jobLine('10:00:06,000', 88, NODE, 'v1.7.0', 'mirrors/node-exporter'), PREFIX.length, b);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'redis', 'success')).toBe(0); // still open
+    p.endStream!(a);
+    // redis: 1 tag synced, none failed → 1 success; node-exporter (pod B) is still open.
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'redis', 'success')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(0);
+    p.parse(tagLine('10:00:09,000', 88, NODE, 'v1.7.0', true), PREFIX.length, b);
+    p.endStream!(b);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
+    // A worker that died mid-copy (job line, no tag result) counts one failed attempt when its pod goes.
+    const c = p.openStream!({ id: 'file:c', pod: 'quay-c' });
+    p.parse(jobLine('10:01:00,000', 88, ALPINE, '3.19', 'team/alpine'), PREFIX.length, c);
+    p.endStream!(c);
+    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'alpine', 'failed')).toBe(1);
+    expect(s.counter('quay_repository_mirror_sync_failures_total', 'team', 'unknown_error')).toBe(1);
   });
 });

@@ -9,7 +9,8 @@ import { own, type CounterFamily, type HistogramFamily } from '../../metrics/ser
 import { createFailureClassifier, UNKNOWN_ERROR } from '../failure-reasons.js';
 import { PythonLogReader } from '../python-log.js';
 import { parseZoneOffset } from '../time.js';
-import { LineResult, type ParserContext, type SourceParser } from '../types.js';
+import type { StreamInfo } from '../../inputs/types.js';
+import { ANONYMOUS_STREAM, eventStream, LineResult, type ParserContext, type ParserStream, type SourceParser } from '../types.js';
 import { isTracebackContinuation } from './continuation.js';
 import { evaluateHealth } from './health.js';
 import { MirrorMessage, MirrorMessageReader } from './messages.js';
@@ -18,7 +19,7 @@ import { RepoStatusStore, type FinishedStatus } from './status.js';
 
 export interface MirrorTracker {
   /** For lines of program `repomirrorworker` (and `source: repomirrorworker` inputs). */
-  readonly parser: SourceParser;
+  readonly parser: SourceParser<MirrorStream>;
   /** GET /mirror/health: the HTTP server writes status + JSON body. */
   health(query: URLSearchParams, nowMs: number): { status: 200 | 503; body: unknown };
   /** About once a second in `run` mode: closes attempts idle for mirror.idle_gap (wall time). */
@@ -29,9 +30,19 @@ export interface MirrorTracker {
 
 export const UNKNOWN = 'unknown';
 
+/**
+ * What one stream (a pod's container log, a file) keeps between lines: its
+ * worker processes. Two pods' workers may both be pid 88; they never meet.
+ */
+export interface MirrorStream extends ParserStream {
+  readonly pids: Map<string, PidState>;
+  /** The pid whose `Skopeo command failed` was this stream's last Python line: unjoined stderr lines go to it. */
+  lastSkopeo: PidState | undefined;
+}
+
 /** One sync attempt of one repository by one worker process. */
 interface Attempt {
-  readonly pid: string;
+  readonly owner: PidState;
   readonly key: string;
   readonly namespace: string;
   readonly repository: string;
@@ -53,6 +64,7 @@ interface Attempt {
 
 interface PidState {
   readonly pid: string;
+  readonly stream: MirrorStream;
   lastMs: number;
   /** The last `Creating mirroring job` of this pid: upstream → namespace/repository. */
   jobUpstream: string;
@@ -72,17 +84,17 @@ const MAX_LEARNED = 10_000;
 const PID_FORGET_MS = 24 * 3600_000;
 
 class MirrorTrackerImpl implements MirrorTracker {
-  readonly parser: SourceParser;
+  readonly parser: SourceParser<MirrorStream>;
   private readonly py: PythonLogReader;
   private readonly msg: MirrorMessageReader;
   private readonly classify: (text: string) => string;
   private readonly store: RepoStatusStore;
-  private readonly pids = new Map<string, PidState>();
+  /** Open streams (each with its pids), for what spans them: a repository's claim, idle gaps. */
+  private readonly streams = new Set<MirrorStream>();
+  private readonly anonymous: MirrorStream;
   private readonly repoMap = new Map<string, [string, string]>();
   /** upstream → namespace/repository, learned from every pid's job lines (for list-tags failures). */
   private readonly learned = new Map<string, [string, string]>();
-  /** The pid whose `Skopeo command failed` was the last Python line: unjoined stderr lines go to it. */
-  private lastSkopeo: PidState | undefined;
   private readonly idleGapMs: number;
   private readonly tagSyncs: CounterFamily;
   private readonly failures: CounterFamily;
@@ -110,16 +122,40 @@ class MirrorTrackerImpl implements MirrorTracker {
     this.duration = reg.histogram('quay_repository_mirror_sync_duration_seconds');
     this.store = new RepoStatusStore(reg, ctx.config.state_dir, ctx.log);
     this.store.load();
-    this.parser = { parse: (line, start) => this.parse(line, start) };
+    this.anonymous = this.openStream(ANONYMOUS_STREAM);
+    this.parser = {
+      parse: (line, start, stream = this.anonymous) => this.parse(line, start, stream),
+      openStream: (info) => this.openStream(info),
+      endStream: (stream) => this.endStream(stream),
+    };
+  }
+
+  // ---- streams ----
+
+  private openStream(info: StreamInfo): MirrorStream {
+    const s: MirrorStream = { info, pids: new Map(), lastSkopeo: undefined };
+    this.streams.add(s);
+    return s;
+  }
+
+  /** The stream is gone (file deleted, pod gone): its processes are too; close what they left open. */
+  private endStream(s: MirrorStream): void {
+    for (const st of s.pids.values()) {
+      this.settleListTags(st);
+      if (st.attempt !== undefined) this.close(st.attempt, undefined);
+    }
+    s.pids.clear();
+    s.lastSkopeo = undefined;
+    this.streams.delete(s);
   }
 
   // ---- lines ----
 
-  private parse(line: string, start: number): LineResult {
+  private parse(line: string, start: number, stream: MirrorStream): LineResult {
     this.store.seen(Date.now());
     if (!this.py.read(line, start)) {
       // skopeo's stderr lines when no multiline stage joined them to their record.
-      const st = this.lastSkopeo;
+      const st = stream.lastSkopeo;
       if (st !== undefined && line.startsWith('time="', start)) {
         // Plain concatenation (no copy per line): the text is consumed within the pid's next lines.
         if (st.pendingError.length < MAX_ERROR_CHARS) st.pendingError += '\n' + line.slice(start, start + MAX_ERROR_CHARS);
@@ -127,7 +163,7 @@ class MirrorTrackerImpl implements MirrorTracker {
       }
       return isTracebackContinuation(line, start) ? LineResult.Matched : LineResult.Unmatched;
     }
-    this.lastSkopeo = undefined;
+    stream.lastSkopeo = undefined;
     let t = this.py.timeMs();
     if (Number.isNaN(t)) t = Number.isFinite(this.nowLogMs) ? this.nowLogMs : 0;
     if (t > this.nowLogMs) this.nowLogMs = t;
@@ -139,13 +175,13 @@ class MirrorTrackerImpl implements MirrorTracker {
     if (kind === MirrorMessage.Other) return LineResult.Matched;
     if (kind === MirrorMessage.RunEnded) {
       // process_mirrors handles every due repository in one run: its end ends the pid's attempt.
-      const st = this.pids.get(pid);
+      const st = stream.pids.get(pid);
       if (st !== undefined) this.settleListTags(st);
       const a = st?.attempt;
       if (a !== undefined) this.close(a, undefined);
       return LineResult.Matched;
     }
-    const st = this.pidState(pid, t);
+    const st = this.pidState(stream, pid, t);
     // A list-tags failure waiting for its stderr to end is complete once the pid logs again.
     this.settleListTags(st);
     const m = this.msg;
@@ -161,7 +197,7 @@ class MirrorTrackerImpl implements MirrorTracker {
         const nl = line.indexOf('\n', start);
         st.pendingError = own((nl < 0 ? m.error : m.error + line.slice(nl)).slice(0, MAX_ERROR_CHARS));
         st.pendingMs = t;
-        this.lastSkopeo = st;
+        stream.lastSkopeo = st;
         if (st.attempt !== undefined) this.touch(st.attempt, t);
         break;
       }
@@ -181,7 +217,7 @@ class MirrorTrackerImpl implements MirrorTracker {
         // claim_mirror lost the race: the pid moved on; the mirror (an id here) is another worker's.
         if (st.attempt !== undefined) this.close(st.attempt, undefined);
         this.failures.at(UNKNOWN, 'preempted').value++;
-        this.emit(t, UNKNOWN, UNKNOWN, 'failed', 'preempted', '', '', this.py.message);
+        this.emit(st, t, UNKNOWN, UNKNOWN, 'failed', 'preempted', '', '', this.py.message);
         break;
       case MirrorMessage.DecryptFailed: {
         const a = st.attempt;
@@ -191,7 +227,7 @@ class MirrorTrackerImpl implements MirrorTracker {
           this.touch(a, t);
         }
         this.failures.at(a?.namespace ?? UNKNOWN, 'decryption_failed').value++;
-        this.emit(t, a?.namespace ?? UNKNOWN, a?.repository ?? UNKNOWN, 'failed', 'decryption_failed', a?.upstream ?? '', '', this.py.message);
+        this.emit(st, t, a?.namespace ?? UNKNOWN, a?.repository ?? UNKNOWN, 'failed', 'decryption_failed', a?.upstream ?? '', '', this.py.message);
         break;
       }
     }
@@ -238,7 +274,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     st.pendingError = '';
     if (ok) {
       a.ok++;
-      this.emit(t, a.namespace, a.repository, 'success', '', upstream, tag, '');
+      this.emit(st, t, a.namespace, a.repository, 'success', '', upstream, tag, '');
       return;
     }
     a.failed++;
@@ -247,7 +283,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     if (a.reason === '') a.reason = reason;
     a.counted = true;
     this.failures.at(a.namespace, reason).value++;
-    this.emit(t, a.namespace, a.repository, 'failed', reason, upstream, tag, core);
+    this.emit(st, t, a.namespace, a.repository, 'failed', reason, upstream, tag, core);
   }
 
   private onCancelled(st: PidState, namespace: string, repository: string, t: number): void {
@@ -259,7 +295,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     a ??= this.open(st, namespace, repository, '', t);
     this.touch(a, t);
     this.close(a, 'cancelled');
-    this.emit(t, namespace, repository, 'cancelled', 'cancelled', a.upstream, '', '');
+    this.emit(st, t, namespace, repository, 'cancelled', 'cancelled', a.upstream, '', '');
   }
 
   private onSourceInvalid(st: PidState, namespace: string, repository: string, t: number): void {
@@ -268,18 +304,18 @@ class MirrorTrackerImpl implements MirrorTracker {
     a.reason = 'invalid_source_registry';
     a.counted = true;
     this.failures.at(namespace, 'invalid_source_registry').value++;
-    this.emit(t, namespace, repository, 'failed', 'invalid_source_registry', '', '', this.py.message);
+    this.emit(st, t, namespace, repository, 'failed', 'invalid_source_registry', '', '', this.py.message);
     this.close(a, undefined);
   }
 
   // ---- attempts ----
 
-  private pidState(pid: string, t: number): PidState {
-    let st = this.pids.get(pid);
+  private pidState(stream: MirrorStream, pid: string, t: number): PidState {
+    let st = stream.pids.get(pid);
     if (st === undefined) {
       pid = own(pid);
-      st = { pid, lastMs: t, jobUpstream: '', jobNamespace: '', jobRepository: '', pendingError: '', pendingMs: t, attempt: undefined };
-      this.pids.set(pid, st);
+      st = { pid, stream, lastMs: t, jobUpstream: '', jobNamespace: '', jobRepository: '', pendingError: '', pendingMs: t, attempt: undefined };
+      stream.pids.set(pid, st);
     }
     st.lastMs = t;
     return st;
@@ -292,14 +328,16 @@ class MirrorTrackerImpl implements MirrorTracker {
 
   private open(st: PidState, namespace: string, repository: string, upstream: string, t: number): Attempt {
     const key = namespace + '/' + repository;
-    // A repository is claimed by one worker at a time: another pid's open attempt of
-    // it ended when that worker died or gave up (a restart: new pid).
-    for (const other of this.pids.values()) {
-      if (other.attempt !== undefined && other.attempt.key === key) this.close(other.attempt, undefined);
+    // A repository is claimed by one worker at a time (a database claim, across pods): another
+    // process's open attempt of it ended when that worker died or gave up (a restart: new pid).
+    for (const s of this.streams) {
+      for (const other of s.pids.values()) {
+        if (other.attempt !== undefined && other.attempt.key === key) this.close(other.attempt, undefined);
+      }
     }
     namespace = own(namespace);
     repository = own(repository);
-    const a: Attempt = { pid: st.pid, key: own(key), namespace, repository, upstream: own(upstream), startMs: t, lastMs: t, lastWallMs: Date.now(), ok: 0, failed: 0, reason: '', counted: false };
+    const a: Attempt = { owner: st, key: own(key), namespace, repository, upstream: own(upstream), startMs: t, lastMs: t, lastWallMs: Date.now(), ok: 0, failed: 0, reason: '', counted: false };
     st.attempt = a;
     this.store.markSyncing(this.store.get(namespace, repository), t);
     return a;
@@ -307,8 +345,8 @@ class MirrorTrackerImpl implements MirrorTracker {
 
   /** Ends an attempt; `forced` = 'cancelled', else the result follows from its tag counts. */
   private close(a: Attempt, forced: 'cancelled' | undefined): void {
-    const st = this.pids.get(a.pid);
-    if (st !== undefined && st.attempt === a) st.attempt = undefined;
+    const st = a.owner;
+    if (st.attempt === a) st.attempt = undefined;
     let result: 'success' | 'partial' | 'failed' | 'cancelled';
     if (forced === 'cancelled') result = 'cancelled';
     else if (a.failed === 0 && a.ok > 0) result = 'success';
@@ -318,7 +356,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     if (result === 'failed' && a.failed === 0 && !a.counted) {
       // No tag result at all (the worker died, or an error Quay only writes to its
       // usage log): the attempt itself is the one failure to count.
-      const pending = st?.pendingError ?? '';
+      const pending = st.pendingError;
       reason = pending === '' ? UNKNOWN_ERROR : this.classify(skopeoErrorCore(pending));
       this.failures.at(a.namespace, reason).value++;
       a.counted = true;
@@ -339,7 +377,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     const text = st.pendingError;
     if (text === '' || !isListTagsFailure(text)) return;
     st.pendingError = '';
-    if (this.lastSkopeo === st) this.lastSkopeo = undefined;
+    if (st.stream.lastSkopeo === st) st.stream.lastSkopeo = undefined;
     const upstream = listTagsUpstream(text);
     const known = upstream === '' ? undefined : (this.learned.get(upstream) ?? this.repoMap.get(upstream));
     const ns = known ? known[0] : UNKNOWN;
@@ -351,32 +389,35 @@ class MirrorTrackerImpl implements MirrorTracker {
     a.reason = this.classify(core);
     a.counted = true;
     this.failures.at(ns, a.reason).value++;
-    this.emit(t, ns, repo, 'failed', a.reason, upstream, '', core);
+    this.emit(st, t, ns, repo, 'failed', a.reason, upstream, '', core);
     this.close(a, undefined);
   }
 
   /** Closes attempts whose last line is idle_gap or more before log time `t`. */
   private closeIdle(t: number): void {
-    for (const [pid, st] of this.pids) {
-      const a = st.attempt;
-      if (a !== undefined && t - a.lastMs >= this.idleGapMs) this.close(a, undefined);
-      if (st.pendingError !== '' && t - st.pendingMs >= this.idleGapMs) {
-        this.settleListTags(st);
-        st.pendingError = ''; // stale: nothing will consume it any more
+    for (const s of this.streams) {
+      for (const [pid, st] of s.pids) {
+        const a = st.attempt;
+        if (a !== undefined && t - a.lastMs >= this.idleGapMs) this.close(a, undefined);
+        if (st.pendingError !== '' && t - st.pendingMs >= this.idleGapMs) {
+          this.settleListTags(st);
+          st.pendingError = ''; // stale: nothing will consume it any more
+        }
+        if (st.attempt === undefined && t - st.lastMs >= PID_FORGET_MS) s.pids.delete(pid);
       }
-      if (st.attempt === undefined && t - st.lastMs >= PID_FORGET_MS) this.pids.delete(pid);
     }
   }
 
   // ---- events ----
 
-  private emit(t: number, namespace: string, repository: string, result: string, reason: string, upstream: string, tag: string, error: string): void {
+  private emit(st: PidState, t: number, namespace: string, repository: string, result: string, reason: string, upstream: string, tag: string, error: string): void {
     if (!this.events.active) return;
     this.events.emit({
       measurement: 'quay_mirror_sync',
       time: t,
       tags: { namespace, repository, result, reason },
       fields: { upstream, tag, error },
+      ...eventStream(st.stream.info),
     });
   }
 
@@ -391,9 +432,11 @@ class MirrorTrackerImpl implements MirrorTracker {
   }
 
   tick(nowMs: number): void {
-    for (const st of this.pids.values()) {
-      const a = st.attempt;
-      if (a !== undefined && nowMs - a.lastWallMs >= this.idleGapMs) this.close(a, undefined);
+    for (const s of this.streams) {
+      for (const st of s.pids.values()) {
+        const a = st.attempt;
+        if (a !== undefined && nowMs - a.lastWallMs >= this.idleGapMs) this.close(a, undefined);
+      }
     }
   }
 
