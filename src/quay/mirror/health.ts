@@ -3,6 +3,10 @@
  * load balancer, a blackbox probe or a human. Unhealthy (503) when a
  * repository failed its last `unhealthy_after_failures` attempts, or when no
  * mirror-worker line came for `stale_after` while any mirror is known.
+ *
+ * With container logs of several pods (a DaemonSet), `pods` lists each pod's
+ * worker with the streams still open, and `?pod=<name>` judges that pod's
+ * worker alone (a per-pod probe); without it the worker is any pod's.
  */
 import type { RepoStatus } from './status.js';
 
@@ -20,11 +24,27 @@ export interface RepoHealth {
   consecutive_failures: number;
 }
 
+/** A pod's mirror worker: the last line of any of its open streams (wall time). */
+export interface PodSeen {
+  readonly pod: string;
+  readonly namespace: string;
+  readonly lastSeenMs: number;
+}
+
+export interface PodHealth {
+  pod: string;
+  namespace: string;
+  last_seen: string | null;
+  stale: boolean;
+}
+
 export interface HealthBody {
   healthy: boolean;
   checked_at: string;
   worker: { last_seen: string | null; stale: boolean };
   repositories: RepoHealth[];
+  /** Present when lines come from pods' container logs. */
+  pods?: PodHealth[];
   /** Why it is unhealthy, one sentence per problem (empty when healthy). */
   problems: string[];
 }
@@ -37,7 +57,13 @@ export function evaluateHealth(
   query: URLSearchParams,
   nowMs: number,
   rules: HealthRules,
+  pods: readonly PodSeen[] = [],
 ): { status: 200 | 503; body: HealthBody } {
+  const podName = query.get('pod');
+  if (podName !== null && podName !== '') {
+    pods = pods.filter((p) => p.pod === podName);
+    workerLastSeenMs = pods[0]?.lastSeenMs;
+  }
   const ns = query.get('namespace');
   const repo = query.get('repository');
   const selected: RepoStatus[] = [];
@@ -72,6 +98,9 @@ export function evaluateHealth(
         last_attempt: iso(r.lastAttemptMs),
         consecutive_failures: r.consecutiveFailures,
       })),
+      ...(pods.length > 0 || (podName !== null && podName !== '')
+        ? { pods: pods.map((p) => ({ pod: p.pod, namespace: p.namespace, last_seen: iso(p.lastSeenMs), stale: nowMs - p.lastSeenMs >= rules.staleAfterMs })) }
+        : {}),
       problems,
     },
   };

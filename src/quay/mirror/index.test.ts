@@ -440,6 +440,27 @@ describe('mirror tracker: streams (two pods, one exporter)', () => {
     expect(s.counter('quay_repository_mirror_sync_attempts_total', UNKNOWN, UNKNOWN, 'success')).toBeGreaterThan(0);
   });
 
+  it('/mirror/health lists each pod with an open stream; ?pod= judges that pod alone; an ended pod is gone', () => {
+    const s = setup();
+    const p = s.tracker.parser;
+    const a = p.openStream!({ id: 'file:a', pod: 'quay-a', namespace: 'quay' });
+    const b = p.openStream!({ id: 'file:b', pod: 'quay-b', namespace: 'quay' });
+    p.parse(jobLine('10:00:00,000', 88, REDIS, '7.2', 'mirrors/redis'), PREFIX.length, a);
+    p.parse(jobLine('10:00:01,000', 88, NODE, 'v1.7.0', 'mirrors/node-exporter'), PREFIX.length, b);
+    type Body = { worker: { stale: boolean }; pods?: { pod: string; namespace: string; stale: boolean }[] };
+    const now = Date.now();
+    const body = (q: string, at = now) => s.tracker.health(new URLSearchParams(q), at).body as Body;
+    expect(body('').pods!.map((x) => `${x.namespace}/${x.pod} ${x.stale}`)).toEqual(['quay/quay-a false', 'quay/quay-b false']);
+    expect(body('pod=quay-b').pods!.map((x) => x.pod)).toEqual(['quay-b']);
+    // A pod this exporter does not read: no entry, and its worker counts as not seen (stale, 503).
+    expect(body('pod=quay-z').pods).toEqual([]);
+    expect(s.tracker.health(new URLSearchParams('pod=quay-z'), now).status).toBe(503);
+    // stale_after (15 m) later with no new line: both stale.
+    expect(body('', now + 15 * 60_000).pods!.map((x) => x.stale)).toEqual([true, true]);
+    p.endStream!(a);
+    expect(body('').pods!.map((x) => x.pod)).toEqual(['quay-b']);
+  });
+
   it('a stream that ends closes its open attempt as an idle gap would; the other stream is untouched', () => {
     const s = setup();
     const p = s.tracker.parser;

@@ -12,7 +12,7 @@ import { parseZoneOffset } from '../time.js';
 import type { StreamInfo } from '../../inputs/types.js';
 import { ANONYMOUS_STREAM, eventStream, LineResult, type ParserContext, type ParserStream, type SourceParser } from '../types.js';
 import { isTracebackContinuation } from './continuation.js';
-import { evaluateHealth } from './health.js';
+import { evaluateHealth, type PodSeen } from './health.js';
 import { MirrorMessage, MirrorMessageReader } from './messages.js';
 import { isListTagsFailure, listTagsUpstream, skopeoErrorCore } from './skopeo-error.js';
 import { RepoStatusStore, type FinishedStatus } from './status.js';
@@ -38,6 +38,8 @@ export interface MirrorStream extends ParserStream {
   readonly pids: Map<string, PidState>;
   /** The pid whose `Skopeo command failed` was this stream's last Python line: unjoined stderr lines go to it. */
   lastSkopeo: PidState | undefined;
+  /** Wall time of its last line (for the pod's entry in /mirror/health). */
+  lastSeenMs: number;
 }
 
 /** One sync attempt of one repository by one worker process. */
@@ -133,7 +135,7 @@ class MirrorTrackerImpl implements MirrorTracker {
   // ---- streams ----
 
   private openStream(info: StreamInfo): MirrorStream {
-    const s: MirrorStream = { info, pids: new Map(), lastSkopeo: undefined };
+    const s: MirrorStream = { info, pids: new Map(), lastSkopeo: undefined, lastSeenMs: Number.NEGATIVE_INFINITY };
     this.streams.add(s);
     return s;
   }
@@ -152,7 +154,9 @@ class MirrorTrackerImpl implements MirrorTracker {
   // ---- lines ----
 
   private parse(line: string, start: number, stream: MirrorStream): LineResult {
-    this.store.seen(Date.now());
+    const now = Date.now();
+    this.store.seen(now);
+    stream.lastSeenMs = now;
     if (!this.py.read(line, start)) {
       // skopeo's stderr lines when no multiline stage joined them to their record.
       const st = stream.lastSkopeo;
@@ -428,7 +432,20 @@ class MirrorTrackerImpl implements MirrorTracker {
     return evaluateHealth(this.store.all(), this.store.workerLastSeenMs, query, nowMs, {
       unhealthyAfterFailures: cfg.unhealthy_after_failures,
       staleAfterMs: cfg.stale_after,
-    });
+    }, this.podsSeen());
+  }
+
+  /** One entry per pod with an open stream that has had a mirror-worker line; a pod whose streams ended is gone. */
+  private podsSeen(): PodSeen[] {
+    const byPod = new Map<string, PodSeen>();
+    for (const s of this.streams) {
+      const pod = s.info.pod;
+      if (pod === undefined || !Number.isFinite(s.lastSeenMs)) continue;
+      const key = `${s.info.namespace ?? ''}/${pod}`;
+      const seen = byPod.get(key);
+      if (seen === undefined || s.lastSeenMs > seen.lastSeenMs) byPod.set(key, { pod, namespace: s.info.namespace ?? '', lastSeenMs: s.lastSeenMs });
+    }
+    return [...byPod.values()].sort((a, b) => (a.namespace === b.namespace ? (a.pod < b.pod ? -1 : 1) : a.namespace < b.namespace ? -1 : 1));
   }
 
   tick(nowMs: number): void {
