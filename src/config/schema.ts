@@ -68,6 +68,8 @@ export const inputSchema = z.strictObject({
   /** A last line without its newline is emitted after this long. */
   partial_line_timeout: duration('5s'),
   checkpoint_interval: duration('1s'),
+  /** The saved offset of a file no longer followed (deleted; a pod gone) is dropped after this long. */
+  forget_after: duration('24h'),
 });
 
 const failureReason = z.strictObject({

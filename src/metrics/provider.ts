@@ -1,13 +1,12 @@
 /**
  * Hands the series slots to the OpenTelemetry metrics SDK.
  *
- * Counters and gauges are observable instruments whose callbacks read the
- * slots at collection time. The SDK has no observable histogram and no bulk
- * `record`, so histograms are bucketed in the slots and given to every reader
- * through a MetricProducer, the SDK's seam for external metric sources.
- * Outputs are MetricReaders / PushMetricExporters on this one MeterProvider.
+ * Every series lives in a slot; at collection time a MetricProducer (the
+ * SDK's seam for external metric sources) hands the slots to every reader as
+ * OTel data: counters, gauges and locally bucketed histograms. Outputs are
+ * MetricReaders / PushMetricExporters on this one MeterProvider.
  */
-import { ValueType, type Meter } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -15,24 +14,44 @@ import {
   DataPointType,
   MeterProvider,
   type CollectionResult,
-  type HistogramMetricData,
+  type MetricData,
   type MetricProducer,
   type MetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { CATALOGUE, type MetricName } from './catalogue.js';
+import { CATALOGUE, type MetricDef, type MetricName } from './catalogue.js';
 import { HistogramFamily, type CounterFamily, type MetricRegistry } from './series.js';
 
 export const SCOPE = { name: 'quay-log-exporter', version: '0.1.0' };
 
-/** Produces the locally bucketed histograms as cumulative OTel histogram data. */
-export class HistogramProducer implements MetricProducer {
+/**
+ * Produces every series held in the slots, as cumulative OTel data: counters
+ * (monotonic sums), gauges and the locally bucketed histograms. Exactly the
+ * slots there are now: a series dropped from its family (a file gone,
+ * `series_ttl`) is no longer exported, which the SDK's observable instruments
+ * cannot do (they report every series they ever saw).
+ */
+export class SlotProducer implements MetricProducer {
   private readonly startTime = hrTime();
 
   constructor(private readonly registry: MetricRegistry) {}
 
   async collect(): Promise<CollectionResult> {
     const endTime = hrTime();
-    const metrics: HistogramMetricData[] = [];
+    const startTime = this.startTime;
+    const metrics: MetricData[] = [];
+    // Counters and gauges first, in catalogue order, then histograms (the order of the exposition).
+    for (const [name, def] of Object.entries(CATALOGUE) as [MetricName, MetricDef][]) {
+      if (def.kind === 'histogram') continue;
+      const family = this.registry.existing(name) as CounterFamily | undefined;
+      if (family === undefined || family.slots.size === 0) continue;
+      const descriptor = { name, description: def.help, unit: '', valueType: ValueType.DOUBLE };
+      const dataPoints = [...family.slots.values()].map((s) => ({ attributes: s.attributes, startTime, endTime, value: s.value }));
+      if (def.kind === 'counter') {
+        metrics.push({ descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints });
+      } else {
+        metrics.push({ descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints });
+      }
+    }
     for (const [name, family] of this.registry.entries()) {
       if (!(family instanceof HistogramFamily) || family.slots.size === 0) continue;
       const boundaries = Array.from(family.bounds);
@@ -42,7 +61,7 @@ export class HistogramProducer implements MetricProducer {
         dataPointType: DataPointType.HISTOGRAM,
         dataPoints: [...family.slots.values()].map((s) => ({
           attributes: s.attributes,
-          startTime: this.startTime,
+          startTime,
           endTime,
           value: {
             buckets: { boundaries, counts: Array.from(s.counts) },
@@ -60,21 +79,13 @@ export class HistogramProducer implements MetricProducer {
   }
 }
 
-/** Register one observable instrument per counter and gauge of the catalogue. */
-function registerInstruments(meter: Meter, registry: MetricRegistry): void {
-  for (const name of Object.keys(CATALOGUE) as MetricName[]) {
-    const def = CATALOGUE[name];
-    if (def.kind === 'histogram') continue;
-    // Series without labels exist from the start, so "no GC for 10 minutes" is a 0, not an absent series.
-    const family = (def.kind === 'counter' ? registry.counter(name as never) : registry.gauge(name as never)) as CounterFamily;
-    if (def.labels.length === 0) family.at();
-    const instrument =
-      def.kind === 'counter'
-        ? meter.createObservableCounter(name, { description: def.help })
-        : meter.createObservableGauge(name, { description: def.help });
-    instrument.addCallback((result) => {
-      for (const slot of family.slots.values()) result.observe(slot.value, slot.attributes);
-    });
+/** The producer's former name (it produced histograms only). */
+export const HistogramProducer = SlotProducer;
+
+/** Series without labels exist from the start, so "no GC for 10 minutes" is a 0, not an absent series. */
+function createUnlabelledSeries(registry: MetricRegistry): void {
+  for (const [name, def] of Object.entries(CATALOGUE) as [MetricName, MetricDef][]) {
+    if (def.kind !== 'histogram' && def.labels.length === 0) (registry.counter(name as never) as CounterFamily).at();
   }
 }
 
@@ -83,13 +94,7 @@ function registerInstruments(meter: Meter, registry: MetricRegistry): void {
  * given `producer` as a metric producer (see outputs/*).
  */
 export function createMeterProvider(registry: MetricRegistry, readers: MetricReader[]): MeterProvider {
-  // The SDK caps streams at 2000 by default; our own cap (with folding) must win.
-  const limit = registry.maxSeriesPerMetric * 4 + 100;
-  const provider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': 'quay-log-exporter' }),
-    readers,
-    views: [{ instrumentName: '*', aggregationCardinalityLimit: limit }],
-  });
-  registerInstruments(provider.getMeter(SCOPE.name, SCOPE.version), registry);
+  const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': 'quay-log-exporter' }), readers });
+  createUnlabelledSeries(registry);
   return provider;
 }

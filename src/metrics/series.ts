@@ -66,6 +66,19 @@ abstract class Family<S> {
     return this.add(key, [a, b, c, d, e]);
   }
 
+  /**
+   * Stops exporting this series (a gauge of a thing that is gone). Only that
+   * slot: a slot made since for the same labels stays.
+   */
+  drop(slot: S): void {
+    for (const [key, s] of this.slots) {
+      if (s === slot) {
+        this.slots.delete(key);
+        return;
+      }
+    }
+  }
+
   /** Whether a series with these values exists (no slot is created). */
   has(...values: string[]): boolean {
     return this.slots.has(values.slice(0, Math.max(1, this.def.labels.length)).join(SEP));
@@ -142,6 +155,11 @@ export class MetricRegistry {
 
   histogram(name: HistogramName): HistogramFamily {
     return this.family(name) as HistogramFamily;
+  }
+
+  /** The family of `name` if it was created, without creating it. */
+  existing(name: MetricName): Family<unknown> | undefined {
+    return this.families.get(name);
   }
 
   /** Families created so far, in creation order. */

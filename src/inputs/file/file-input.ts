@@ -24,8 +24,6 @@ import { FINGERPRINT_BYTES, fingerprint, OffsetStore, sameStart } from './state.
 
 /** How long a renamed or deleted file is still read (writers that have not reopened yet). */
 export const ROTATE_WAIT_MS = 5_000;
-/** Saved entries of files no longer followed are forgotten after this long. */
-const FORGET_AFTER_MS = 24 * 3_600_000;
 /** At most this much is read from one file per poll, so other files get their turn. */
 const MAX_BYTES_PER_POLL = 256 << 20;
 
@@ -363,7 +361,7 @@ export class FileInput implements Input {
       }
       this.saveEntry(t, now);
     }
-    this.store.prune(now - FORGET_AFTER_MS, (key) => this.tailers.has(key));
+    this.store.prune(now - this.config.forget_after, (key) => this.tailers.has(key));
     await this.store.write();
   }
 
@@ -386,6 +384,8 @@ export class FileInput implements Input {
     if (!this.tailers.delete(t.key)) return;
     if (this.byPath.get(t.path) === t) this.byPath.delete(t.path);
     t.lag.value = 0;
+    // A path nothing leads to any more (a pod gone) keeps no lag series; one still followed keeps its own.
+    if (!this.stopping && !this.byPath.has(t.path)) this.deps.registry.gauge('quay_log_exporter_input_lag_bytes').drop(t.lag);
     this.watched.value--;
     await t.fh.close().catch(() => {});
   }
