@@ -58,6 +58,13 @@ export class Daemon {
     tick.unref();
     save.unref();
     daemon.timers.push(tick, save);
+    const ttl = config.limits.series_ttl;
+    if (ttl > 0) {
+      // Judged a few times per ttl: a series goes at most ttl/4 (or a minute) late.
+      const sweep = setInterval(() => pipeline.registry.expire(Date.now(), ttl), Math.max(1000, Math.min(ttl / 4, 60_000)));
+      sweep.unref();
+      daemon.timers.push(sweep);
+    }
     log.info('started', { inputs: inputs.map((i) => i.name), traffic_source: pipeline.trafficSource });
     return daemon;
   }

@@ -144,6 +144,11 @@ export const configSchema = z.strictObject({
   limits: z
     .strictObject({
       max_series_per_metric: positiveInt(10_000),
+      /**
+       * Series whose labels come from the logs (repository, namespace, pod) and have not
+       * changed for this long are no longer exported (Telegraf's expiration_interval); 0: never.
+       */
+      series_ttl: duration('0s'),
     })
     .prefault({}),
   /** Quay's python log time has no zone; it is read in this one. */

@@ -41,9 +41,19 @@ export function own(s: string): string {
   return (' ' + s).slice(1);
 }
 
-abstract class Family<S> {
+/** series_ttl's memory of a slot: its level at the last sweep and when that level last changed. */
+interface Seen {
+  level: number;
+  changedAt: number;
+}
+
+abstract class Family<S extends object> {
   readonly slots = new Map<string, S>();
   private readonly foldIdx: number[];
+  /** series_ttl (only once expire() ran): what each slot was at the last sweep. */
+  private seen: WeakMap<S, Seen> | undefined;
+  /** Expired slots a parser may still hold: one that moves again comes back with its whole count. */
+  private expired: Map<string, WeakRef<S>> | undefined;
 
   constructor(
     readonly name: string,
@@ -56,6 +66,42 @@ abstract class Family<S> {
   }
 
   protected abstract create(attributes: Attributes): S;
+
+  /** What moves when the series is recorded to: a counter's value, a histogram's count. */
+  protected abstract level(slot: S): number;
+
+  /**
+   * Stops exporting series that have not moved for `ttlMs` (Telegraf's
+   * `expiration_interval`), judged at each call (no clock read per line). A
+   * slot still held by a parser is kept by a weak reference: if it moves
+   * again, or its labels are recorded to again, the same slot comes back with
+   * its whole count, so a counter never goes down. Returns how many expired.
+   */
+  expire(nowMs: number, ttlMs: number): number {
+    const seen = (this.seen ??= new WeakMap());
+    const expired = (this.expired ??= new Map());
+    for (const [key, ref] of expired) {
+      const slot = ref.deref();
+      if (slot === undefined) expired.delete(key);
+      else if (this.level(slot) !== seen.get(slot)?.level && !this.slots.has(key)) {
+        expired.delete(key);
+        this.slots.set(key, slot);
+        seen.set(slot, { level: this.level(slot), changedAt: nowMs });
+      }
+    }
+    let n = 0;
+    for (const [key, slot] of this.slots) {
+      const level = this.level(slot);
+      const memo = seen.get(slot);
+      if (memo === undefined || memo.level !== level) seen.set(slot, { level, changedAt: nowMs });
+      else if (nowMs - memo.changedAt >= ttlMs) {
+        this.slots.delete(key);
+        expired.set(key, new WeakRef(slot));
+        n++;
+      }
+    }
+    return n;
+  }
 
   /** The slot for these label values, in catalogue order. Missing values are "". */
   at(a = '', b = '', c = '', d = '', e = ''): S {
@@ -85,6 +131,13 @@ abstract class Family<S> {
   }
 
   private add(key: string, values: string[]): S {
+    const back = this.expired?.get(key)?.deref();
+    if (back !== undefined) {
+      // Recorded to again after it expired: the same series, count and all.
+      this.expired!.delete(key);
+      this.slots.set(key, back);
+      return back;
+    }
     const labels = this.def.labels;
     // Kept for the life of the series: copies, not substrings of the line (see own()).
     key = own(key);
@@ -108,6 +161,10 @@ export class CounterFamily extends Family<ValueSlot> {
   protected create(attributes: Attributes): ValueSlot {
     return { value: 0, attributes };
   }
+
+  protected level(slot: ValueSlot): number {
+    return slot.value;
+  }
 }
 
 /** Same storage as a counter; the value is set rather than added to. */
@@ -125,6 +182,10 @@ export class HistogramFamily extends Family<HistogramSlot> {
     return { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0, min: Infinity, max: -Infinity, attributes };
   }
 
+  protected level(slot: HistogramSlot): number {
+    return slot.count;
+  }
+
   /** Record one observation into a slot (bucket i holds bounds[i-1] < v <= bounds[i]). */
   observe(slot: HistogramSlot, v: number): void {
     const bounds = this.bounds;
@@ -140,7 +201,7 @@ export class HistogramFamily extends Family<HistogramSlot> {
 
 /** All families of the catalogue, created on first use. */
 export class MetricRegistry {
-  private readonly families = new Map<MetricName, Family<unknown>>();
+  private readonly families = new Map<MetricName, Family<object>>();
   private overflow: CounterFamily | undefined;
 
   constructor(readonly maxSeriesPerMetric = 10_000) {}
@@ -157,17 +218,32 @@ export class MetricRegistry {
     return this.family(name) as HistogramFamily;
   }
 
+  /**
+   * series_ttl: counters and histograms whose labels come from the logs
+   * (those with `fold` labels: namespace, repository…) stop being exported
+   * after `ttlMs` without a change. Gauges (a state that holds) and series
+   * with fixed labels are kept. Returns how many series expired.
+   */
+  expire(nowMs: number, ttlMs: number): number {
+    let n = 0;
+    for (const f of this.families.values()) {
+      if (f.def.kind === 'gauge' || f.def.fold === undefined || f.def.fold.length === 0) continue;
+      n += f.expire(nowMs, ttlMs);
+    }
+    return n;
+  }
+
   /** The family of `name` if it was created, without creating it. */
-  existing(name: MetricName): Family<unknown> | undefined {
+  existing(name: MetricName): Family<object> | undefined {
     return this.families.get(name);
   }
 
   /** Families created so far, in creation order. */
-  entries(): IterableIterator<[MetricName, Family<unknown>]> {
+  entries(): IterableIterator<[MetricName, Family<object>]> {
     return this.families.entries();
   }
 
-  private family(name: MetricName): Family<unknown> {
+  private family(name: MetricName): Family<object> {
     let f = this.families.get(name);
     if (f) return f;
     const def: MetricDef = CATALOGUE[name];

@@ -203,4 +203,33 @@ describe('DaemonSet example on a node-like directory (real CLI)', () => {
     expect(paths()).toEqual([a.link, c.link].sort());
     expect(readdirSync(join(d.dir, 'state')).sort()).toEqual(['mirror-status.json', 'offsets-quay-pods.json']);
   }, 90_000);
+
+  it('series_ttl: a gone pod\'s repository series leave the scrape after the ttl; recorded again, they come back without a reset', async () => {
+    const cm = docs('configmap.yaml')[0]!;
+    const config = parseAllDocuments(cm['data']['config.yaml'])[0]!.toJS() as Doc;
+    delete config['outputs'];
+    delete config['state_dir'];
+    const input = config['inputs'][0];
+    input['paths'] = input['paths'].map((p: string) => p.replace('/var/log/', `${root}/var/log/`));
+    Object.assign(input, { poll_interval: '50ms', rescan_interval: '200ms' });
+    config['limits'] = { series_ttl: '1s' };
+    for (const f of readdirSync(containers)) unlinkSync(join(containers, f));
+    const x = addPod('quay-app-x');
+    const d = await startDaemon(config, mkdtempSync(join(root, 'exporter-')));
+    try {
+      const synced = async () => value(await d.samples(), 'quay_repository_mirror_tag_syncs_total', { namespace: 'mirrors', repository: 'redis', result: 'success' });
+      await waitFor('pod x followed', async () => value(await d.samples(), 'quay_log_exporter_files_watched') === 1);
+      write(x, job('10:00:00,000', REDIS, '7.2', 'mirrors/redis'));
+      write(x, result('10:00:01,000', REDIS, '7.2', true));
+      await waitFor('1 tag synced', async () => (await synced()) === 1);
+      // Unchanged for 1 s: no longer exported; the fixed-label series stay.
+      await waitFor('redis series expired', async () => (await synced()) === undefined, 15_000);
+      expect(value(await d.samples(), 'quay_log_exporter_files_watched')).toBe(1);
+      // The next tag of the same repository: 1 + 1 = 2, not a new series starting at 1.
+      write(x, result('10:00:05,000', REDIS, '7.4', true));
+      await waitFor('2 tags synced', async () => (await synced()) === 2);
+    } finally {
+      expect(await d.stop('SIGTERM')).toBe(0);
+    }
+  }, 60_000);
 });
