@@ -13,6 +13,7 @@ import { EventBus } from './events.js';
 import { PatternLibrary } from './grok/index.js';
 import type { LineHandler, LineStream, StreamInfo } from './inputs/types.js';
 import type { Logger } from './log.js';
+import { CATALOGUE, podLabelAllowed } from './metrics/catalogue.js';
 import { createMeterProvider, HistogramProducer } from './metrics/provider.js';
 import { MetricRegistry } from './metrics/series.js';
 import { createInfluxOutput, type InfluxOutput } from './outputs/influxdb/index.js';
@@ -25,6 +26,14 @@ import { createOcMirrorParser } from './quay/oc-mirror/index.js';
 import { createRouter, type Parsers, type Router } from './quay/router.js';
 import { resolveTrafficSource, TrafficRecorder, type TrafficSource } from './quay/traffic.js';
 import { ANONYMOUS_STREAM, type ParserContext } from './quay/types.js';
+
+interface PodParsers {
+  readonly registry: MetricRegistry;
+  readonly parsers: Parsers;
+  readonly routers: Map<InputSource, Router>;
+  /** Streams of the pod open now. */
+  open: number;
+}
 
 export interface PipelineOptions {
   readonly log: Logger;
@@ -43,6 +52,9 @@ export class Pipeline {
   readonly trafficSource: TrafficSource;
   private readonly parsers: Parsers;
   private readonly routers = new Map<InputSource, Router>();
+  /** limits.pod_label: each pod's parsers record through its view of the registry; dropped when its last stream ends. */
+  private readonly pods = new Map<string, PodParsers>();
+  private readonly podParsers: ((registry: MetricRegistry) => Parsers) | undefined;
   private readonly handlers = new Map<InputSource, LineHandler>();
 
   constructor(
@@ -50,7 +62,9 @@ export class Pipeline {
     options: PipelineOptions,
   ) {
     const log = options.log;
-    this.registry = new MetricRegistry(config.limits.max_series_per_metric);
+    const podLabel = config.limits.pod_label;
+    const podLabelled = podLabel === false ? [] : podLabel === true ? Object.keys(CATALOGUE).filter(podLabelAllowed) : podLabel;
+    this.registry = new MetricRegistry(config.limits.max_series_per_metric, new Set(podLabelled));
     this.grok = loadPatterns(config);
     const producer = new HistogramProducer(this.registry);
     this.prometheus = new PrometheusOutput({ scopeInfo: config.prometheus.scope_info, producer });
@@ -64,15 +78,19 @@ export class Pipeline {
 
     const ctx: ParserContext = { config, registry: this.registry, events: this.events, grok: this.grok, log };
     this.trafficSource = resolveTrafficSource(config, options.extraSources);
-    const traffic = new TrafficRecorder(this.registry, config, this.events);
     this.mirror = createMirrorTracker(ctx);
-    this.parsers = {
-      nginx: new NginxParser(ctx, traffic),
-      gunicorn: new GunicornParser(ctx, this.trafficSource === 'gunicorn' ? traffic : undefined),
-      repomirrorworker: this.mirror.parser,
-      gcworker: createGcParser(ctx),
-      'oc-mirror': createOcMirrorParser(ctx),
-    } satisfies Record<SourceName, unknown>;
+    const parsersOf = (ctx: ParserContext): Parsers => {
+      const traffic = new TrafficRecorder(ctx.registry, config, this.events);
+      return {
+        nginx: new NginxParser(ctx, traffic),
+        gunicorn: new GunicornParser(ctx, this.trafficSource === 'gunicorn' ? traffic : undefined),
+        repomirrorworker: this.mirror.parser,
+        gcworker: createGcParser(ctx),
+        'oc-mirror': createOcMirrorParser(ctx),
+      } satisfies Record<SourceName, unknown>;
+    };
+    this.parsers = parsersOf(ctx);
+    if (podLabelled.length > 0) this.podParsers = (registry) => parsersOf({ ...ctx, registry });
     log.debug('pipeline ready', { traffic_source: this.trafficSource });
   }
 
@@ -82,9 +100,34 @@ export class Pipeline {
    * stream's own. `end()` once the stream is gone closes what it left open.
    */
   openStream(source: InputSource, info: StreamInfo): LineStream {
+    if (this.podParsers !== undefined && info.pod !== undefined) return this.openPodStream(source, info, info.pod);
     let r = this.routers.get(source);
     if (!r) this.routers.set(source, (r = createRouter(source, this.parsers, this.registry)));
     return r.open(info);
+  }
+
+  /** limits.pod_label: the pod's own parsers (their slots carry its pod label), kept while it has a stream open. */
+  private openPodStream(source: InputSource, info: StreamInfo, pod: string): LineStream {
+    let p = this.pods.get(pod);
+    if (p === undefined) {
+      const registry = this.registry.forPod(pod);
+      this.pods.set(pod, (p = { registry, parsers: this.podParsers!(registry), routers: new Map(), open: 0 }));
+    }
+    let r = p.routers.get(source);
+    if (r === undefined) p.routers.set(source, (r = createRouter(source, p.parsers, p.registry)));
+    const stream = r.open(info);
+    p.open++;
+    let ended = false;
+    const entry = p;
+    return {
+      line: stream.line,
+      end: () => {
+        stream.end();
+        if (ended) return;
+        ended = true;
+        if (--entry.open === 0 && this.pods.get(pod) === entry) this.pods.delete(pod);
+      },
+    };
   }
 
   /** One anonymous stream per source, for callers that have a single stream (shared by all who ask). */

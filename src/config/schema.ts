@@ -4,6 +4,7 @@
  * Unknown keys are errors: a typo must not silently fall back to a default.
  */
 import { z } from 'zod';
+import { podLabelAllowed } from '../metrics/catalogue.js';
 import { parseDurationMs } from './duration.js';
 
 /** A duration ("250ms", "5s", "10m") or a number of seconds, parsed to milliseconds. */
@@ -149,6 +150,19 @@ export const configSchema = z.strictObject({
        * changed for this long are no longer exported (Telegraf's expiration_interval); 0: never.
        */
       series_ttl: duration('0s'),
+      /**
+       * Add a `pod` label (the Kubernetes pod of the container log a line came from) to
+       * every metric that can carry one (true) or to the metrics listed. Off: pods come and
+       * go, and every pod makes new series.
+       */
+      pod_label: z
+        .union([
+          z.boolean(),
+          z.array(
+            z.string().refine(podLabelAllowed, { message: 'not a metric that can have a pod label (docs/metrics.md, "pod label")' }),
+          ),
+        ])
+        .default(false),
     })
     .prefault({}),
   /** Quay's python log time has no zone; it is read in this one. */

@@ -265,3 +265,17 @@ type KindOf<N extends MetricName> = (typeof CATALOGUE)[N]['kind'];
 export type CounterName = { [N in MetricName]: KindOf<N> extends 'counter' ? N : never }[MetricName];
 export type GaugeName = { [N in MetricName]: KindOf<N> extends 'gauge' ? N : never }[MetricName];
 export type HistogramName = { [N in MetricName]: KindOf<N> extends 'histogram' ? N : never }[MetricName];
+
+/**
+ * Whether limits.pod_label can add a `pod` label to a metric: those recorded
+ * line by line per pod. Not the mirror attempt metrics (one tracker judges a
+ * repository across pods: a repository is claimed by one worker at a time),
+ * not the exporter's own input metrics (they have their file), and not a
+ * metric that already has five labels.
+ */
+export function podLabelAllowed(name: string): boolean {
+  const def = (CATALOGUE as Record<string, MetricDef>)[name];
+  if (def === undefined || def.labels.length >= 5) return false;
+  if (name.startsWith('quay_repository_mirror_') || name.startsWith('quay_log_repository_mirror_')) return false;
+  return !name.startsWith('quay_log_exporter_') || name === 'quay_log_exporter_lines_total';
+}

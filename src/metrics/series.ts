@@ -11,6 +11,8 @@ import type { Attributes } from '@opentelemetry/api';
 import { CATALOGUE, type CounterName, type GaugeName, type HistogramName, type MetricDef, type MetricName } from './catalogue.js';
 
 export const OVERFLOW = '__overflow__';
+/** The label limits.pod_label adds, last, to a metric's labels. */
+export const POD_LABEL = 'pod';
 const SEP = '\u0001';
 
 export interface ValueSlot {
@@ -54,6 +56,10 @@ abstract class Family<S extends object> {
   private seen: WeakMap<S, Seen> | undefined;
   /** Expired slots a parser may still hold: one that moves again comes back with its whole count. */
   private expired: Map<string, WeakRef<S>> | undefined;
+  /** Index of the `pod` label (limits.pod_label), -1 without one. */
+  private readonly podAt: number;
+  /** The pod's value in this view of the family (withPod); '' in the family itself. */
+  protected pod = '';
 
   constructor(
     readonly name: string,
@@ -63,6 +69,14 @@ abstract class Family<S extends object> {
   ) {
     const fold = def.fold && def.fold.length > 0 ? def.fold : def.labels;
     this.foldIdx = fold.map((l) => def.labels.indexOf(l));
+    this.podAt = def.labels.indexOf(POD_LABEL);
+  }
+
+  /** The same series (shared slots and cap), recorded with `pod` as the value of the pod label. */
+  withPod(pod: string): this {
+    const view = Object.create(this) as this;
+    view.pod = pod;
+    return view;
   }
 
   protected abstract create(attributes: Attributes): S;
@@ -105,6 +119,15 @@ abstract class Family<S extends object> {
 
   /** The slot for these label values, in catalogue order. Missing values are "". */
   at(a = '', b = '', c = '', d = '', e = ''): S {
+    // The pod label is the last one; callers give the others.
+    const p = this.podAt;
+    if (p >= 0) {
+      if (p === 0) a = this.pod;
+      else if (p === 1) b = this.pod;
+      else if (p === 2) c = this.pod;
+      else if (p === 3) d = this.pod;
+      else e = this.pod;
+    }
     const n = this.def.labels.length;
     const key = n <= 1 ? a : n === 2 ? a + SEP + b : n === 3 ? a + SEP + b + SEP + c : n === 4 ? a + SEP + b + SEP + c + SEP + d : a + SEP + b + SEP + c + SEP + d + SEP + e;
     const slot = this.slots.get(key);
@@ -203,8 +226,27 @@ export class HistogramFamily extends Family<HistogramSlot> {
 export class MetricRegistry {
   private readonly families = new Map<MetricName, Family<object>>();
   private overflow: CounterFamily | undefined;
+  /** In a view made by forPod(): its pod, and its views of the pod-labelled families. */
+  private pod: string | undefined;
+  private podViews: Map<MetricName, Family<object>> | undefined;
 
-  constructor(readonly maxSeriesPerMetric = 10_000) {}
+  /** `podLabelled`: metrics that get a `pod` label, last (limits.pod_label). */
+  constructor(
+    readonly maxSeriesPerMetric = 10_000,
+    private readonly podLabelled: ReadonlySet<string> = new Set(),
+  ) {}
+
+  /**
+   * This registry as seen from one pod's parsers: the pod-labelled metrics
+   * record with pod=`pod`, every other metric is the same family. Series,
+   * caps and collection stay in this registry.
+   */
+  forPod(pod: string): MetricRegistry {
+    const view = Object.create(this) as MetricRegistry;
+    view.pod = pod;
+    view.podViews = new Map();
+    return view;
+  }
 
   counter(name: CounterName): CounterFamily {
     return this.family(name) as CounterFamily;
@@ -227,7 +269,8 @@ export class MetricRegistry {
   expire(nowMs: number, ttlMs: number): number {
     let n = 0;
     for (const f of this.families.values()) {
-      if (f.def.kind === 'gauge' || f.def.fold === undefined || f.def.fold.length === 0) continue;
+      const fromLogs = (f.def.fold !== undefined && f.def.fold.length > 0) || f.def.labels.includes(POD_LABEL);
+      if (f.def.kind === 'gauge' || !fromLogs) continue;
       n += f.expire(nowMs, ttlMs);
     }
     return n;
@@ -244,9 +287,22 @@ export class MetricRegistry {
   }
 
   private family(name: MetricName): Family<object> {
+    if (this.pod !== undefined && this.podLabelled.has(name)) {
+      let v = this.podViews!.get(name);
+      if (v === undefined) this.podViews!.set(name, (v = this.baseFamily(name).withPod(this.pod)));
+      return v;
+    }
+    return this.baseFamily(name);
+  }
+
+  private baseFamily(name: MetricName): Family<object> {
     let f = this.families.get(name);
     if (f) return f;
-    const def: MetricDef = CATALOGUE[name];
+    let def: MetricDef = CATALOGUE[name];
+    if (this.podLabelled.has(name)) {
+      // Pods churn: past the cap the pod folds too.
+      def = { ...def, labels: [...def.labels, POD_LABEL], ...(def.fold && { fold: [...def.fold, POD_LABEL] }) };
+    }
     const hook: OverflowHook = (metric) => {
       this.overflow ??= this.counter('quay_log_exporter_series_overflow_total');
       this.overflow.at(metric).value++;

@@ -13,8 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { runCli } from '../helpers/cli.js';
 import { startDaemon, waitFor, type RunningDaemon } from '../helpers/daemon.js';
-import { sum, value, type Sample } from '../helpers/exposition.js';
+import { parseExposition, sum, value, type Sample } from '../helpers/exposition.js';
 
 const DIR = new URL('../../deploy/kubernetes/daemonset/', import.meta.url);
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -203,6 +204,41 @@ describe('DaemonSet example on a node-like directory (real CLI)', () => {
     expect(paths()).toEqual([a.link, c.link].sort());
     expect(readdirSync(join(d.dir, 'state')).sort()).toEqual(['mirror-status.json', 'offsets-quay-pods.json']);
   }, 90_000);
+
+  it('limits.pod_label (opt-in): lines and GC series per pod; mirror attempts stay per repository; off by default', async () => {
+    const dir = mkdtempSync(join(root, 'replay-'));
+    const T = 'gcworker stdout | 2026-11-30 09:00:00,000 [63] [DEBUG] [data.model.gc] Deleting tag ';
+    const files = ['quay-app-a', 'quay-app-b'].map((pod, i) => {
+      const f = join(dir, `${pod}_quay_quay-app-${'c'.repeat(63)}${i}.log`);
+      // Pod A deletes 2 tags, pod B 1; each also syncs one tag of redis.
+      const lines = [...(i === 0 ? [`${T}1 under repository 42`, `${T}2 under repository 42`] : [`${T}3 under repository 42`]), result('09:00:01,000', REDIS, `7.${i}`, true)];
+      writeFileSync(f, lines.map(cri).join(''));
+      return f;
+    });
+    const replay = async (limits: Record<string, unknown>) => {
+      const cfg = join(dir, `config-${Object.keys(limits).length}.yaml`);
+      writeFileSync(cfg, JSON.stringify({ state_dir: join(dir, 'state'), limits, inputs: [{ paths: ['/unused'], framing: 'cri', source: 'supervisord' }] }));
+      const r = await runCli(['replay', '--config', cfg, ...files]);
+      expect(r.code, r.stderr).toBe(0);
+      return parseExposition(r.stdout);
+    };
+    const on = await replay({ pod_label: true });
+    expect(value(on, 'quay_gc_table_rows_deleted_total', { table: 'Tag', pod: 'quay-app-a' })).toBe(2);
+    expect(value(on, 'quay_gc_table_rows_deleted_total', { table: 'Tag', pod: 'quay-app-b' })).toBe(1);
+    expect(value(on, 'quay_log_exporter_lines_total', { source: 'gcworker', result: 'matched', pod: 'quay-app-a' })).toBe(2);
+    expect(value(on, 'quay_log_exporter_lines_total', { source: 'repomirrorworker', result: 'matched', pod: 'quay-app-b' })).toBe(1);
+    // One repository, two pods: its tag syncs are one series without a pod (2 tags).
+    expect(value(on, 'quay_repository_mirror_tag_syncs_total', { namespace: 'unknown', repository: 'unknown', result: 'success' })).toBe(2);
+    const off = await replay({});
+    expect(value(off, 'quay_gc_table_rows_deleted_total', { table: 'Tag' })).toBe(3);
+    expect(off.filter((x) => 'pod' in x.labels)).toEqual([]);
+    // A name that cannot have a pod label is refused, naming the key (exit 2).
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, JSON.stringify({ limits: { pod_label: ['quay_repository_mirror_sync_attempts_total'] } }));
+    const r = await runCli(['check-config', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('limits.pod_label');
+  });
 
   it('series_ttl: a gone pod\'s repository series leave the scrape after the ttl; recorded again, they come back without a reset', async () => {
     const cm = docs('configmap.yaml')[0]!;
