@@ -11,15 +11,17 @@
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { parseConfig } from '../../src/config/load.js';
 import { runCli } from '../helpers/cli.js';
 import { startDaemon, waitFor, type RunningDaemon } from '../helpers/daemon.js';
 import { parseExposition, sum, value, type Sample } from '../helpers/exposition.js';
 
-const DIR = new URL('../../deploy/kubernetes/daemonset/', import.meta.url);
+const DIR = fileURLToPath(new URL('../../deploy/kubernetes/daemonset/', import.meta.url));
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const docs = (f: string): Doc[] => parseAllDocuments(readFileSync(new URL(f, DIR), 'utf8')).map((d) => d.toJS() as Doc);
+const docs = (f: string): Doc[] => parseAllDocuments(readFileSync(join(DIR, f), 'utf8')).map((d) => d.toJS() as Doc);
 
 const root = mkdtempSync(join(tmpdir(), 'qle-node-'));
 let daemon: RunningDaemon | undefined;
@@ -81,6 +83,51 @@ const REDIS = 'docker.io/library/redis';
 const NODE = 'quay.io/prometheus/node-exporter';
 const ALPINE = 'docker.io/library/alpine';
 const NGINX = 'docker.io/library/nginx';
+
+describe('DaemonSet example: the manifests', () => {
+  const ds = docs('daemonset.yaml')[0]!;
+  const spec = ds['spec']['template']['spec'];
+  const c = spec['containers'][0];
+
+  it('the kustomization lists every manifest of the directory', () => {
+    const k = docs('kustomization.yaml')[0]!;
+    const here = readdirSync(DIR).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+    expect([...k['resources']].sort()).toEqual(here.sort());
+  });
+
+  it('log directories are read-only hostPaths at the same paths as on the node; offsets on the node', () => {
+    const mounts = Object.fromEntries(c['volumeMounts'].map((m: Doc) => [m['name'], m]));
+    const volumes = Object.fromEntries(spec['volumes'].map((v: Doc) => [v['name'], v]));
+    for (const name of ['containers', 'pods']) {
+      expect(mounts[name]['readOnly']).toBe(true);
+      expect(volumes[name]['hostPath']).toEqual({ path: mounts[name]['mountPath'], type: 'Directory' });
+    }
+    expect(mounts['containers']['mountPath']).toBe('/var/log/containers');
+    expect(mounts['pods']['mountPath']).toBe('/var/log/pods'); // where the kubelet's symlinks point
+    expect(volumes['state']['hostPath']).toEqual({ path: '/var/lib/quay-log-exporter', type: 'DirectoryOrCreate' });
+    expect(volumes['config']['configMap']['name']).toBe(docs('configmap.yaml')[0]!['metadata']['name']);
+  });
+
+  it('probes /readyz and /healthz, the benchmark-sized resources, a headless Service on the metrics port', () => {
+    expect(c['readinessProbe']).toMatchObject({ httpGet: { path: '/readyz', port: 'metrics' } });
+    expect(c['livenessProbe']).toMatchObject({ httpGet: { path: '/healthz', port: 'metrics' } });
+    // bench/README.md: ~74 MB idle, ~130 MB at 10,000 series, ~260 MB with every metric at its cap
+    expect(c['resources']).toEqual({ requests: { cpu: '50m', memory: '160Mi' }, limits: { cpu: '500m', memory: '384Mi' } });
+    const svc = docs('service.yaml')[0]!;
+    expect(svc['spec']['clusterIP']).toBe('None');
+    expect(ds['spec']['template']['metadata']['labels']).toMatchObject(svc['spec']['selector']);
+    expect(ds['spec']['selector']['matchLabels']).toEqual(svc['spec']['selector']);
+  });
+
+  it('its config passes the config loader: cri framing, supervisord, tracebacks, every ${VAR} set by the env', () => {
+    const text = docs('configmap.yaml')[0]!['data']['config.yaml'] as string;
+    const config = parseConfig(parseAllDocuments(text)[0]!.toJS(), 'configmap', { NODE_NAME: 'node-1' }, '/');
+    expect(config.inputs[0]).toMatchObject({ framing: 'cri', source: 'supervisord', start_at: 'saved-or-end', forget_after: 3_600_000 });
+    expect(config.outputs.influxdb!.tags).toEqual({ host: 'node-1' }); // no global `pod`: events carry their own
+    const vars = [...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]);
+    for (const v of vars) expect(c['env'].map((e: Doc) => e['name'])).toContain(v);
+  });
+});
 
 describe('DaemonSet example on a node-like directory (real CLI)', () => {
   it('two pods with the same pids, a rotation, a pod added, pods removed: exact totals, no growth of state', async () => {
