@@ -29,4 +29,32 @@ describe('stdin input', () => {
     expect(registry.counter('quay_log_exporter_input_bytes_total').at('pipe').value).toBe(70 + 720 + 8100 + 20000 + 4);
     await input.stop(); // after the end: a no-op
   });
+
+  it('is one stream: it ends when the pipe ends (the pod is gone), not when the exporter stops', async () => {
+    const run = async (stopFirst: boolean) => {
+      const child = spawn(process.execPath, ['-e', stopFirst ? "process.stdout.write('a\\n');setTimeout(()=>{},5000)" : "process.stdout.write('a\\nb\\n')"], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const events: string[] = [];
+      const config: InputConfig = { ...inputSchema.parse({ type: 'stdin', source: 'nginx' }), name: 'pipe' };
+      const open = (info: { id: string }) => {
+        events.push(`open ${info.id}`);
+        return { line: (l: string) => events.push(l), end: () => events.push('end') };
+      };
+      const input = new StreamInput(config, { open, registry: new MetricRegistry(), log: silentLogger }, child.stdout!);
+      await input.start();
+      if (stopFirst) {
+        while (!events.includes('a')) await new Promise((r) => setTimeout(r, 5));
+        await input.stop();
+        child.kill();
+      } else {
+        await input.finished;
+      }
+      return events;
+    };
+    // The pipe ends: 2 lines, then end() once.
+    expect(await run(false)).toEqual(['open stdin:pipe', 'a', 'b', 'end']);
+    // stop() while the writer goes on: the line read, no end().
+    expect(await run(true)).toEqual(['open stdin:pipe', 'a']);
+  });
 });
