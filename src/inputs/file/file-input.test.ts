@@ -367,4 +367,50 @@ describe('file input: one stream per file', () => {
     expect(got.sort()).toEqual(['quay-app-7d9f-abcde a1', 'quay-app-7d9f-abcde a2', 'quay-app-7d9f-fghij b1']);
     expect(ended).toEqual(['quay-app-7d9f-fghij']);
   }, 30_000);
+
+  it("two pods' tracebacks of the same program, interleaved record by record: each joins its own pod's line", async () => {
+    const dir = freshDir();
+    const a = join(dir, 'quay-app-a_quay_quay-app-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.log');
+    const b = join(dir, 'quay-app-b_quay_quay-app-fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210.log');
+    writeFileSync(a, '');
+    writeFileSync(b, '');
+    const got: string[] = [];
+    const registry = new MetricRegistry();
+    const config: InputConfig = {
+      ...inputSchema.parse({
+        type: 'file', paths: [join(dir, '*.log')], poll_interval: '20ms', start_at: 'beginning', framing: 'cri', source: 'supervisord',
+        multiline: { preset: 'python-traceback', timeout: '100ms' },
+      }),
+      name: 'test',
+    };
+    const input = createInput(config, {
+      open: (info) => ({ line: (l) => got.push(`${info.pod}: ${l}`), end: () => {} }),
+      registry,
+      stateDir: join(dir, 'state'),
+      log: silentLogger,
+    });
+    running.push(input);
+    await input.start();
+    const g = 'gcworker stdout | ';
+    const cri = (t: string) => `2026-11-30T09:00:00.000000000Z stdout F ${t}\n`;
+    const rec: [string, string][] = [
+      [a, `${g}ERROR job a raised`], [b, `${g}ERROR job b raised`],
+      [a, `${g}Traceback (most recent call last):`], [b, `${g}Traceback (most recent call last):`],
+      [a, `${g}  File "a.py", line 1, in run`], [b, `${g}  File "b.py", line 2, in run`],
+      [a, `${g}KeyError: 'a'`], [b, `${g}OSError: b`],
+    ];
+    let written = 0;
+    for (const [f, t] of rec) {
+      appendFileSync(f, cri(t));
+      written += Buffer.byteLength(cri(t));
+      // Each record is read before the next is written: the two files interleave record by record.
+      await until('record read', () => registry.counter('quay_log_exporter_input_bytes_total').at('test').value === written);
+    }
+    await until('2 events', () => got.length === 2);
+    // Both pods' gcworker: one event each, 4 records each, none crossed.
+    expect(got.sort()).toEqual([
+      `quay-app-a: ${g}ERROR job a raised\nTraceback (most recent call last):\n  File "a.py", line 1, in run\nKeyError: 'a'`,
+      `quay-app-b: ${g}ERROR job b raised\nTraceback (most recent call last):\n  File "b.py", line 2, in run\nOSError: b`,
+    ]);
+  });
 });
