@@ -122,7 +122,7 @@ describe('DaemonSet example: the manifests', () => {
   it('its config passes the config loader: cri framing, supervisord, tracebacks, every ${VAR} set by the env', () => {
     const text = docs('configmap.yaml')[0]!['data']['config.yaml'] as string;
     const config = parseConfig(parseAllDocuments(text)[0]!.toJS(), 'configmap', { NODE_NAME: 'node-1' }, '/');
-    expect(config.inputs[0]).toMatchObject({ framing: 'cri', source: 'supervisord', start_at: 'saved-or-end', forget_after: 3_600_000 });
+    expect(config.inputs[0]).toMatchObject({ framing: 'cri', source: 'supervisord', start_at: 'saved-or-beginning', forget_after: 3_600_000 });
     expect(config.outputs.influxdb!.tags).toEqual({ host: 'node-1' }); // no global `pod`: events carry their own
     const vars = [...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]);
     for (const v of vars) expect(c['env'].map((e: Doc) => e['name'])).toContain(v);
@@ -137,20 +137,22 @@ describe('DaemonSet example on a node-like directory (real CLI)', () => {
     const config = parseAllDocuments(cm['data']['config.yaml'])[0]!.toJS() as Doc;
     delete config['outputs'];
     delete config['state_dir'];
+    delete config['prometheus']; // a free loopback port (startDaemon), not the example's :9464
     const input = config['inputs'][0];
     input['paths'] = input['paths'].map((p: string) => p.replace('/var/log/', `${root}/var/log/`));
     Object.assign(input, { poll_interval: '50ms', rescan_interval: '200ms', forget_after: '1s' });
-    expect(input).toMatchObject({ framing: 'cri', source: 'supervisord', start_at: 'saved-or-end', multiline: { preset: 'python-traceback' } });
+    expect(input).toMatchObject({ framing: 'cri', source: 'supervisord', start_at: 'saved-or-beginning', multiline: { preset: 'python-traceback' } });
 
-    // History written before the exporter starts is not counted (saved-or-end): 1 line each.
-    const a = addPod('quay-app-a', [result('08:00:00,000', REDIS, 'old', true)]);
-    const b = addPod('quay-app-b', [result('08:00:00,000', NODE, 'old', false)]);
+    // Logs written before the exporter starts are read whole (saved-or-beginning): 1 line each.
+    const before = mirror('08:59:00,000', 'INFO', 'apscheduler.executors.default', 'Running job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-30 08:59:30 UTC)" (scheduled at 2026-11-30 08:59:00.000000+00:00)');
+    const a = addPod('quay-app-a', [before]);
+    const b = addPod('quay-app-b', [before]);
     daemon = await startDaemon(config, mkdtempSync(join(root, 'exporter-')));
     const d = daemon;
     const bytes = async () => value(await d.samples(), 'quay_log_exporter_input_bytes_total', { input: 'quay-pods' }) ?? -1;
     await waitFor('both pods followed', async () => value(await d.samples(), 'quay_log_exporter_files_watched') === 2);
-    written = await bytes(); // 0: both files were taken from their end
-    expect(written).toBe(0);
+    written = cri(before).length * 2; // ASCII: bytes = characters
+    await waitFor('the logs written before start read', async () => (await bytes()) === written);
 
     // Interleaved as the two pods log them; each record is read before the next is written.
     const steps: [Pod, string][] = [
@@ -233,9 +235,9 @@ describe('DaemonSet example on a node-like directory (real CLI)', () => {
     expect(s.filter((x) => x.labels['namespace'] === 'unknown')).toEqual([]);
     // Two tracebacks of two pods, interleaved line by line: each joined to its own pod's error.
     expect(value(s, 'quay_gc_job_runs_total', { job: 'GarbageCollectionWorker._garbage_collection_repos', result: 'error' })).toBe(2);
-    // Lines: mirror A 5 (job, tag, job, tag, end) + B 8 (job, skopeo, tag, job, tag, end, job… = 7) + C 3;
-    // B: job, skopeo, failed, job alpine, alpine ok, end, job busybox = 7 → 5 + 7 + 3 = 15.
-    expect(value(s, 'quay_log_exporter_lines_total', { source: 'repomirrorworker', result: 'matched' })).toBe(15);
+    // Mirror lines: A 1 before start + 5 (job, tag, job, tag, end); B 1 + 7 (job, skopeo, failed,
+    // job alpine, alpine ok, end, job busybox); C 3 → 6 + 8 + 3 = 17.
+    expect(value(s, 'quay_log_exporter_lines_total', { source: 'repomirrorworker', result: 'matched' })).toBe(17);
     // GC: 2 joined events (4 records each), nothing unmatched.
     expect(value(s, 'quay_log_exporter_lines_total', { source: 'gcworker', result: 'matched' })).toBe(2);
     expect(sum(s, 'quay_log_exporter_lines_total', { result: 'unmatched' })).toBe(0);
@@ -292,6 +294,7 @@ describe('DaemonSet example on a node-like directory (real CLI)', () => {
     const config = parseAllDocuments(cm['data']['config.yaml'])[0]!.toJS() as Doc;
     delete config['outputs'];
     delete config['state_dir'];
+    delete config['prometheus']; // a free loopback port (startDaemon), not the example's :9464
     const input = config['inputs'][0];
     input['paths'] = input['paths'].map((p: string) => p.replace('/var/log/', `${root}/var/log/`));
     Object.assign(input, { poll_interval: '50ms', rescan_interval: '200ms' });
