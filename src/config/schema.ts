@@ -159,7 +159,7 @@ export const configSchema = z.strictObject({
         .union([
           z.boolean(),
           z.array(
-            z.string().refine(podLabelAllowed, { message: 'not a metric that can have a pod label (docs/metrics.md, "pod label")' }),
+            z.string().refine(podLabelAllowed, { message: 'not a metric that can have a pod label (docs/metrics.md, "Pods")' }),
           ),
         ])
         .default(false),
