@@ -22,7 +22,8 @@ import { GunicornParser } from './quay/gunicorn.js';
 import { createMirrorTracker, type MirrorTracker } from './quay/mirror/index.js';
 import { NginxParser } from './quay/nginx.js';
 import { createOcMirrorParser } from './quay/oc-mirror/index.js';
-import { createRouter, type Parsers, type Router } from './quay/router.js';
+import { createRouter, type Parsers, type Router, type UnprefixedParsers } from './quay/router.js';
+import { ContainerParser, SupervisordParser } from './quay/supervisord.js';
 import { resolveTrafficSource, TrafficRecorder, type TrafficSource } from './quay/traffic.js';
 import { ANONYMOUS_STREAM, type ParserContext } from './quay/types.js';
 
@@ -43,6 +44,7 @@ export class Pipeline {
   readonly trafficSource: TrafficSource;
   private readonly parsers: Parsers;
   private readonly routers = new Map<InputSource, Router>();
+  private readonly unprefixed: UnprefixedParsers;
   private readonly handlers = new Map<InputSource, LineHandler>();
 
   constructor(
@@ -67,12 +69,14 @@ export class Pipeline {
     const traffic = new TrafficRecorder(this.registry, config, this.events);
     this.mirror = createMirrorTracker(ctx);
     this.parsers = {
-      nginx: new NginxParser(ctx, traffic),
+      // Exactly one of the two gets the recorder: a request is counted from one log only.
+      nginx: new NginxParser(ctx, this.trafficSource === 'nginx' ? traffic : undefined),
       gunicorn: new GunicornParser(ctx, this.trafficSource === 'gunicorn' ? traffic : undefined),
       repomirrorworker: this.mirror.parser,
       gcworker: createGcParser(ctx),
       'oc-mirror': createOcMirrorParser(ctx),
     } satisfies Record<SourceName, unknown>;
+    this.unprefixed = { supervisord: new SupervisordParser(this.registry), container: new ContainerParser(this.grok) };
     log.debug('pipeline ready', { traffic_source: this.trafficSource });
   }
 
@@ -83,7 +87,7 @@ export class Pipeline {
    */
   openStream(source: InputSource, info: StreamInfo): LineStream {
     let r = this.routers.get(source);
-    if (!r) this.routers.set(source, (r = createRouter(source, this.parsers, this.registry)));
+    if (!r) this.routers.set(source, (r = createRouter(source, this.parsers, this.registry, this.unprefixed)));
     return r.open(info);
   }
 
