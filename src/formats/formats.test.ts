@@ -88,11 +88,12 @@ describe('one traceback rule', () => {
       'botocore.exceptions.ClientError: An error occurred (AccessDenied)',
       'KeyboardInterrupt',
       'SystemExit: 1',
+      '', // between chained tracebacks
     ])
       expect([l, isTracebackLine(l, 0)]).toEqual([l, true]);
   });
   it('does not take ordinary text for one', () => {
-    for (const l of ['Running services nginx', 'Exceptions are rare', 'ErrorCount: 3 things', 'this is not an access line', ''])
+    for (const l of ['Running services nginx', 'Exceptions are rare', 'ErrorCount: 3 things', 'this is not an access line'])
       expect([l, isTracebackLine(l, 0)]).toEqual([l, false]);
   });
   it('knows which lines start a new record (the end of exception text)', () => {

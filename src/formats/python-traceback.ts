@@ -14,8 +14,9 @@
  * 1. Joined (`multiline: {preset: python-traceback}`): all of it joins the
  *    record that logged it, up to the next line that starts a record
  *    (startsRecord), and counts once, as that record counts.
- * 2. Alone (no multiline stage): a line that isTracebackLine() counts
- *    `matched` for its program's source and moves no metric. The further
+ * 2. Alone (no multiline stage): a line that isTracebackLine() (an empty
+ *    line included) counts `matched` for its program's source and moves no
+ *    metric. The further
  *    lines of a multi-line exception message cannot be told from a changed
  *    format one at a time: they count `unmatched`; join them with the preset.
  */
@@ -34,6 +35,8 @@ const EXCEPTION_LINE = /^(?:[A-Za-z_]\w*\.)*\w*(?:Error|Exception|Exit|Interrupt
 export const enum TracebackLine {
   /** Not recognisably part of a traceback. */
   None = 0,
+  /** Empty: between chained tracebacks (and Python prints no other empty line in one). */
+  Blank = 4,
   /** Indented: a frame or its code. */
   Frame = 1,
   /** `Traceback (most recent call last):` or a chain header. */
@@ -46,6 +49,7 @@ export const enum TracebackLine {
 export function tracebackLine(line: string, start: number): TracebackLine {
   const c = line.charCodeAt(start);
   if (c === 32 || c === 9) return TracebackLine.Frame;
+  if (Number.isNaN(c)) return TracebackLine.Blank;
   if (line.startsWith(TRACEBACK, start) || line.startsWith(DURING, start) || line.startsWith(CAUSE, start)) return TracebackLine.Header;
   if (isExceptionLine(line, start)) return TracebackLine.Exception;
   return TracebackLine.None;

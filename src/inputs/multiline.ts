@@ -52,7 +52,7 @@ const pythonTraceback: Rule = (line, from, ev) => {
     ev.exceptionText = false;
     return true;
   }
-  if (from >= line.length) return ev.tb; // a blank line between chained tracebacks
+  if (kind === TracebackLine.Blank) return ev.tb; // a blank line between chained tracebacks
   if (!ev.tb) return false;
   // The exception line right after the frames ("ValueError: boom", "Exception: …"),
   // then the further lines of its message, until a line that starts a record.
