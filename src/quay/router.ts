@@ -76,7 +76,11 @@ function lineSlots(registry: MetricRegistry, source: string): [ValueSlot, ValueS
   return [lines.at(source, 'matched'), lines.at(source, 'unmatched'), lines.at(source, 'ignored')];
 }
 
-export function createRouter(source: InputSource, parsers: Parsers, registry: MetricRegistry, unprefixed: UnprefixedParsers): Router {
+const UNKNOWN: SourceParser = { parse: () => LineResult.Unmatched };
+/** Without parsers for them, every line with no prefix is `other`/unmatched. */
+const NO_UNPREFIXED: UnprefixedParsers = { supervisord: UNKNOWN, container: UNKNOWN };
+
+export function createRouter(source: InputSource, parsers: Parsers, registry: MetricRegistry, unprefixed = NO_UNPREFIXED): Router {
   if (source !== 'supervisord') {
     const route: Route = { parser: parsers[source], lines: lineSlots(registry, source), index: 0 };
     return {
