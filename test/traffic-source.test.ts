@@ -59,3 +59,13 @@ describe('traffic.source with both logs present', () => {
     }
   });
 });
+
+describe('traffic.library_namespace', () => {
+  it('refuses a value that is no Quay namespace, naming the key, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qle-traffic-'));
+    writeFileSync(join(dir, 'c.yaml'), 'traffic:\n  library_namespace: "Lib Rary"\n');
+    const r = await runCli(['check-config', join(dir, 'c.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('traffic.library_namespace: a Quay namespace name');
+  });
+});

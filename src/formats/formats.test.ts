@@ -67,6 +67,10 @@ describe('PythonLogReader: one record whatever the format', () => {
     expect(r.read('{"data": {"kind": "x"}, "message": null}', 0)).toBe(true);
     expect(r.message).toBe('');
   });
+  it('reads a JSON record that a multi-line stage joined raw traceback lines to (its first line only)', () => {
+    expect(r.read('{"data": {}, "message": "worker started"}\nTraceback (most recent call last):\n  File "x.py", line 1', 0)).toBe(true);
+    expect([r.format, r.message]).toEqual([PythonFormat.Json, 'worker started']);
+  });
   it('refuses what is no record: broken JSON, JSON without message, plain text', () => {
     expect(r.read('{"data": {}, "message": "cut', 0)).toBe(false);
     expect(r.read('{"level": "info", "msg": "x"}', 0)).toBe(false);

@@ -133,6 +133,13 @@ describe('NginxParser', () => {
     expect(seen.map((e) => e.fields.digest)).toEqual([D]);
   });
 
+  it('counts a HEAD on the storage proxy as a request, with no bytes', () => {
+    const { parser, values } = setup();
+    parser.parse(`10.0.0.1 (-) - - [22/Nov/2026:10:15:43 +0000] "HEAD /_storage_proxy/tok/https/s3.example.com/quay/x HTTP/1.1" 200 0 "https://quay.example.com/v2/acme/app/blobs/${D}" "skopeo/1.14" (0.010 300 0.010)`, 0);
+    expect(values('quay_registry_requests_total')).toEqual({ 'storage_proxy|acme|app|200': 1 });
+    expect(values('quay_registry_transfer_bytes_total')).toEqual({});
+  });
+
   it('counts a storage-proxy line without a /v2 referer with no repository', () => {
     const { parser, values } = setup();
     parser.parse(`10.0.0.1 (-) - - [22/Nov/2026:10:15:43 +0000] "GET /_storage_proxy/tok/https/s3.example.com/quay/x HTTP/1.1" 200 100 "-" "curl/8" (0.010 300 0.010)`, 0);
