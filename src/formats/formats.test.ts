@@ -104,6 +104,7 @@ describe('one traceback rule', () => {
     expect(startsRecord('2021-07-14 12:23:46,574 [72] [INFO] [x] y', 0)).toBe(true);
     expect(startsRecord('{"data": {}, "message": "x"}', 0)).toBe(true);
     expect(startsRecord('time="2021-07-14T12:23:46Z" level=debug msg="x"', 0)).toBe(true);
+    expect(startsRecord('level=fatal msg="Error reading manifest latest in quay.io/x: unauthorized"', 0)).toBe(true);
     expect(startsRecord('more text of the message', 0)).toBe(false);
   });
 });

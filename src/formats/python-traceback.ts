@@ -70,9 +70,9 @@ export function isExceptionLine(line: string, start: number): boolean {
 /**
  * Rule 1's end: a line that begins a new record of the same program — a
  * Python text header (`2021-07-14 …`), a JSONLOG record (`{`), gunicorn's own
- * `[2021-07-14 … +0000]`, skopeo's `time="…"`. Exception text runs until one.
+ * `[2021-07-14 … +0000]`, skopeo's `time="…"` / `level=…`. Exception text runs until one.
  */
 export function startsRecord(line: string, start: number): boolean {
   const c = line.charCodeAt(start);
-  return (c >= 48 && c <= 57) || c === 123 /* { */ || c === 91 /* [ */ || line.startsWith('time="', start);
+  return (c >= 48 && c <= 57) || c === 123 /* { */ || c === 91 /* [ */ || line.startsWith('time="', start) || line.startsWith('level=', start);
 }
