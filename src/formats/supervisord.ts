@@ -56,7 +56,8 @@ export function readSupervisordLog(line: string, out: SupervisordLogLine): boole
   // 0123456789012345678901234
   // 2021-07-14 12:23:46,123 WARN …
   if (line.length < 29 || line.charCodeAt(4) !== 45 || line.charCodeAt(10) !== SPACE || line.charCodeAt(19) !== 44) return false;
-  if (line.charCodeAt(23) !== SPACE || line.charCodeAt(28) !== SPACE) return false;
+  // A second space is alembic's padded `%(levelname)-5.5s` ("INFO  [alembic…"), not supervisord.
+  if (line.charCodeAt(23) !== SPACE || line.charCodeAt(28) !== SPACE || line.charCodeAt(29) === SPACE) return false;
   if (!isDigits(line, 0, 4) || !isDigits(line, 20, 23)) return false;
   const level = line.slice(24, 28);
   if (!LEVELS.has(level)) return false;

@@ -20,6 +20,7 @@ describe('SupervisordParser', () => {
     ];
     expect(lines.map((l) => p.parse(l, 0))).toEqual(lines.map(() => LineResult.Matched));
     expect(p.parse('quay started at noon', 0)).toBe(LineResult.Unmatched);
+    expect(p.parse('2021-07-14 12:23:43,100 INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.', 0)).toBe(LineResult.Unmatched);
     const exits = Object.fromEntries([...registry.counter('quay_process_exits_total').slots.values()].map((s) => [Object.values(s.attributes).join('|'), s.value]));
     // lines 3, 4, 5, 6: one exit each; "stopped:" is a requested stop, not an exit; an unknown program is "other"
     expect(exits).toEqual({ 'gunicorn-web|no': 1, 'repomirrorworker|no': 1, 'gcworker|yes': 1, 'other|no': 1 });
@@ -42,6 +43,9 @@ describe('ContainerParser', () => {
       'Validating Configuration',
       '+------------------------+-------+--------+',
       '2021-07-14 12:23:40,100 [12] [INFO] [alembic.runtime.migration] Context impl PostgresqlImpl.',
+      // alembic.ini's format (conf/init/runmigration.sh): not supervisord's, though it starts alike
+      '2021-07-14 12:23:43,100 INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.',
+      '2021-07-14 12:23:43,101 INFO  [alembic.runtime.migration] Will assume transactional DDL.',
     ])
       expect([l, p.parse(l, 0)]).toEqual([l, LineResult.Matched]);
   });
