@@ -23,7 +23,8 @@ import { GunicornParser } from './quay/gunicorn.js';
 import { createMirrorTracker, type MirrorTracker } from './quay/mirror/index.js';
 import { NginxParser } from './quay/nginx.js';
 import { createOcMirrorParser } from './quay/oc-mirror/index.js';
-import { createRouter, type Parsers, type Router } from './quay/router.js';
+import { createRouter, type Parsers, type Router, type UnprefixedParsers } from './quay/router.js';
+import { ContainerParser, SupervisordParser } from './quay/supervisord.js';
 import { resolveTrafficSource, TrafficRecorder, type TrafficSource } from './quay/traffic.js';
 import { ANONYMOUS_STREAM, type ParserContext } from './quay/types.js';
 
@@ -55,6 +56,7 @@ export class Pipeline {
   /** limits.pod_label: each pod's parsers record through its view of the registry; dropped when its last stream ends. */
   private readonly pods = new Map<string, PodParsers>();
   private readonly podParsers: ((registry: MetricRegistry) => Parsers) | undefined;
+  private readonly unprefixed: UnprefixedParsers;
   private readonly handlers = new Map<InputSource, LineHandler>();
 
   constructor(
@@ -82,7 +84,8 @@ export class Pipeline {
     const parsersOf = (ctx: ParserContext): Parsers => {
       const traffic = new TrafficRecorder(ctx.registry, config, this.events);
       return {
-        nginx: new NginxParser(ctx, traffic),
+        // Exactly one of the two gets the recorder: a request is counted from one log only.
+        nginx: new NginxParser(ctx, this.trafficSource === 'nginx' ? traffic : undefined),
         gunicorn: new GunicornParser(ctx, this.trafficSource === 'gunicorn' ? traffic : undefined),
         repomirrorworker: this.mirror.parser,
         gcworker: createGcParser(ctx),
@@ -91,6 +94,7 @@ export class Pipeline {
     };
     this.parsers = parsersOf(ctx);
     if (podLabelled.length > 0) this.podParsers = (registry) => parsersOf({ ...ctx, registry });
+    this.unprefixed = { supervisord: new SupervisordParser(this.registry), container: new ContainerParser(this.grok) };
     log.debug('pipeline ready', { traffic_source: this.trafficSource });
   }
 
@@ -102,7 +106,7 @@ export class Pipeline {
   openStream(source: InputSource, info: StreamInfo): LineStream {
     if (this.podParsers !== undefined && info.pod !== undefined) return this.openPodStream(source, info, info.pod);
     let r = this.routers.get(source);
-    if (!r) this.routers.set(source, (r = createRouter(source, this.parsers, this.registry)));
+    if (!r) this.routers.set(source, (r = createRouter(source, this.parsers, this.registry, this.unprefixed)));
     return r.open(info);
   }
 
@@ -114,7 +118,7 @@ export class Pipeline {
       this.pods.set(pod, (p = { registry, parsers: this.podParsers!(registry), routers: new Map(), open: 0 }));
     }
     let r = p.routers.get(source);
-    if (r === undefined) p.routers.set(source, (r = createRouter(source, p.parsers, p.registry)));
+    if (r === undefined) p.routers.set(source, (r = createRouter(source, p.parsers, p.registry, this.unprefixed)));
     const stream = r.open(info);
     p.open++;
     let ended = false;

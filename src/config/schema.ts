@@ -134,6 +134,8 @@ export const configSchema = z.strictObject({
        * request is never counted from both.
        */
       source: z.enum(['auto', 'nginx', 'gunicorn']).default('auto'),
+      /** Quay's LIBRARY_NAMESPACE: where Quay stores a one-component repository name (`/v2/ubuntu/…`). */
+      library_namespace: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a Quay namespace name').default('library'),
     })
     .prefault({}),
   slow_transfer: z

@@ -168,14 +168,32 @@ describe('multiline', () => {
       'During handling of the above exception, another exception occurred:',
       '',
       ...tb(''),
-      'INFO after',
+      '2026-11-22 10:15:33,000 [7] [INFO] [x] after',
       'Not an exception line',
     ].join('\n');
     const r = await replay(text + '\n', { source: 'gcworker', multiline: { preset: 'python-traceback' } });
-    // 1 + 4 + 3 + 4 = 12 lines in the first event; then two single lines.
+    // 1 + 4 + 3 + 4 = 12 lines in the first event (the record line ends the exception text); then two single lines.
     expect(r.lines).toHaveLength(3);
     expect(r.lines[0]!.split('\n')).toHaveLength(12);
-    expect(r.lines.slice(1)).toEqual(['INFO after', 'Not an exception line']);
+    expect(r.lines.slice(1)).toEqual(['2026-11-22 10:15:33,000 [7] [INFO] [x] after', 'Not an exception line']);
+  });
+
+  it('python-traceback joins a multi-line exception message and a bare "Exception: …" line, up to the next record', async () => {
+    const text = [
+      'gcworker stdout | 2026-11-22 10:15:32,000 [7] [ERROR] [workers.worker] Operation raised exception',
+      'gcworker stdout | Traceback (most recent call last):',
+      'gcworker stdout |   File "/quay-registry/workers/worker.py", line 87, in _operation_func',
+      'gcworker stdout |     return operation_func()',
+      'gcworker stdout | Exception: GC interrupted; will retry',
+      'gcworker stdout | second line of the message',
+      'gcworker stdout | 2026-11-22 10:15:33,000 [7] [INFO] [apscheduler.executors.default] Job done',
+      'nginx stdout | not joined: another program',
+    ].join('\n');
+    const r = await replay(text + '\n', { source: 'supervisord', multiline: { preset: 'python-traceback' } });
+    // lines 1-6 are one event (6 lines), then the record line, then nginx's line.
+    expect(r.lines).toHaveLength(3);
+    expect(r.lines[0]!.split('\n')).toHaveLength(6);
+    expect(r.lines[0]!.endsWith('\nException: GC interrupted; will retry\nsecond line of the message')).toBe(true);
   });
 
   it('pattern/previous with max_lines, and pattern/next', async () => {

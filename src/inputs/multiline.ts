@@ -7,7 +7,8 @@
  *
  * The `python-traceback` preset joins to the event before it: indented lines,
  * `Traceback (most recent call last):`, the chained-exception headers, blank
- * lines inside a traceback, and the exception line right after the frames.
+ * lines inside a traceback, the exception line right after the frames and
+ * the further lines of its message (src/formats/python-traceback.ts, rule 1).
  *
  * In a supervisord stream (`<program> <stdout|stderr> | text`) programs
  * interleave, so the rule is applied to the text after the prefix, per
@@ -16,6 +17,8 @@
  * without theirs.
  */
 import type { MultilineConfig } from '../config/schema.js';
+import { supervisordTextStart } from '../formats/supervisord.js';
+import { startsRecord, TRACEBACK, tracebackLine, TracebackLine } from '../formats/python-traceback.js';
 import type { Sink, Stage } from './stage.js';
 
 /** One open event (objects are reused per program, not made per line). */
@@ -29,38 +32,36 @@ class Event {
   tb = false;
   /** python-traceback: the last line was indented (a frame). */
   indented = false;
+  /** python-traceback: the exception line was joined; its message's further lines follow. */
+  exceptionText = false;
 }
 
 type Rule = (line: string, from: number, ev: Event) => boolean;
 
 const SPACE = 32;
 const TAB = 9;
-const TRACEBACK = 'Traceback (most recent call last):';
-const DURING = 'During handling of the above exception';
-const CAUSE = 'The above exception was the direct cause';
 
 function isTracebackHeader(line: string, from: number): boolean {
   return line.startsWith(TRACEBACK, from);
 }
 
+/** src/formats/python-traceback.ts rule 1, applied line by line with the event's state. */
 const pythonTraceback: Rule = (line, from, ev) => {
-  const c = line.charCodeAt(from);
-  if (c === SPACE || c === TAB) return true;
-  if (Number.isNaN(c)) return ev.tb; // a blank line between chained tracebacks
-  if (line.startsWith(TRACEBACK, from) || line.startsWith(DURING, from) || line.startsWith(CAUSE, from)) return true;
-  return ev.tb && ev.indented; // "ValueError: boom" right after the frames
+  const kind = tracebackLine(line, from);
+  if (kind === TracebackLine.Frame || kind === TracebackLine.Header) {
+    ev.exceptionText = false;
+    return true;
+  }
+  if (kind === TracebackLine.Blank) return ev.tb; // a blank line between chained tracebacks
+  if (!ev.tb) return false;
+  // The exception line right after the frames ("ValueError: boom", "Exception: …"),
+  // then the further lines of its message, until a line that starts a record.
+  if (ev.indented || (ev.exceptionText && !startsRecord(line, from))) {
+    ev.exceptionText = true;
+    return true;
+  }
+  return false;
 };
-
-/**
- * Index just after a supervisord prefix `<program> <stdout|stderr> | `, or 0
- * when the line has none (supervisord's own lines).
- */
-export function supervisordTextStart(line: string): number {
-  const a = line.indexOf(' ');
-  if (a <= 0 || line.charCodeAt(a + 7) !== SPACE || line.charCodeAt(a + 8) !== 124) return 0;
-  if (!line.startsWith('stdout', a + 1) && !line.startsWith('stderr', a + 1)) return 0;
-  return line.charCodeAt(a + 9) === SPACE ? a + 10 : a + 9;
-}
 
 export class MultilineStage implements Stage {
   readonly push: Sink;
@@ -144,6 +145,7 @@ export class MultilineStage implements Stage {
     ev.lines = 1;
     ev.seen = 0;
     ev.tb = isTracebackHeader(line, from);
+    ev.exceptionText = false;
     const c = line.charCodeAt(from);
     ev.indented = c === SPACE || c === TAB;
   }

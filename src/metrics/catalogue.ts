@@ -87,6 +87,13 @@ export const CATALOGUE = {
     buckets: DURATION_BUCKETS,
   },
 
+  // ---- supervisord's own lines ----
+  quay_process_exits_total: {
+    kind: 'counter',
+    help: 'Quay container processes that exited, from supervisord "exited:" lines, by program and whether supervisord expected it.',
+    labels: ['program', 'expected'],
+  },
+
   // ---- repository mirroring (repomirrorworker) ----
   quay_repository_mirror_tag_syncs_total: {
     kind: 'counter',

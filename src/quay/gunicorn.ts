@@ -1,14 +1,19 @@
 /**
  * gunicorn-registry / gunicorn-web / gunicorn-secscan lines: Quay's Python
- * log lines (QUAY_PYTHON_LOG), whose `gunicorn.access` messages are access
- * lines in combined format (QUAY_GUNICORN_ACCESS), and gunicorn's own
- * master/worker lines (QUAY_GUNICORN_ERROR_LOG).
+ * records (text or JSONLOG, src/formats/python-log.ts), whose `gunicorn.access`
+ * messages are access lines in combined format (QUAY_GUNICORN_ACCESS),
+ * gunicorn's own master/worker lines (QUAY_GUNICORN_ERROR_LOG), and traceback
+ * lines (src/formats/python-traceback.ts: matched, no metric).
+ *
+ * A JSONLOG record has no logger name, so there an access line is a message
+ * that matches QUAY_GUNICORN_ACCESS.
  *
  * Access lines count traffic only when gunicorn is the traffic source (no
  * nginx read); otherwise they are `ignored`, so a request proxied by nginx
  * is never counted twice.
  */
-import { PythonLogReader } from './python-log.js';
+import { isTracebackLine } from '../formats/python-traceback.js';
+import { PythonFormat, PythonLogReader } from '../formats/python-log.js';
 import { parseZoneOffset } from './time.js';
 import { AccessPattern, type TrafficRecorder } from './traffic.js';
 import { LineResult, type ParserContext, type ParserStream, type SourceParser } from './types.js';
@@ -32,7 +37,14 @@ export class GunicornParser implements SourceParser {
     const h = this.header;
     if (!h.read(line, start)) {
       this.ownLog.lastIndex = start;
-      return this.ownLog.test(line) ? LineResult.Matched : LineResult.Unmatched;
+      if (this.ownLog.test(line)) return LineResult.Matched;
+      return isTracebackLine(line, start) ? LineResult.Matched : LineResult.Unmatched;
+    }
+    if (h.format === PythonFormat.Json) {
+      if (!this.access.read(h.message, 0)) return LineResult.Matched;
+      if (this.traffic === undefined) return LineResult.Ignored;
+      this.traffic.record(this.access.record, stream);
+      return LineResult.Matched;
     }
     if (h.logger !== 'gunicorn.access') return LineResult.Matched;
     if (this.traffic === undefined) return LineResult.Ignored;

@@ -39,7 +39,9 @@ describe('classifyRegistryRequest', () => {
     ['GET', `/v2/org/blobs/blobs/${D}`, 'pull_blob', 'org', 'blobs'],
     ['POST', '/v2/org/uploads/blobs/uploads/', 'push_blob_start', 'org', 'uploads'],
     // One-component names (library namespace): no namespace in the path.
-    ['GET', '/v2/ubuntu/manifests/22.04', 'pull_manifest', '', 'ubuntu'],
+    // One component: Quay stores it in LIBRARY_NAMESPACE (util/names.py parse_namespace_repository).
+    ['GET', '/v2/ubuntu/manifests/22.04', 'pull_manifest', 'library', 'ubuntu'],
+    ['POST', '/v2/oc-mirror/blobs/uploads/', 'push_blob_start', 'library', 'oc-mirror'],
     // Not the grammar: no labels taken from it.
     ['GET', '/v2/acme//app/manifests/latest', 'other', '', ''],
     ['GET', '/v2/acme/app%2f../manifests/latest', 'other', '', ''],

@@ -31,6 +31,8 @@ export type Operation =
   | 'referrers'
   | 'token'
   | 'ping'
+  /** A blob download through Quay's storage proxy (`/_storage_proxy/…`): never returned by classifyRegistryRequest. */
+  | 'storage_proxy'
   | 'other';
 
 /** Reused by the caller: classify() overwrites both fields. */
@@ -49,11 +51,14 @@ export function newRoute(): RegistryRoute {
 
 /**
  * [namespace, repository] of a name: its first component, and the rest. A
- * one-component name (Quay's library namespace support) has no namespace.
+ * one-component name is stored by Quay in its library namespace
+ * (util/names.py parse_namespace_repository: `LIBRARY_NAMESPACE`, default
+ * `library`, when `FEATURE_LIBRARY_SUPPORT` is on; when off Quay answers 400,
+ * and the request is still labelled so): `oc-mirror` is `library/oc-mirror`.
  */
-export function splitRepositoryName(name: string): [string, string] {
+export function splitRepositoryName(name: string, libraryNamespace = 'library'): [string, string] {
   const slash = name.indexOf('/');
-  return slash === -1 ? ['', name] : [name.slice(0, slash), name.slice(slash + 1)];
+  return slash === -1 ? [libraryNamespace, name] : [name.slice(0, slash), name.slice(slash + 1)];
 }
 
 /** Longest repository name Quay accepts (namespace 255 + "/" + repository 255). */

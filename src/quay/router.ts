@@ -1,18 +1,21 @@
 /**
  * Routing: each line goes to exactly one parser, chosen by the input's
  * `source`, or for the supervisord stream by the line's program prefix
- * (`nginx stdout | …`), looked up in a table: no RegExp and no trial of
- * every pattern. The router also counts every line once in
- * quay_log_exporter_lines_total{source, result}.
+ * (`nginx stdout | …`, src/formats/supervisord.ts), looked up in a table: no
+ * RegExp and no trial of every pattern. A line with no prefix is
+ * supervisord's own (source `supervisord`) or the start-up script's (source
+ * `container`), else `other`/unmatched. The router also counts every line
+ * once in quay_log_exporter_lines_total{source, result}.
  *
  * Each stream (a file, stdin, a Forward connection + tag) gets its own
  * per-parser state, made on the stream's first line for that parser and
  * handed to the parser with every line: an array index, not a lookup.
  */
 import type { InputSource, SourceName } from '../config/schema.js';
+import { prefixEnd, textStartAfter } from '../formats/supervisord.js';
 import type { LineStream, StreamInfo } from '../inputs/types.js';
 import type { MetricRegistry, ValueSlot } from '../metrics/series.js';
-import type { ParserStream, SourceParser } from './types.js';
+import { LineResult, type ParserStream, type SourceParser } from './types.js';
 
 /** supervisord program names in Quay's container, and the source that reads them. */
 export const PROGRAM_SOURCES: Readonly<Record<string, SourceName>> = {
@@ -26,8 +29,18 @@ export const PROGRAM_SOURCES: Readonly<Record<string, SourceName>> = {
   repositorygcworker: 'gcworker',
 };
 
-/** Lines of other programs (buildlogsarchiver, securityworker, …) and lines with no prefix. */
+/** Lines of other programs (buildlogsarchiver, securityworker, …) and unknown lines with no prefix. */
 export const OTHER_SOURCE = 'other';
+/** supervisord's own lines (`2021-07-14 12:23:46,123 INFO spawned: …`). */
+export const SUPERVISORD_SOURCE = 'supervisord';
+/** The container start-up script's lines (quay-entrypoint.sh, conf/init/*.sh). */
+export const CONTAINER_SOURCE = 'container';
+
+/** Parsers of the lines with no program prefix (stateless). */
+export interface UnprefixedParsers {
+  readonly supervisord: SourceParser;
+  readonly container: SourceParser;
+}
 
 interface Route {
   readonly parser: SourceParser;
@@ -63,12 +76,11 @@ function lineSlots(registry: MetricRegistry, source: string): [ValueSlot, ValueS
   return [lines.at(source, 'matched'), lines.at(source, 'unmatched'), lines.at(source, 'ignored')];
 }
 
-const STDOUT = ' stdout | ';
-const STDERR = ' stderr | ';
-/** Longest program name we look for: a longer first word is no program prefix. */
-const MAX_PROGRAM = 64;
+const UNKNOWN: SourceParser = { parse: () => LineResult.Unmatched };
+/** Without parsers for them, every line with no prefix is `other`/unmatched. */
+const NO_UNPREFIXED: UnprefixedParsers = { supervisord: UNKNOWN, container: UNKNOWN };
 
-export function createRouter(source: InputSource, parsers: Parsers, registry: MetricRegistry): Router {
+export function createRouter(source: InputSource, parsers: Parsers, registry: MetricRegistry, unprefixed = NO_UNPREFIXED): Router {
   if (source !== 'supervisord') {
     const route: Route = { parser: parsers[source], lines: lineSlots(registry, source), index: 0 };
     return {
@@ -94,24 +106,31 @@ export function createRouter(source: InputSource, parsers: Parsers, registry: Me
   }
   const all = [...bySource.values()];
   const [, otherUnmatched, otherIgnored] = lineSlots(registry, OTHER_SOURCE);
+  // These two only ever match (a line that does not is `other`/unmatched): one series each.
+  const supervisordLines = registry.counter('quay_log_exporter_lines_total').at(SUPERVISORD_SOURCE, 'matched');
+  const containerLines = registry.counter('quay_log_exporter_lines_total').at(CONTAINER_SOURCE, 'matched');
+  const { supervisord, container } = unprefixed;
 
   return {
     open(info) {
       const states: (ParserStream | undefined)[] = all.map(() => undefined);
       return {
         line: (line) => {
-          const sp = line.indexOf(' ');
-          if (sp <= 0 || sp > MAX_PROGRAM || !(line.startsWith(STDOUT, sp) || line.startsWith(STDERR, sp))) {
-            otherUnmatched.value++;
+          const end = prefixEnd(line);
+          if (end < 0) {
+            // Rare (restarts): supervisord's own line, else the start-up script's, else unknown.
+            if (supervisord.parse(line, 0) === LineResult.Matched) supervisordLines.value++;
+            else if (container.parse(line, 0) === LineResult.Matched) containerLines.value++;
+            else otherUnmatched.value++;
             return;
           }
-          const route = routes.get(line.slice(0, sp));
+          const route = routes.get(line.slice(0, end));
           if (route === undefined) {
             otherIgnored.value++;
             return;
           }
           const st = (states[route.index] ??= openState(route, info));
-          route.lines[route.parser.parse(line, sp + STDOUT.length, st)].value++;
+          route.lines[route.parser.parse(line, textStartAfter(line, end), st)].value++;
         },
         end: () => endStates(all, states),
       };

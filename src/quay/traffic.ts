@@ -28,7 +28,7 @@ function newAccessRecord(): AccessRecord {
 
 /** What the hot path reads of an access line; the rest is read only for a slow-transfer event. */
 const HOT_FIELDS = ['method', 'request', 'status', 'bytes_sent', 'request_time', 'request_length'] as const;
-const EVENT_FIELDS = ['client', 'timestamp', 'agent'] as const;
+const EVENT_FIELDS = ['client', 'timestamp', 'agent', 'referrer'] as const;
 
 /**
  * An access-log grok pattern (QUAY_NGINX_ACCESS, QUAY_GUNICORN_ACCESS) read
@@ -76,11 +76,12 @@ export class AccessPattern {
     return true;
   }
 
-  /** Client, time and user agent of the line last read (a second match: events only). */
+  /** Client, time, user agent and referrer of the line last read (a second match: events and storage-proxy lines only). */
   private readonly details = (): AccessDetails => {
     this.full.lastIndex = this.start;
     const m = this.full.exec(this.text)!;
-    return { client: m[this.e.client] ?? '', timestamp: m[this.e.timestamp] ?? '', agent: m[this.e.agent] ?? '' };
+    const e = this.e;
+    return { client: m[e.client] ?? '', timestamp: m[e.timestamp] ?? '', agent: m[e.agent] ?? '', referrer: e.referrer < 0 ? '' : (m[e.referrer] ?? '') };
   };
 }
 
@@ -97,10 +98,17 @@ function methodIndex(method: string | undefined): number {
 type Component = 'registry' | 'api' | 'web';
 const COMPONENTS: readonly Component[] = ['registry', 'api', 'web'];
 
-/** Index into COMPONENTS: `/v2` (and `/v2/…`, `/v2?…`) is the registry, `/api/` the API, the rest the web UI. */
+/** Quay's storage proxy (`FEATURE_PROXY_STORAGE`, conf/nginx/server-base.conf.jnj): blob bytes proxied by nginx. */
+const STORAGE_PROXY = '/_storage_proxy/';
+
+/**
+ * Index into COMPONENTS: `/v2` (and `/v2/…`, `/v2?…`) and the storage proxy's
+ * blob downloads are the registry, `/api/` the API, the rest the web UI.
+ */
 function componentIndex(path: string): number {
   if (path.startsWith('/v2') && (path.length === 3 || path.charCodeAt(3) === 47 || path.charCodeAt(3) === 63)) return 0;
   if (path.startsWith('/api/')) return 1;
+  if (path.startsWith(STORAGE_PROXY)) return 0;
   return 2;
 }
 
@@ -115,7 +123,7 @@ export interface AccessRecord {
   requestBytes: number;
   /** Seconds; NaN when the log has none. */
   seconds: number;
-  /** The line's client, `$time_local` (e.g. `22/Nov/2026:10:15:32 +0000`) and user agent: read only for events. */
+  /** The line's client, `$time_local` (e.g. `22/Nov/2026:10:15:32 +0000`), user agent and referrer: read only when needed. */
   details: () => AccessDetails;
 }
 
@@ -123,12 +131,13 @@ export interface AccessDetails {
   readonly client: string;
   readonly timestamp: string;
   readonly agent: string;
+  readonly referrer: string;
 }
-const NO_DETAILS: AccessDetails = { client: '', timestamp: '', agent: '' };
+const NO_DETAILS: AccessDetails = { client: '', timestamp: '', agent: '', referrer: '' };
 
 const OPERATIONS: readonly Operation[] = [
   'pull_manifest', 'push_manifest', 'delete_manifest', 'pull_blob', 'push_blob_start', 'push_blob_chunk',
-  'push_blob_commit', 'list_tags', 'catalog', 'referrers', 'token', 'ping', 'other',
+  'push_blob_commit', 'list_tags', 'catalog', 'referrers', 'token', 'ping', 'storage_proxy', 'other',
 ];
 const OPERATION_INDEX = new Map<Operation, number>(OPERATIONS.map((o, i) => [o, i]));
 
@@ -208,6 +217,7 @@ export class TrafficRecorder {
   private readonly route: RegistryRoute = newRoute();
   private readonly minBytes: number;
   private readonly maxRate: number;
+  private readonly libraryNamespace: string;
 
   constructor(
     registry: MetricRegistry,
@@ -232,6 +242,7 @@ export class TrafficRecorder {
     this.noRepository = new RepositorySeries(this.families, '', '');
     this.minBytes = config.slow_transfer.min_bytes;
     this.maxRate = config.slow_transfer.max_bytes_per_second;
+    this.libraryNamespace = config.traffic.library_namespace;
   }
 
   /** The stream of the line being recorded, for its events' pod (set per call, read only by transfer()). */
@@ -242,12 +253,50 @@ export class TrafficRecorder {
     const path = r.path;
     const component = path === undefined ? 2 : componentIndex(path);
     const method = methodIndex(r.method);
+    this.countHttp(r, component, method);
+    if (!Number.isNaN(r.seconds)) this.duration.observe((this.durationSlots[component] ??= this.duration.at(COMPONENTS[component])), r.seconds);
+    if (component !== 0) return;
+    if (path!.charCodeAt(1) === 95 /* _ */) this.recordStorageProxy(r, METHODS[method]!);
+    else this.recordRegistry(r, METHODS[method]!, path!);
+  }
+
+  /**
+   * A request that is no registry traffic of its own: nginx's plain-HTTP
+   * server answers every request with a redirect to HTTPS, and the client
+   * repeats it there (counted then). It counts in quay_http_requests_total only.
+   */
+  recordHttpOnly(r: AccessRecord): void {
+    const path = r.path;
+    this.countHttp(r, path === undefined ? 2 : componentIndex(path), methodIndex(r.method));
+  }
+
+  private countHttp(r: AccessRecord, component: number, method: number): void {
     const byStatus = this.http[component * METHODS.length + method]!;
     let slot = byStatus.get(r.status);
     if (slot === undefined) byStatus.set(own(r.status), (slot = this.httpFamily.at(COMPONENTS[component], METHODS[method], r.status)));
     slot.value++;
-    if (!Number.isNaN(r.seconds)) this.duration.observe((this.durationSlots[component] ??= this.duration.at(COMPONENTS[component])), r.seconds);
-    if (component === 0) this.recordRegistry(r, METHODS[method]!, path!);
+  }
+
+  /**
+   * A blob download through Quay's storage proxy: the client's
+   * `GET /v2/<name>/blobs/<digest>` was answered with a redirect (counted on
+   * that line as pull_blob and a blob redirect); this line carries the bytes.
+   * The repository comes from the referer, which clients set to the /v2 URL
+   * they were redirected from. It counts as operation `storage_proxy` (so a
+   * pull_blob is never counted twice), and its bytes, duration and slowness
+   * as the pull they are.
+   */
+  private recordStorageProxy(r: AccessRecord, method: string): void {
+    const refPath = v2PathOf(r.details().referrer);
+    let repo = this.noRepository;
+    if (refPath !== '') {
+      const route = this.route;
+      classifyRegistryRequest('GET', refPath, route);
+      if (route.operation === 'pull_blob') repo = this.repository(refPath, route.nameEnd);
+    }
+    const status = r.status;
+    repo.request('storage_proxy', status).value++;
+    if (method === 'GET' && (status === '200' || status === '206')) this.transfer(Direction.Pull, r.bytesSent, r, repo, refPath);
   }
 
   private repository(path: string, nameEnd: number): RepositorySeries {
@@ -255,7 +304,7 @@ export class TrafficRecorder {
     const name = path.slice(NAME_START, nameEnd);
     let series = this.repositories.get(name);
     if (series === undefined) {
-      const [ns, repo] = splitRepositoryName(own(name));
+      const [ns, repo] = splitRepositoryName(own(name), this.libraryNamespace);
       series = new RepositorySeries(this.families, ns, repo);
       if (this.repositories.size < this.maxRepositories) this.repositories.set(own(name), series);
     }
@@ -279,19 +328,20 @@ export class TrafficRecorder {
         return;
       case 'pull_blob':
         if (method !== 'GET') return;
-        if (status === '200' || status === '206') this.transfer(Direction.Pull, r.bytesSent, r, repo);
+        if (status === '200' || status === '206') this.transfer(Direction.Pull, r.bytesSent, r, repo, path);
         else if (status === '302' || status === '307') repo.redirect().value++;
         return;
       case 'push_blob_chunk':
       case 'push_blob_commit':
-        if (ok && !Number.isNaN(r.requestBytes)) this.transfer(Direction.Push, r.requestBytes, r, repo);
+        if (ok && !Number.isNaN(r.requestBytes)) this.transfer(Direction.Push, r.requestBytes, r, repo, path);
         return;
       default:
         return;
     }
   }
 
-  private transfer(direction: Direction, bytes: number, r: AccessRecord, repo: RepositorySeries): void {
+  /** `digestPath`: the /v2 path that names the blob (the request's, or the referer's for the storage proxy). */
+  private transfer(direction: Direction, bytes: number, r: AccessRecord, repo: RepositorySeries, digestPath: string): void {
     repo.transferBytes(direction).value += bytes;
     const seconds = r.seconds;
     if (Number.isNaN(seconds)) return; // gunicorn's access log has no duration
@@ -314,7 +364,7 @@ export class TrafficRecorder {
             seconds,
             bytes_per_second: rate,
             client: details.client,
-            digest: digestOf(r.path ?? ''),
+            digest: digestOf(digestPath),
             user_agent: details.agent,
             status: Number(r.status),
           },
@@ -323,6 +373,17 @@ export class TrafficRecorder {
       }
     }
   }
+}
+
+/** The path of a referer URL (`https://quay.example.com/v2/…` → `/v2/…`) when it is a /v2 path, else "". */
+function v2PathOf(referrer: string): string {
+  let at = 0;
+  const scheme = referrer.indexOf('://');
+  if (scheme !== -1) {
+    at = referrer.indexOf('/', scheme + 3);
+    if (at === -1) return '';
+  }
+  return referrer.startsWith('/v2/', at) ? referrer.slice(at) : '';
 }
 
 /** The digest of a blob GET (`/blobs/<digest>`) or of an upload (`?digest=`, URL-encoded); "" when none. */

@@ -218,8 +218,8 @@ describe.skipIf(!haveBinary(INFLUXD))('replay backfills InfluxDB (real CLI, real
     }
     const [total] = await rows(`SELECT count("counter") AS "n" FROM "quay_log_exporter_lines_total"`);
     const [tagged] = await rows(`SELECT count("counter") AS "n" FROM "quay_log_exporter_lines_total" WHERE "pod" = '${GLOBAL.pod}' AND "host" = '${GLOBAL.host}'`);
-    // 5 sources × 3 results, one final export.
-    expect(total!['n']).toBe(15);
-    expect(tagged!['n']).toBe(15);
+    // 5 sources × 3 results + supervisord and container (matched only), one final export.
+    expect(total!['n']).toBe(17);
+    expect(tagged!['n']).toBe(17);
   });
 });

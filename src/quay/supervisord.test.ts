@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { PatternLibrary } from '../grok/index.js';
+import { MetricRegistry } from '../metrics/series.js';
+import { ContainerParser, SupervisordParser } from './supervisord.js';
+import { LineResult } from './types.js';
+
+describe('SupervisordParser', () => {
+  it('counts exits by program and expected, from supervisor 4 process.py texts; other lines match only', () => {
+    const registry = new MetricRegistry(100);
+    const p = new SupervisordParser(registry);
+    const lines = [
+      "2021-07-14 12:23:40,001 INFO spawned: 'gunicorn-web' with pid 55",
+      '2021-07-14 12:23:41,002 INFO success: gunicorn-web entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)',
+      '2021-07-14 12:23:46,123 WARN exited: gunicorn-web (terminated by SIGKILL; not expected)',
+      '2021-07-14 12:23:47,000 WARN exited: repomirrorworker (exit status 1; not expected)',
+      '2021-07-14 12:23:48,000 INFO exited: gcworker (exit status 0; expected)',
+      '2021-07-14 12:23:49,000 WARN exited: my-sidecar (exit status 2; not expected)',
+      '2021-07-14 12:23:50,000 WARN stopped: gunicorn-registry (terminated by SIGTERM)',
+      '2021-07-14 12:23:51,000 INFO gave up: repomirrorworker entered FATAL state, too many start retries too quickly',
+    ];
+    expect(lines.map((l) => p.parse(l, 0))).toEqual(lines.map(() => LineResult.Matched));
+    expect(p.parse('quay started at noon', 0)).toBe(LineResult.Unmatched);
+    expect(p.parse('2021-07-14 12:23:43,100 INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.', 0)).toBe(LineResult.Unmatched);
+    const exits = Object.fromEntries([...registry.counter('quay_process_exits_total').slots.values()].map((s) => [Object.values(s.attributes).join('|'), s.value]));
+    // lines 3, 4, 5, 6: one exit each; "stopped:" is a requested stop, not an exit; an unknown program is "other"
+    expect(exits).toEqual({ 'gunicorn-web|no': 1, 'repomirrorworker|no': 1, 'gcworker|yes': 1, 'other|no': 1 });
+  });
+});
+
+describe('ContainerParser', () => {
+  const p = new ContainerParser(PatternLibrary.bundled());
+  it('matches the start-up script lines of quay-entrypoint.sh and conf/init/*.sh', () => {
+    for (const l of [
+      '',
+      'Startup timestamp: ',
+      'Wed Jul 14 12:23:40 UTC 2021',
+      'Thu Jul  1 02:03:04 UTC 2021',
+      'Running all default registry services',
+      'Running services repomirrorworker,pushgateway',
+      'Entering repository mirroring mode',
+      "Running init script '/quay-registry/conf/init/certs_create.sh'",
+      'Installing extra certificates found in /quay-registry/conf/stack/extra_ca_certs directory',
+      'Validating Configuration',
+      '+------------------------+-------+--------+',
+      '2021-07-14 12:23:40,100 [12] [INFO] [alembic.runtime.migration] Context impl PostgresqlImpl.',
+      // alembic.ini's format (conf/init/runmigration.sh): not supervisord's, though it starts alike
+      '2021-07-14 12:23:43,100 INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.',
+      '2021-07-14 12:23:43,101 INFO  [alembic.runtime.migration] Will assume transactional DDL.',
+    ])
+      expect([l, p.parse(l, 0)]).toEqual([l, LineResult.Matched]);
+  });
+  it('leaves anything else unmatched', () => {
+    expect(p.parse('quay started at 2026-11-22T10:14:00Z', 0)).toBe(LineResult.Unmatched);
+    expect(p.parse('Running services', 0)).toBe(LineResult.Unmatched);
+  });
+});
