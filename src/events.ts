@@ -6,7 +6,8 @@
  */
 import type { StreamInfo } from './inputs/types.js';
 
-export type EventMeasurement = 'quay_slow_transfer' | 'quay_mirror_sync' | 'quay_gc_run';
+/** Built-in measurements, or one a rule names (src/rules). */
+export type EventMeasurement = 'quay_slow_transfer' | 'quay_mirror_sync' | 'quay_gc_run' | (string & {});
 
 export interface QuayEvent {
   readonly measurement: EventMeasurement;

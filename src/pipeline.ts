@@ -25,6 +25,7 @@ import { NginxParser } from './quay/nginx.js';
 import { createOcMirrorParser } from './quay/oc-mirror/index.js';
 import { createRouter, type Parsers, type Router, type UnprefixedParsers } from './quay/router.js';
 import { ContainerParser, SupervisordParser } from './quay/supervisord.js';
+import { createRuleSet, type RuleSet } from './rules/index.js';
 import { resolveTrafficSource, TrafficRecorder, type TrafficSource } from './quay/traffic.js';
 import { ANONYMOUS_STREAM, type ParserContext } from './quay/types.js';
 
@@ -51,6 +52,7 @@ export class Pipeline {
   readonly mirror: MirrorTracker;
   readonly provider: MeterProvider;
   readonly trafficSource: TrafficSource;
+  readonly rules: RuleSet;
   private readonly parsers: Parsers;
   private readonly routers = new Map<InputSource, Router>();
   /** limits.pod_label: each pod's parsers record through its view of the registry; dropped when its last stream ends. */
@@ -68,6 +70,8 @@ export class Pipeline {
     const podLabelled = podLabel === false ? [] : podLabel === true ? Object.keys(CATALOGUE).filter(podLabelAllowed) : podLabel;
     this.registry = new MetricRegistry(config.limits.max_series_per_metric, new Set(podLabelled));
     this.grok = loadPatterns(config);
+    // Rule metrics are defined before the MeterProvider registers instruments for every definition.
+    this.rules = createRuleSet(config, this.grok, this.registry, this.events);
     const producer = new HistogramProducer(this.registry);
     this.prometheus = new PrometheusOutput({ scopeInfo: config.prometheus.scope_info, producer });
     const readers: MetricReader[] = [this.prometheus.reader];
@@ -106,7 +110,7 @@ export class Pipeline {
   openStream(source: InputSource, info: StreamInfo): LineStream {
     if (this.podParsers !== undefined && info.pod !== undefined) return this.openPodStream(source, info, info.pod);
     let r = this.routers.get(source);
-    if (!r) this.routers.set(source, (r = createRouter(source, this.parsers, this.registry, this.unprefixed)));
+    if (!r) this.routers.set(source, (r = createRouter(source, this.parsers, this.registry, this.unprefixed, this.rules)));
     return r.open(info);
   }
 
@@ -118,7 +122,7 @@ export class Pipeline {
       this.pods.set(pod, (p = { registry, parsers: this.podParsers!(registry), routers: new Map(), open: 0 }));
     }
     let r = p.routers.get(source);
-    if (r === undefined) p.routers.set(source, (r = createRouter(source, p.parsers, p.registry, this.unprefixed)));
+    if (r === undefined) p.routers.set(source, (r = createRouter(source, p.parsers, p.registry, this.unprefixed, this.rules)));
     const stream = r.open(info);
     p.open++;
     let ended = false;

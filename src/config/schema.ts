@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { podLabelAllowed } from '../metrics/catalogue.js';
 import { parseDurationMs } from './duration.js';
+import { rulesSectionSchema } from '../rules/schema.js';
 
 /** A duration ("250ms", "5s", "10m") or a number of seconds, parsed to milliseconds. */
 const duration = (fallback: string) =>
@@ -187,6 +188,10 @@ export const configSchema = z.strictObject({
       influxdb: influxdb.optional(),
     })
     .prefault({}),
+  /** Your own metrics from grok patterns (src/rules/README.md). */
+  rules: rulesSectionSchema,
+  /** Load the shipped rules/*.yaml (storage replication, worker exceptions, …); a rule of yours with the same name replaces one. */
+  shipped_rules: z.boolean().default(true),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -260,6 +260,11 @@ export const CATALOGUE = {
     help: 'Failed write attempts of an output (each is retried).',
     labels: ['output'],
   },
+  quay_log_exporter_rule_matches_total: {
+    kind: 'counter',
+    help: 'Lines (or matches, for each_match rules) a rule of the rules: section matched, by rule.',
+    labels: ['rule'],
+  },
   quay_log_exporter_output_queue_points: {
     kind: 'gauge',
     help: 'Points waiting in an output queue.',

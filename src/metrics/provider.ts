@@ -18,7 +18,7 @@ import {
   type MetricProducer,
   type MetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { CATALOGUE, type MetricDef, type MetricName } from './catalogue.js';
+import type { MetricName } from './catalogue.js';
 import { HistogramFamily, type CounterFamily, type MetricRegistry } from './series.js';
 
 export const SCOPE = { name: 'quay-log-exporter', version: '0.1.0' };
@@ -39,10 +39,10 @@ export class SlotProducer implements MetricProducer {
     const endTime = hrTime();
     const startTime = this.startTime;
     const metrics: MetricData[] = [];
-    // Counters and gauges first, in catalogue order, then histograms (the order of the exposition).
-    for (const [name, def] of Object.entries(CATALOGUE) as [MetricName, MetricDef][]) {
+    // Counters and gauges first, in catalogue order then rule metrics, then histograms (the order of the exposition).
+    for (const [name, def] of this.registry.definitions()) {
       if (def.kind === 'histogram') continue;
-      const family = this.registry.existing(name) as CounterFamily | undefined;
+      const family = this.registry.existing(name as MetricName) as CounterFamily | undefined;
       if (family === undefined || family.slots.size === 0) continue;
       const descriptor = { name, description: def.help, unit: '', valueType: ValueType.DOUBLE };
       const dataPoints = [...family.slots.values()].map((s) => ({ attributes: s.attributes, startTime, endTime, value: s.value }));
@@ -84,8 +84,8 @@ export const HistogramProducer = SlotProducer;
 
 /** Series without labels exist from the start, so "no GC for 10 minutes" is a 0, not an absent series. */
 function createUnlabelledSeries(registry: MetricRegistry): void {
-  for (const [name, def] of Object.entries(CATALOGUE) as [MetricName, MetricDef][]) {
-    if (def.kind !== 'histogram' && def.labels.length === 0) (registry.counter(name as never) as CounterFamily).at();
+  for (const [name, def] of registry.definitions()) {
+    if (def.kind !== 'histogram' && def.labels.length === 0) registry.definedCounter(name).at();
   }
 }
 

@@ -225,6 +225,8 @@ export class HistogramFamily extends Family<HistogramSlot> {
 /** All families of the catalogue, created on first use. */
 export class MetricRegistry {
   private readonly families = new Map<MetricName, Family<object>>();
+  /** Metrics defined at start-up besides the catalogue (user and shipped rules, src/rules). */
+  private readonly extra = new Map<string, MetricDef>();
   private overflow: CounterFamily | undefined;
   /** In a view made by forPod(): its pod, and its views of the pod-labelled families. */
   private pod: string | undefined;
@@ -281,6 +283,31 @@ export class MetricRegistry {
     return this.families.get(name);
   }
 
+  /**
+   * Adds a metric beside the catalogue (rules: src/rules). Must happen before
+   * the MeterProvider is created (it creates the unlabelled series of every
+   * definition). A catalogue name cannot be redefined.
+   */
+  define(name: string, def: MetricDef): void {
+    if (Object.hasOwn(CATALOGUE, name)) throw new Error(`metric ${name} is a built-in metric`);
+    this.extra.set(name, def);
+  }
+
+  /** Counter family of a metric added with define(). */
+  definedCounter(name: string): CounterFamily {
+    return this.family(name as MetricName) as CounterFamily;
+  }
+
+  definedHistogram(name: string): HistogramFamily {
+    return this.family(name as MetricName) as HistogramFamily;
+  }
+
+  /** Every definition: the catalogue, then define()d metrics. */
+  *definitions(): IterableIterator<[string, MetricDef]> {
+    yield* Object.entries(CATALOGUE) as Array<[string, MetricDef]>;
+    yield* this.extra.entries();
+  }
+
   /** Families created so far, in creation order. */
   entries(): IterableIterator<[MetricName, Family<object>]> {
     return this.families.entries();
@@ -298,7 +325,8 @@ export class MetricRegistry {
   private baseFamily(name: MetricName): Family<object> {
     let f = this.families.get(name);
     if (f) return f;
-    let def: MetricDef = CATALOGUE[name];
+    let def: MetricDef | undefined = Object.hasOwn(CATALOGUE, name) ? CATALOGUE[name] : this.extra.get(name);
+    if (def === undefined) throw new Error(`unknown metric ${name}`);
     if (this.podLabelled.has(name)) {
       // Pods churn: past the cap the pod folds too.
       def = { ...def, labels: [...def.labels, POD_LABEL], ...(def.fold && { fold: [...def.fold, POD_LABEL] }) };

@@ -15,6 +15,7 @@ import type { InputSource, SourceName } from '../config/schema.js';
 import { prefixEnd, textStartAfter } from '../formats/supervisord.js';
 import type { LineStream, StreamInfo } from '../inputs/types.js';
 import type { MetricRegistry, ValueSlot } from '../metrics/series.js';
+import type { RuleSet, RuleTable } from '../rules/index.js';
 import { LineResult, type ParserStream, type SourceParser } from './types.js';
 
 /** supervisord program names in Quay's container, and the source that reads them. */
@@ -50,6 +51,14 @@ interface Route {
   readonly index: number;
 }
 
+/** A supervisord program: its source's route, and the rules (src/rules) that name it, run after the parser. */
+interface ProgramRoute {
+  /** undefined for a program only rules read (its lines count under `other`). */
+  readonly route: Route | undefined;
+  readonly rules: RuleTable | undefined;
+  readonly program: string;
+}
+
 export type Parsers = Readonly<Record<SourceName, SourceParser>>;
 
 /** The lines of one input source; each stream opened on it keeps its own parser state. */
@@ -80,16 +89,20 @@ const UNKNOWN: SourceParser = { parse: () => LineResult.Unmatched };
 /** Without parsers for them, every line with no prefix is `other`/unmatched. */
 const NO_UNPREFIXED: UnprefixedParsers = { supervisord: UNKNOWN, container: UNKNOWN };
 
-export function createRouter(source: InputSource, parsers: Parsers, registry: MetricRegistry, unprefixed = NO_UNPREFIXED): Router {
+/** `rules`: the user's and shipped rules (src/rules); a program's table is looked up here, once. */
+export function createRouter(source: InputSource, parsers: Parsers, registry: MetricRegistry, unprefixed = NO_UNPREFIXED, rules?: RuleSet): Router {
   if (source !== 'supervisord') {
     const route: Route = { parser: parsers[source], lines: lineSlots(registry, source), index: 0 };
+    const table = rules?.forSource(source);
     return {
       open(info) {
         const states: (ParserStream | undefined)[] = [undefined];
         return {
           line: (line) => {
             const st = (states[0] ??= openState(route, info));
-            route.lines[route.parser.parse(line, 0, st)].value++;
+            const result = route.parser.parse(line, 0, st);
+            if (table !== undefined) table.apply(line, 0, result === LineResult.Matched, source);
+            route.lines[result].value++;
           },
           end: () => endStates([route], states),
         };
@@ -97,15 +110,20 @@ export function createRouter(source: InputSource, parsers: Parsers, registry: Me
     };
   }
 
-  const routes = new Map<string, Route>();
+  const routes = new Map<string, ProgramRoute>();
   const bySource = new Map<SourceName, Route>();
   for (const [program, src] of Object.entries(PROGRAM_SOURCES)) {
     let route = bySource.get(src);
     if (!route) bySource.set(src, (route = { parser: parsers[src], lines: lineSlots(registry, src), index: bySource.size }));
-    routes.set(program, route);
+    routes.set(program, { route, rules: rules?.forProgram(program), program });
   }
   const all = [...bySource.values()];
-  const [, otherUnmatched, otherIgnored] = lineSlots(registry, OTHER_SOURCE);
+  const otherLines = lineSlots(registry, OTHER_SOURCE);
+  const [, otherUnmatched, otherIgnored] = otherLines;
+  // Programs no built-in parser reads but a rule names: their lines count under `other`, matched when a rule matched.
+  for (const program of rules?.programs() ?? []) {
+    if (!routes.has(program)) routes.set(program, { route: undefined, rules: rules!.forProgram(program), program });
+  }
   // These two only ever match (a line that does not is `other`/unmatched): one series each.
   const supervisordLines = registry.counter('quay_log_exporter_lines_total').at(SUPERVISORD_SOURCE, 'matched');
   const containerLines = registry.counter('quay_log_exporter_lines_total').at(CONTAINER_SOURCE, 'matched');
@@ -124,13 +142,21 @@ export function createRouter(source: InputSource, parsers: Parsers, registry: Me
             else otherUnmatched.value++;
             return;
           }
-          const route = routes.get(line.slice(0, end));
-          if (route === undefined) {
+          const p = routes.get(line.slice(0, end));
+          if (p === undefined) {
             otherIgnored.value++;
             return;
           }
+          const start = textStartAfter(line, end);
+          const route = p.route;
+          if (route === undefined) {
+            otherLines[p.rules!.apply(line, start, false, p.program) ? LineResult.Matched : LineResult.Ignored].value++;
+            return;
+          }
           const st = (states[route.index] ??= openState(route, info));
-          route.lines[route.parser.parse(line, textStartAfter(line, end), st)].value++;
+          const result = route.parser.parse(line, start, st);
+          if (p.rules !== undefined) p.rules.apply(line, start, result === LineResult.Matched, p.program);
+          route.lines[result].value++;
         },
         end: () => endStates(all, states),
       };
