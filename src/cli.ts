@@ -5,6 +5,7 @@
  *   replay [--config FILE] [--format prometheus|json] [--source S] [--framing F] FILE…|-
  *   check-config FILE
  *   grok --pattern P [--config FILE] [LINE…]   (lines from stdin when none are given)
+ *   grok --rule NAME [--config FILE] [LINE…]    what a rule of the rules: section makes of each line
  * Exit codes: 0 done, 1 runtime failure, 2 bad usage, config or pattern.
  */
 import { createInterface } from 'node:readline';
@@ -15,7 +16,10 @@ import { Daemon } from './daemon.js';
 import { GrokError } from './grok/index.js';
 import { runGrokCommand } from './grok/cli.js';
 import { createLogger } from './log.js';
+import { MetricRegistry } from './metrics/series.js';
 import { loadPatterns } from './pipeline.js';
+import { compileConfigRules } from './rules/index.js';
+import { runRuleCommand, UnknownRuleError } from './rules/cli.js';
 import { replay } from './replay.js';
 
 const VERSION = '0.1.0';
@@ -27,6 +31,7 @@ Usage:
   quay-log-exporter replay [--config FILE] [--format prometheus|json] [--source SOURCE] [--framing raw|cri|docker] FILE... ('-' reads stdin)
   quay-log-exporter check-config FILE
   quay-log-exporter grok --pattern PATTERN [--config FILE] [LINE...]   (reads stdin when no LINE)
+  quay-log-exporter grok --rule NAME [--config FILE] [LINE...]         (what a rule makes of each line)
 
 SOURCE: ${INPUT_SOURCES.join(', ')}
 See config.example.yaml for every setting.`;
@@ -101,11 +106,11 @@ function cmdCheckConfig(args: string[]): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('check-config needs exactly one FILE');
   const config = loadConfig(positionals[0]!);
-  loadPatterns(config); // pattern files and inline patterns must load too
+  const rules = compileConfigRules(config, loadPatterns(config), new MetricRegistry(), positionals[0]); // pattern files, inline patterns and rules must load too
   const influx = config.outputs.influxdb ? `, influxdb ${new URL(config.outputs.influxdb.url).host}/${config.outputs.influxdb.database}` : '';
   process.stdout.write(
     `${positionals[0]}: ok (${config.inputs.length} input(s): ${config.inputs.map((i) => `${i.name} [${i.source}]`).join(', ') || 'none'}; ` +
-      `prometheus ${config.prometheus.enabled ? `${config.prometheus.listen.host}:${config.prometheus.listen.port}` : 'off'}${influx})\n`,
+      `prometheus ${config.prometheus.enabled ? `${config.prometheus.listen.host}:${config.prometheus.listen.port}` : 'off'}${influx}), ${rules.length} rule(s)\n`,
   );
   return 0;
 }
@@ -114,11 +119,17 @@ async function cmdGrok(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { pattern: { type: 'string', short: 'p' }, config: { type: 'string', short: 'c' } },
+    options: { pattern: { type: 'string', short: 'p' }, rule: { type: 'string', short: 'r' }, config: { type: 'string', short: 'c' } },
   });
-  if (!values.pattern) throw new UsageError('grok needs --pattern PATTERN');
-  const library = loadPatterns(loadOrDefault(values.config));
+  if (!values.pattern === !values.rule) throw new UsageError('grok needs either --pattern PATTERN or --rule NAME');
+  const config = loadOrDefault(values.config);
+  const library = loadPatterns(config);
   const lines = positionals.length > 0 ? positionals : createInterface({ input: process.stdin, crlfDelay: Infinity });
+  if (values.rule) {
+    const result = await runRuleCommand({ config, library, rule: values.rule, lines, out: (s: string) => process.stdout.write(s + '\n') });
+    return result.matched > 0 || result.unmatched === 0 ? 0 : 1;
+  }
+  if (!values.pattern) throw new UsageError('grok needs --pattern PATTERN');
   const result = await runGrokCommand({ library, pattern: values.pattern, lines, out: (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n') });
   return result.matched > 0 || result.unmatched === 0 ? 0 : 1;
 }
@@ -151,6 +162,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(err.message + '\n');
+      return 2;
+    }
+    if (err instanceof UnknownRuleError) {
+      process.stderr.write(`${err.message}\n`);
       return 2;
     }
     if (err instanceof GrokError) {

@@ -53,8 +53,8 @@ export function ruleSources(config: Config): RuleSource[] {
 }
 
 /** Compile the config's rules, defining their metrics in `registry` (before the MeterProvider exists). */
-export function compileConfigRules(config: Config, grok: PatternLibrary, registry: MetricRegistry): CompiledRule[] {
-  return compileRules(ruleSources(config), grok, registry);
+export function compileConfigRules(config: Config, grok: PatternLibrary, registry: MetricRegistry, origin = '(config)'): CompiledRule[] {
+  return compileRules(ruleSources(config), grok, registry, origin);
 }
 
 export function createRuleSet(config: Config, grok: PatternLibrary, registry: MetricRegistry, events: EventBus): RuleSet {

@@ -1,0 +1,288 @@
+/**
+ * The rule compiler and engine, with rules written as a user writes them.
+ * Values were counted by hand from the lines fed (comments say how).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../config/load.js';
+import type { QuayEvent } from '../events.js';
+import { PatternLibrary } from '../grok/index.js';
+import { silentLogger } from '../log.js';
+import { MetricRegistry, OVERFLOW } from '../metrics/series.js';
+import { Pipeline } from '../pipeline.js';
+import { analyseCaptures } from './cardinality.js';
+import { compileConfigRules } from './index.js';
+
+const open: Pipeline[] = [];
+afterEach(async () => {
+  for (const p of open.splice(0)) await p.shutdown();
+});
+
+function pipeline(rules: unknown[], extra: Record<string, unknown> = {}) {
+  const p = new Pipeline(parseConfig({ state_dir: '/nonexistent', shipped_rules: false, rules, ...extra }), { log: silentLogger });
+  open.push(p);
+  const events: QuayEvent[] = [];
+  p.events.add({ emit: (e) => events.push(e) });
+  return { p, events, feed: (source: 'supervisord' | 'nginx', ...lines: string[]) => lines.forEach((l) => p.handler(source)(l)) };
+}
+
+/** The problems a config's rules are refused with. */
+function problems(rules: unknown[], extra: Record<string, unknown> = {}): string[] {
+  try {
+    const config = parseConfig({ shipped_rules: false, rules, ...extra });
+    const lib = PatternLibrary.bundled();
+    for (const [n, r] of Object.entries((extra['grok'] as { patterns?: Record<string, string> } | undefined)?.patterns ?? {})) lib.define(n, r);
+    compileConfigRules(config, lib, new MetricRegistry());
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+}
+
+const H = (level: string, logger: string) => `2026-11-30 09:00:00,000 [7] [${level}] [${logger}] `;
+
+describe('metrics from a rule', () => {
+  it('counter +1, counter + a captured number, gauge set, histogram observe, from one rule', () => {
+    const { p, feed } = pipeline([
+      {
+        name: 'builds',
+        programs: 'builder',
+        match: 'build %{WORD:phase} took %{NUMBER:seconds:float}s, %{INT:bytes:int} bytes, queue %{INT:queue:int}',
+        metrics: [
+          { name: 'b_total', type: 'counter', labels: ['phase'] },
+          { name: 'b_bytes_total', type: 'counter', value: 'bytes' },
+          { name: 'b_queue', type: 'gauge', value: 'queue' },
+          { name: 'b_seconds', type: 'histogram', value: 'seconds', buckets: [1, 10] },
+        ],
+      },
+    ]);
+    feed(
+      'supervisord',
+      'builder stdout | build push took 0.5s, 100 bytes, queue 7',
+      'builder stdout | build push took 12s, 50 bytes, queue 3',
+      'builder stdout | build pull took 3s, -5 bytes, queue 4',
+    );
+    const r = p.registry;
+    expect(r.definedCounter('b_total').at('push').value).toBe(2);
+    expect(r.definedCounter('b_total').at('pull').value).toBe(1);
+    // 100 + 50; the -5 of the third line is not added (a counter only goes up).
+    expect(r.definedCounter('b_bytes_total').at().value).toBe(150);
+    // the last value set: 4
+    expect(r.definedCounter('b_queue').at().value).toBe(4);
+    const h = r.definedHistogram('b_seconds').at();
+    // 0.5 → ≤1, 3 → ≤10, 12 → +Inf
+    expect(Array.from(h.counts)).toEqual([1, 1, 1]);
+    expect(h.sum).toBe(15.5);
+  });
+
+  it('const labels, a label default, and the program as a label', () => {
+    const { p, feed } = pipeline([
+      {
+        name: 'hits',
+        programs: ['w1', 'w2'],
+        match: 'hit(?: on (?<shard>[a-z]))?',
+        metrics: [{ name: 'hits_total', type: 'counter', labels: { program: 'program', shard: { field: 'shard', default: 'none' } }, const_labels: { team: 'sre' } }],
+      },
+    ]);
+    feed('supervisord', 'w1 stdout | hit on a', 'w2 stderr | hit', 'w2 stderr | hit', 'w3 stdout | hit on a');
+    const f = p.registry.definedCounter('hits_total');
+    expect(f.def.labels).toEqual(['program', 'shard', 'team']);
+    expect(f.at('w1', 'a', 'sre').value).toBe(1);
+    expect(f.at('w2', 'none', 'sre').value).toBe(2);
+    expect(f.slots.size).toBe(2); // w3 is not named by the rule
+  });
+
+  it('level and logger select Python lines before the pattern is tried', () => {
+    const { p, feed } = pipeline([{ name: 'e', programs: 'x', level: ['ERROR', 'CRITICAL'], logger: 'a.b', match: 'boom', metrics: [{ name: 'e_total', type: 'counter', labels: ['level'] }] }]);
+    feed('supervisord', `x stdout | ${H('ERROR', 'a.b')}boom`, `x stdout | ${H('CRITICAL', 'a.b')}boom`, `x stdout | ${H('INFO', 'a.b')}boom`, `x stdout | ${H('ERROR', 'c')}boom`, 'x stdout | boom');
+    const f = p.registry.definedCounter('e_total');
+    expect(f.at('ERROR').value).toBe(1);
+    expect(f.at('CRITICAL').value).toBe(1);
+    expect(f.slots.size).toBe(2);
+  });
+
+  it('each_match counts every match in the line; a plain rule once per line', () => {
+    const { p, feed } = pipeline([
+      { name: 'each', programs: 'x', each_match: true, match: 'id=(?<id>[0-9])', metrics: [{ name: 'each_total', type: 'counter' }] },
+      { name: 'once', programs: 'x', match: 'id=(?<id>[0-9])', metrics: [{ name: 'once_total', type: 'counter' }] },
+    ]);
+    feed('supervisord', 'x stdout | id=1 id=2 id=3', 'x stdout | id=4');
+    expect(p.registry.definedCounter('each_total').at().value).toBe(4); // 3 + 1
+    expect(p.registry.definedCounter('once_total').at().value).toBe(2);
+    expect(p.registry.counter('quay_log_exporter_rule_matches_total').at('each').value).toBe(4);
+  });
+
+  it('sees lines a built-in parser matched only with include_matched; built-in counting is unchanged', () => {
+    const access =
+      '10.128.2.14 (-) - - [22/Nov/2026:10:15:32 +0000] "GET /v2/acme/app/manifests/latest HTTP/1.1" 200 5242880 "-" "containers/5.30.0 (github.com/containers/image)" (1.532 512 1.530)';
+    const rule = (name: string, include: boolean) => ({
+      name,
+      sources: 'nginx',
+      include_matched: include,
+      match: '"%{WORD:method} /v2/',
+      metrics: [{ name: `${name}_total`, type: 'counter', labels: ['method'] }],
+    });
+    const { p, feed } = pipeline([rule('with', true), rule('without', false)]);
+    feed('supervisord', `nginx stdout | ${access}`);
+    feed('nginx', access, 'not an nginx line "GET /v2/');
+    // with: the two access lines the nginx parser matched; the garbage line is unmatched by the parser, so both rules read it.
+    expect(p.registry.definedCounter('with_total').at('GET').value).toBe(3);
+    expect(p.registry.definedCounter('without_total').at('GET').value).toBe(1);
+    const lines = p.registry.counter('quay_log_exporter_lines_total');
+    expect(lines.at('nginx', 'matched').value).toBe(2);
+    expect(lines.at('nginx', 'unmatched').value).toBe(1);
+    expect(p.registry.counter('quay_registry_requests_total').at('pull_manifest', 'acme', 'app', '200').value).toBe(2);
+  });
+
+  it('a program no rule names has no rule table: its lines never reach the rules', () => {
+    const { p } = pipeline([{ name: 'a', programs: 'storagereplication', match: 'x', metrics: [{ name: 'a_total', type: 'counter' }] }]);
+    expect(p.rules.forProgram('storagereplication')?.rules).toHaveLength(1);
+    expect(p.rules.forProgram('nginx')).toBeUndefined();
+    expect(p.rules.forProgram('gcworker')).toBeUndefined();
+  });
+
+  it('capture labels go through the series cap: past it they fold into __overflow__, constants stay', () => {
+    const { p, feed } = pipeline(
+      [{ name: 'c', programs: 'x', match: 'user (?<u>[a-z]+)', metrics: [{ name: 'c_total', type: 'counter', labels: ['u'], const_labels: { k: 'v' } }] }],
+      { limits: { max_series_per_metric: 2 } },
+    );
+    feed('supervisord', 'x stdout | user a', 'x stdout | user b', 'x stdout | user c', 'x stdout | user d');
+    const f = p.registry.definedCounter('c_total');
+    expect(f.at('a', 'v').value).toBe(1);
+    expect(f.at(OVERFLOW, 'v').value).toBe(2); // c and d
+    expect(p.registry.counter('quay_log_exporter_series_overflow_total').at('c_total').value).toBe(2);
+  });
+
+  it('an event point: tags, typed fields, const tags, the Python line time', () => {
+    const { events, feed } = pipeline(
+      [
+        {
+          name: 'ev',
+          programs: 'x',
+          match: 'pushed %{INT:bytes:int} bytes to (?<loc>[a-z]+) as %{NOTSPACE:digest}',
+          event: { measurement: 'my_push', tags: ['loc'], const_tags: { kind: 'push' } },
+        },
+      ],
+      { python_log_timezone: '+02:00' },
+    );
+    feed('supervisord', `x stdout | ${H('INFO', 'w')}pushed 42 bytes to eu as sha256:ab`);
+    expect(events).toEqual([
+      // 09:00 at +02:00 is 07:00 UTC
+      { measurement: 'my_push', time: Date.UTC(2026, 10, 30, 7, 0, 0), tags: { kind: 'push', loc: 'eu' }, fields: { bytes: 42, digest: 'sha256:ab' } },
+    ]);
+  });
+});
+
+describe('refused rules: every problem, with the rule and key path', () => {
+  const base = { name: 'r', programs: 'x' };
+
+  it('names a field the pattern does not capture, and a non-number value', () => {
+    expect(
+      problems([{ ...base, match: '%{WORD:a}', metrics: [{ name: 'g', type: 'gauge', value: 'a', labels: { l: 'b' } }] }]),
+    ).toEqual([
+      'rules[0].metrics[0].labels.l: field "b" is not captured by the pattern (fields: a, program, level, logger)',
+      'rules[0].metrics[0].value: field "a" is not a number: capture it as %{NAME:a:int}, :float or :duration',
+    ]);
+  });
+
+  it('refuses unbounded labels (address, path, uuid, free text, number) unless accepted', () => {
+    const m = (label: string) => [{ name: 'u_total', type: 'counter', labels: [label] }];
+    const cases: Array<[string, string]> = [
+      ['%{IP:f}', '%{IP}'],
+      ['%{IPORHOST:f}', '%{IPORHOST}'],
+      ['%{URIPATH:f}', '%{URIPATH}'],
+      ['%{UUID:f}', '%{UUID}'],
+      ['%{GREEDYDATA:f}', '%{GREEDYDATA}'],
+      ['%{INT:f:int}', 'a number (:int)'],
+      ['(?<f>.*)', '(?<f>…) matches open-ended text'],
+      ['(?<f>[^ ]+)', '(?<f>…) matches open-ended text'],
+      ['(?<f>%{HOSTNAME})', '(?<f>…) uses %{HOSTNAME}'],
+    ];
+    for (const [match, why] of cases) {
+      expect(problems([{ ...base, match, metrics: m('f') }]), match).toEqual([
+        `rules[0].metrics[0].labels.f: field "f" would make an unbounded label (${why}); capture it with a bounded pattern, or add it to accept_unbounded if you know its values are few`,
+      ]);
+      expect(problems([{ ...base, match, accept_unbounded: ['f'], metrics: m('f') }]), match).toEqual([]);
+    }
+    // Bounded: a word, a level, an alternation, a fixed-size number.
+    for (const match of ['%{WORD:f}', '%{LOGLEVEL:f}', '(?<f>copy|verify)', '(?<f>[0-9]{3})', '(?<f>[a-z_-]+)']) {
+      expect(problems([{ ...base, match, metrics: m('f') }]), match).toEqual([]);
+    }
+  });
+
+  it('follows a user pattern to the unbounded name it uses', () => {
+    expect(
+      problems([{ ...base, match: '%{CLIENT:c}', metrics: [{ name: 'c_total', type: 'counter', labels: ['c'] }] }], { grok: { patterns: { CLIENT: 'from %{IPORHOST}' } } }),
+    ).toEqual([
+      'rules[0].metrics[0].labels.c: field "c" would make an unbounded label (%{CLIENT} uses %{IPORHOST}); capture it with a bounded pattern, or add it to accept_unbounded if you know its values are few',
+    ]);
+  });
+
+  it('event tags are checked like labels; fields may be anything', () => {
+    expect(problems([{ ...base, match: '%{IP:ip} %{WORD:w}', event: { measurement: 'm', tags: ['ip', 'w'], fields: ['ip', 'nope'] } }])).toEqual([
+      'rules[0].event.tags[0]: field "ip" would make an unbounded label (%{IP}); capture it with a bounded pattern, or add it to accept_unbounded if you know its values are few',
+      'rules[0].event.fields[1]: field "nope" is not captured by the pattern (fields: ip, w, program, level, logger)',
+    ]);
+  });
+
+  it('metric shape: built-in name, counter suffix, gauge without value, buckets order, conflicting shapes across rules', () => {
+    expect(
+      problems([
+        { ...base, match: 'a', metrics: [{ name: 'quay_registry_pulls_total', type: 'counter' }, { name: 'n', type: 'counter' }, { name: 'g', type: 'gauge' }] },
+        { name: 's', programs: 'x', match: '%{INT:v:int}', metrics: [{ name: 'h', type: 'histogram', value: 'v', buckets: [5, 1] }] },
+        { name: 't', programs: 'x', match: '(?<k>a|b)', metrics: [{ name: 'shared_total', type: 'counter', labels: ['k'] }] },
+        { name: 'u', programs: 'x', match: 'c', metrics: [{ name: 'shared_total', type: 'counter' }] },
+      ]),
+    ).toEqual([
+      'rules[0].metrics[0].name: quay_registry_pulls_total is a built-in metric; choose another name',
+      "rules[0].metrics[1].name: a counter's name ends in _total (n_total)",
+      'rules[0].metrics[2].value: a gauge needs the field whose number it records',
+      'rules[1].metrics[0].buckets: bounds must be ascending',
+      'rules[3].metrics[0].labels: shared_total has labels [k] in rules[2].metrics[0], here []',
+    ]);
+  });
+
+  it('the lines, the pattern, the name: no lines named, unknown source, bad grok, a name used twice, nothing made', () => {
+    expect(
+      problems([
+        { name: 'a', match: 'x', metrics: [{ name: 'a_total', type: 'counter' }] },
+        { name: 'b', sources: 'ngnix', match: '%{NOPE}', metrics: [] },
+        { name: 'a', programs: 'y', match: 'x' },
+      ]),
+    ).toEqual([
+      'rules[0]: name the lines the rule reads with "programs" (supervisord programs) or "sources"',
+      'rules[1].sources[0]: "ngnix" is not a source (nginx, gunicorn, repomirrorworker, gcworker, oc-mirror)',
+      'rules[1]: the rule makes nothing: give "metrics" or "event"',
+      expect.stringMatching(/^rules\[1\]\.match: unknown pattern "NOPE"/),
+      'rules[2].name: "a" is also the name of rules[0]',
+      'rules[2]: the rule makes nothing: give "metrics" or "event"',
+    ]);
+  });
+
+  it('a refused rule leaves no metric defined', () => {
+    const registry = new MetricRegistry();
+    const config = parseConfig({ shipped_rules: false, rules: [{ name: 'a', programs: 'x', match: 'x', metrics: [{ name: 'ok_total', type: 'counter' }, { name: 'bad', type: 'gauge' }] }] });
+    expect(() => compileConfigRules(config, PatternLibrary.bundled(), registry)).toThrow(ConfigError);
+    expect([...registry.definitions()].some(([n]) => n === 'ok_total')).toBe(false);
+  });
+
+  it('schema problems carry the key path too (check-config exit 2)', () => {
+    expect(() => parseConfig({ rules: [{ name: 'Bad Name', programs: 'x', match: 'x', metrics: [{ name: 'x_total', type: 'summary' }] }] })).toThrow(
+      /rules\[0\]\.name: lower-case snake_case[\s\S]*rules\[0\]\.metrics\[0\]\.type/,
+    );
+  });
+});
+
+describe('analyseCaptures', () => {
+  it('reads %{NAME:field:type} and every inline capture form', () => {
+    const lib = PatternLibrary.bundled();
+    const got = analyseCaptures(lib, "%{WORD:a} (?<b>x|y) (?'c'.+) (?P<d>[0-9]{2}) %{NUMBER:e:float}");
+    expect([...got.values()].map((c) => [c.field, c.unbounded])).toEqual([
+      ['a', undefined],
+      ['e', 'a number (:float)'],
+      ['b', undefined],
+      ['c', '(?<c>…) matches open-ended text'],
+      ['d', undefined],
+    ]);
+  });
+});
