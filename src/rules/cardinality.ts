@@ -82,7 +82,7 @@ export function analyseCaptures(lib: PatternLibrary, expression: string): Map<st
     const field = m[2];
     if (field === undefined || field === '') continue;
     const type = m[3] ?? 'string';
-    if (type === 'int' || type === 'float' || type === 'duration') note(field, `a number (:${type})`);
+    if (type === 'int' || type === 'float' || type === 'duration' || type === 'seconds') note(field, `a number (:${type})`);
     else note(field, patternUnbounded(lib, m[1]!, new Set()));
   }
   for (const m of expression.matchAll(INLINE)) {

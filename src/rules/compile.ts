@@ -10,7 +10,7 @@
  */
 import { ConfigError } from '../config/load.js';
 import { SOURCES } from '../config/schema.js';
-import { GrokError, type GrokType, type PatternLibrary } from '../grok/index.js';
+import { GrokError, type CompiledGrok, type GrokType, type PatternLibrary } from '../grok/index.js';
 import { CATALOGUE, type MetricDef } from '../metrics/catalogue.js';
 import type { CounterFamily, HistogramFamily, MetricRegistry, ValueSlot } from '../metrics/series.js';
 import { analyseCaptures } from './cardinality.js';
@@ -64,8 +64,15 @@ export interface CompiledRule {
   readonly includeMatched: boolean;
   readonly metrics: readonly MetricAction[];
   readonly event: EventAction | undefined;
+  /** The expression compiled, for the line's time from a `:ts-…` capture (events only). */
+  readonly grok: CompiledGrok;
+  /** The pattern has a timestamp capture (Telegraf's `:ts-…` modifiers): it is the event's time. */
+  readonly timestamped: boolean;
   readonly matches: ValueSlot;
 }
+
+/** Capture types whose value is a number. */
+export const NUMERIC_TYPES: ReadonlySet<GrokType> = new Set<GrokType>(['int', 'float', 'duration', 'seconds']);
 
 export interface RuleSource {
   readonly rule: RuleConfig;
@@ -138,8 +145,11 @@ function compileOne(
   }
   const captures = analyseCaptures(lib, rule.match);
   const groups = new Map<string, { groups: number[]; type: GrokType }>();
+  let timestamped = false;
   for (const f of compiled.fields) {
-    if (f.type === 'drop') continue;
+    if (f.type === 'timestamp') timestamped = true;
+    // Telegraf's modifiers are not fields: the time goes to the event, a measurement name is not read.
+    if (f.type === 'drop' || f.type === 'timestamp' || f.type === 'measurement') continue;
     const g = groups.get(f.name);
     if (g) g.groups.push(f.group);
     else groups.set(f.name, { groups: [f.group], type: f.type });
@@ -171,7 +181,7 @@ function compileOne(
   };
   const numeric = (field: string, path: string): Read | undefined => {
     const r = read(field, path);
-    if (r && (r.kind !== 'group' || (r.type !== 'int' && r.type !== 'float' && r.type !== 'duration'))) {
+    if (r && (r.kind !== 'group' || !NUMERIC_TYPES.has(r.type))) {
       problems.push(`${path}: field "${field}" is not a number: capture it as %{NAME:${field}:int}, :float or :duration`);
       return undefined;
     }
@@ -220,6 +230,8 @@ function compileOne(
     includeMatched: rule.include_matched,
     metrics,
     event,
+    grok: compiled,
+    timestamped,
   };
 }
 

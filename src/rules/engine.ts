@@ -9,7 +9,7 @@ import { parseGoDurationSeconds, type PatternLibrary } from '../grok/index.js';
 import { toFloat, toInt } from '../grok/convert.js';
 import { PROGRAM_SOURCES } from '../quay/router.js';
 import { PythonLogReader } from '../quay/python-log.js';
-import type { CompiledRule, EventAction, MetricAction, Read } from './compile.js';
+import { NUMERIC_TYPES, type CompiledRule, type EventAction, type MetricAction, type Read } from './compile.js';
 
 /** What one metric action made of one match (for `grok --rule` and tests). */
 export interface MetricOutcome {
@@ -70,13 +70,14 @@ function text(r: Read, m: RegExpExecArray, view: LineView): string {
 
 function number(r: Read, m: RegExpExecArray, view: LineView): number {
   const t = text(r, m, view);
-  const n = r.kind === 'group' && r.type === 'duration' ? parseGoDurationSeconds(t) : r.kind === 'group' && r.type === 'int' ? toInt(t) : toFloat(t);
+  const type = r.kind === 'group' ? r.type : 'float';
+  const n = type === 'duration' || type === 'seconds' ? parseGoDurationSeconds(t) : type === 'int' ? toInt(t) : toFloat(t);
   return Number.isFinite(n) ? n : Number.NaN;
 }
 
 function fieldValue(r: Read, m: RegExpExecArray, view: LineView): string | number | undefined {
   if (r.kind === 'group' && r.groups.every((g) => m[g] === undefined)) return undefined;
-  if (r.kind === 'group' && (r.type === 'int' || r.type === 'float' || r.type === 'duration')) {
+  if (r.kind === 'group' && NUMERIC_TYPES.has(r.type)) {
     const n = number(r, m, view);
     return Number.isNaN(n) ? undefined : n;
   }
@@ -121,7 +122,7 @@ export class RuleTable {
         any = true;
         rule.matches.value++;
         for (const action of rule.metrics) this.record(action, m, view);
-        if (rule.event !== undefined && this.events.active) this.events.emit(eventOf(rule.event, m, view));
+        if (rule.event !== undefined && this.events.active) this.events.emit(eventOf(rule, rule.event, m, view));
         if (!rule.each) break;
         if (m[0].length === 0) re.lastIndex++;
         m = re.exec(line);
@@ -150,7 +151,17 @@ export class RuleTable {
   }
 }
 
-function eventOf(e: EventAction, m: RegExpExecArray, view: LineView): EventOutcome {
+/** The line's own time: a `:ts-…` capture, else the Python header's time, else now. */
+function lineTime(rule: CompiledRule, view: LineView): number {
+  if (rule.timestamped) {
+    const t = rule.grok.match(view.line, view.start)?.timestamp?.epochMs;
+    if (t !== undefined && Number.isFinite(t)) return t;
+  }
+  const t = view.python()?.timeMs();
+  return t !== undefined && Number.isFinite(t) ? t : Date.now();
+}
+
+function eventOf(rule: CompiledRule, e: EventAction, m: RegExpExecArray, view: LineView): EventOutcome {
   const tags: Record<string, string> = {};
   for (const [k, r] of e.tags) {
     const t = text(r, m, view);
@@ -163,9 +174,7 @@ function eventOf(e: EventAction, m: RegExpExecArray, view: LineView): EventOutco
   }
   // A point needs a field: a rule that captures none still records that the line happened.
   if (Object.keys(fields).length === 0) fields['count'] = 1;
-  const h = view.python();
-  const t = h?.timeMs();
-  return { measurement: e.measurement, time: t !== undefined && Number.isFinite(t) ? t : Date.now(), tags, fields };
+  return { measurement: e.measurement, time: lineTime(rule, view), tags, fields };
 }
 
 /** What a rule makes of one match, without recording (for `grok --rule`). */
@@ -188,7 +197,7 @@ export function describeMatch(rule: CompiledRule, line: string, start: number, p
     const v = a.value === undefined ? 1 : number(a.value, m, view);
     return { metric: a.metric, type: a.type, labels, value: Number.isNaN(v) || (a.type === 'counter' && v < 0) ? undefined : v };
   });
-  return rule.event ? { metrics, event: eventOf(rule.event, m, view) } : { metrics };
+  return rule.event ? { metrics, event: eventOf(rule, rule.event, m, view) } : { metrics };
 }
 
 /** Every compiled rule, indexed by the programs and input sources it reads. */
