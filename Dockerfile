@@ -15,6 +15,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json config.example.yaml ./
 COPY patterns ./patterns
+COPY rules ./rules
 COPY examples ./examples
 RUN mkdir -p /var/lib/quay-log-exporter && chown node:node /var/lib/quay-log-exporter
 USER node

@@ -2,6 +2,7 @@
  * The rule compiler and engine, with rules written as a user writes them.
  * Values were counted by hand from the lines fed (comments say how).
  */
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../config/load.js';
 import type { QuayEvent } from '../events.js';
@@ -10,7 +11,8 @@ import { silentLogger } from '../log.js';
 import { MetricRegistry, OVERFLOW } from '../metrics/series.js';
 import { Pipeline } from '../pipeline.js';
 import { analyseCaptures } from './cardinality.js';
-import { compileConfigRules } from './index.js';
+import { compileRules } from './compile.js';
+import { compileConfigRules, readRuleFile } from './index.js';
 
 const open: Pipeline[] = [];
 afterEach(async () => {
@@ -270,6 +272,20 @@ describe('refused rules: every problem, with the rule and key path', () => {
     expect(() => parseConfig({ rules: [{ name: 'Bad Name', programs: 'x', match: 'x', metrics: [{ name: 'x_total', type: 'summary' }] }] })).toThrow(
       /rules\[0\]\.name: lower-case snake_case[\s\S]*rules\[0\]\.metrics\[0\]\.type/,
     );
+  });
+});
+
+describe('src/rules/example.yaml', () => {
+  it('compiles: its 3 rules and their 4 metrics', () => {
+    const registry = new MetricRegistry();
+    const rules = compileRules(readRuleFile(fileURLToPath(new URL('./example.yaml', import.meta.url))), PatternLibrary.bundled(), registry);
+    expect(rules.map((r) => r.name)).toEqual(['builder_phases', 'quota_calculation', 'nginx_limit_req']);
+    expect(rules.flatMap((r) => r.metrics.map((m) => m.metric))).toEqual([
+      'site_builder_phases_total',
+      'site_quota_calculation_seconds',
+      'site_nginx_rate_limited_total',
+      'site_nginx_rate_limit_excess',
+    ]);
   });
 });
 
