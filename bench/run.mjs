@@ -2,7 +2,7 @@
 /**
  * `npm run bench`: quay-log-exporter beside mtail and Oniguruma.
  *
- *   node bench/run.mjs [--lines 1000000] [--runs 3] [--seed 42] [--skip replay,mtail,grok,daemon] [--strict]
+ *   node bench/run.mjs [--lines 1000000] [--runs 3] [--seed 42] [--skip replay,rules,mtail,grok,daemon] [--strict]
  *
  * Fails (exit 1) when the replay's metrics differ from the corpus's true
  * counts: a fast wrong answer is not a result. With --strict it also fails
@@ -20,6 +20,7 @@ import { upstreamOf } from './corpus-workers.mjs';
 import { checkAgainstTruth, compareTotals } from './lib/check.mjs';
 import { measure, median, HAS_GNU_TIME } from './lib/proc.mjs';
 import { parsePrometheus } from './lib/prom.mjs';
+import { parse as parseYaml } from 'yaml';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
@@ -82,14 +83,58 @@ function corpus({ lines, seed, repos = 120 }) {
   return { file, truth: JSON.parse(readFileSync(truthFile, 'utf8')) };
 }
 
-/** The replay config: mirror upstreams map back to their Quay repositories (the mirror job line is not in the corpus). */
-function benchConfig(seed, repoCount) {
+/**
+ * The replay config: mirror upstreams map back to their Quay repositories (the mirror job line is not in
+ * the corpus). `extra` adds keys (the rules run: shipped_rules, rules), `tag` names the file.
+ */
+function benchConfig(seed, repoCount, extra = {}, tag = '') {
   const repos = repositories(repoCount, rng(seed ^ 0x5bd1e995));
   const map = {};
   for (const r of repos) map[upstreamOf(r)] = `${r.ns}/${r.repo}`;
-  const file = join(HERE, 'corpus', `bench-config-s${seed}-r${repoCount}-${GENERATOR_VERSION}.yaml`);
-  writeFileSync(file, JSON.stringify({ log_level: 'warn', mirror: { repositories: map } }, null, 1));
+  const file = join(HERE, 'corpus', `bench-config-s${seed}-r${repoCount}-${GENERATOR_VERSION}${tag}.yaml`);
+  writeFileSync(file, JSON.stringify({ log_level: 'warn', mirror: { repositories: map }, ...extra }, null, 1));
   return file;
+}
+
+/** The 20 user rules of bench/rules-20.yaml. */
+function userRules() {
+  return parseYaml(readFileSync(join(HERE, 'rules-20.yaml'), 'utf8')).rules;
+}
+
+/**
+ * The same corpus replayed without any rule, with the shipped rules (the default), and with 20 user
+ * rules (no shipped ones), runs interleaved so the machine's load falls on all three alike. Every run is
+ * checked against the true counts: rules must not change what the built-in parsers count.
+ */
+async function benchRules(c) {
+  const variants = [
+    { name: 'no rules', file: benchConfig(SEED, c.truth.repos, { shipped_rules: false }, '-norules') },
+    { name: 'shipped rules (19, default)', file: benchConfig(SEED, c.truth.repos, {}, '-shipped') },
+    { name: '20 user rules', file: benchConfig(SEED, c.truth.repos, { shipped_rules: false, rules: userRules() }, '-rules20') },
+  ];
+  const runs = variants.map(() => []);
+  const mismatches = variants.map(() => 0);
+  const ruleMatches = variants.map(() => 0);
+  for (let r = 0; r < RUNS; r++) {
+    for (const [i, v] of variants.entries()) {
+      const res = await measure(process.execPath, [CLI, 'replay', '--config', v.file, '--format', 'prometheus', c.file]);
+      if (res.code !== 0) throw new Error(`replay (${v.name}) exited ${res.code}:\n${res.stderr.slice(0, 2000)}`);
+      const parsed = parsePrometheus(res.stdout);
+      const ch = checkAgainstTruth(parsed, c.truth, CATALOGUE);
+      mismatches[i] = Math.max(mismatches[i], ch.mismatches.length);
+      ruleMatches[i] = sumFamily(res.stdout, 'quay_log_exporter_rule_matches_total');
+      runs[i].push(res);
+      log(`  ${v.name} run ${r + 1}: ${fmt1(res.wallMs / 1000)} s, ${fmtInt(c.truth.lines / (res.wallMs / 1000))} lines/s, ${fmtInt(ruleMatches[i])} rule matches, ${ch.mismatches.length} mismatches`);
+    }
+  }
+  return variants.map((v, i) => ({ name: v.name, ...summarize(runs[i], c.truth), mismatches: mismatches[i], ruleMatches: ruleMatches[i] }));
+}
+
+/** Sum of every sample of one family in a Prometheus text. */
+function sumFamily(text, name) {
+  let total = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name + '{') || line.startsWith(name + ' ')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
 }
 
 // ---- sections ----
@@ -204,6 +249,10 @@ async function main() {
     log('replay (quay-log-exporter)…');
     result.replay = await benchReplay(c, configFile);
   }
+  if (!SKIP.has('rules')) {
+    log('rules: no rules / shipped rules / 20 user rules, interleaved…');
+    result.rules = await benchRules(c);
+  }
   if (!SKIP.has('mtail') && existsSync(MTAIL)) {
     log('mtail --one_shot…');
     result.mtail = await benchMtail(c);
@@ -239,6 +288,12 @@ async function main() {
   writeFileSync(join(outDir, `${started.toISOString().slice(0, 16).replace(/:/g, '')}.json`), json);
   writeFileSync(join(outDir, 'latest.md'), table + '\n');
 
+  for (const v of result.rules ?? []) {
+    if (v.mismatches > 0) {
+      console.error(`\nBENCH FAILED: with ${v.name}, the built-in metrics differ from the true counts (${v.mismatches} mismatches)`);
+      process.exitCode = 1;
+    }
+  }
   if (result.replay && result.replay.mismatches.length > 0) {
     console.error(`\nBENCH FAILED: the replay's metrics differ from the corpus's true counts (${result.replay.mismatches.length} mismatches):`);
     for (const x of result.replay.mismatches.slice(0, 40)) console.error('  ' + x);
@@ -289,6 +344,15 @@ function render(r) {
   out.push(`| peak RSS MB | ${fmt1(a.peakRssMb)} | ${fmt1(b.peakRssMb)} | |`);
   const mtOk = b.totals ? `${b.checkedSeries - b.mismatches.length}/${b.checkedSeries} series of the ${b.totals.filter((t) => t.ok !== null).length} families it counts` : 'n/a';
   out.push(`| matches true counts | ${a.checkedSeries !== undefined ? `${a.checkedSeries - a.mismatches.length}/${a.checkedSeries} series` : 'n/a'} | ${mtOk} | |`);
+  if (r.rules) {
+    const base = r.rules[0];
+    out.push('');
+    out.push('| Replay with rules (same corpus, runs interleaved) | lines/s | wall s | CPU s | peak RSS MB | rule matches | vs no rules | true counts |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|:---:|');
+    for (const v of r.rules) {
+      out.push(`| ${v.name} | ${fmtInt(v.linesPerSec)} | ${fmt1(v.wallSec)} | ${fmt1(v.cpuSec)} | ${fmt1(v.peakRssMb)} | ${fmtInt(v.ruleMatches)} | ${fmt1((100 * v.linesPerSec) / base.linesPerSec)}% | ${v.mismatches === 0 ? 'yes' : `**${v.mismatches} mismatches**`} |`);
+    }
+  }
   if (r.grok) {
     out.push('');
     out.push('| Grok pattern (one line at a time) | lines | V8 lines/s | Oniguruma search lines/s | Oniguruma test lines/s | ratio (search) | engines agree |');
