@@ -56,8 +56,6 @@ export interface CompiledRule {
   readonly sources: readonly string[];
   readonly levels: ReadonlySet<string> | undefined;
   readonly loggers: ReadonlySet<string> | undefined;
-  /** The Python header is read (level/logger filter, level/logger fields, event time). */
-  readonly readsHeader: boolean;
   /** `g` flag (search, or every match) or `y` (anchor: start); shared, used synchronously. */
   readonly regex: RegExp;
   readonly each: boolean;
@@ -104,6 +102,8 @@ export function compileRules(sources: readonly RuleSource[], lib: PatternLibrary
     if (prior !== undefined) problems.push(`${at}.name: "${rule.name}" is also the name of ${prior}`);
     names.set(rule.name, at);
     const compiled = compileOne(rule, at, lib, shared, problems);
+    // Name the rule in each of its problems: the key path says where, the name says which.
+    for (let i = before; i < problems.length; i++) problems[i] += ` [rule ${rule.name}]`;
     if (compiled && problems.length === before) out.push(compiled);
   }
   if (problems.length > 0) throw new ConfigError(origin, problems);
@@ -135,15 +135,19 @@ function compileOne(
   });
   if (rule.metrics.length === 0 && rule.event === undefined) problems.push(`${at}: the rule makes nothing: give "metrics" or "event"`);
 
+  // A leading ^ means "at the start of the program's text" (the line's own start is before the supervisord prefix).
+  const expression = rule.match.startsWith('^') ? rule.match.slice(1) : rule.match;
+  const anchored = rule.anchor === 'start' || expression !== rule.match;
+  if (anchored && rule.each_match) problems.push(`${at}.each_match: a rule anchored at the start matches once per line; drop anchor (or the leading ^) or each_match`);
   let compiled;
   try {
-    compiled = lib.compile(rule.match, { mode: rule.anchor === 'start' && !rule.each_match ? 'sticky' : 'search' });
+    compiled = lib.compile(expression, { mode: anchored ? 'sticky' : 'search' });
   } catch (err) {
     if (!(err instanceof GrokError)) throw err;
     problems.push(`${at}.match: ${err.message}`);
     return undefined;
   }
-  const captures = analyseCaptures(lib, rule.match);
+  const captures = analyseCaptures(lib, expression);
   const groups = new Map<string, { groups: number[]; type: GrokType }>();
   let timestamped = false;
   for (const f of compiled.fields) {
@@ -159,14 +163,12 @@ function compileOne(
     if (!groups.has(f)) problems.push(`${at}.accept_unbounded[${i}]: "${f}" is not a field of the pattern`);
   });
   const fieldNames = () => [...groups.keys(), ...LINE_FIELDS].join(', ');
-  let readsHeader = rule.level !== undefined || rule.logger !== undefined;
 
   /** A read of `field`, or undefined (problem noted) when the pattern has no such field. */
   const read = (field: string, path: string, fallback = ''): Read | undefined => {
     const g = groups.get(field);
     if (g) return { kind: 'group', groups: g.groups, type: g.type, fallback };
     if ((LINE_FIELDS as readonly string[]).includes(field)) {
-      if (field !== 'program') readsHeader = true;
       return { kind: 'line', field: field as LineField };
     }
     problems.push(`${path}: field "${field}" is not captured by the pattern (fields: ${fieldNames()})`);
@@ -198,7 +200,6 @@ function compileOne(
   if (rule.event) {
     const e = rule.event;
     const ep = `${at}.event`;
-    readsHeader = true; // the line's own time
     const tags: Array<[string, Read]> = Object.entries(e.const_tags).map(([k, v]) => [k, { kind: 'const', value: v }]);
     e.tags.forEach((f, i) => {
       const r = read(f, `${ep}.tags[${i}]`);
@@ -224,8 +225,7 @@ function compileOne(
     sources,
     levels: rule.level ? new Set(rule.level) : undefined,
     loggers: rule.logger ? new Set(rule.logger) : undefined,
-    readsHeader,
-    regex: new RegExp(compiled.regex.source, flags + (rule.anchor === 'start' && !rule.each_match ? 'y' : 'g')),
+    regex: new RegExp(compiled.regex.source, flags + (anchored ? 'y' : 'g')),
     each: rule.each_match,
     includeMatched: rule.include_matched,
     metrics,

@@ -36,7 +36,8 @@ function problems(rules: unknown[], extra: Record<string, unknown> = {}): string
     compileConfigRules(config, lib, new MetricRegistry());
     return [];
   } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
+    // Every problem ends with the rule's name; checked once below, stripped here.
+    if (err instanceof ConfigError) return err.problems.map((p) => p.replace(/ \[rule [a-z0-9_]+\]$/, ''));
     throw err;
   }
 }
@@ -112,6 +113,13 @@ describe('metrics from a rule', () => {
     expect(p.registry.definedCounter('each_total').at().value).toBe(4); // 3 + 1
     expect(p.registry.definedCounter('once_total').at().value).toBe(2);
     expect(p.registry.counter('quay_log_exporter_rule_matches_total').at('each').value).toBe(4);
+  });
+
+  it('each_match ends on a pattern that can match empty text, and counts each match once', () => {
+    const { p, feed } = pipeline([{ name: 'z', programs: 'x', each_match: true, match: '(?<d>[0-9]*)', metrics: [{ name: 'z_total', type: 'counter' }] }]);
+    // "12 3": "12", then "" at the space, "3", "" at the end of the line = 4 matches.
+    feed('supervisord', 'x stdout | 12 3');
+    expect(p.registry.definedCounter('z_total').at().value).toBe(4);
   });
 
   it('sees lines a built-in parser matched only with include_matched; built-in counting is unchanged', () => {
@@ -258,6 +266,30 @@ describe('refused rules: every problem, with the rule and key path', () => {
       expect.stringMatching(/^rules\[1\]\.match: unknown pattern "NOPE"/),
       'rules[2].name: "a" is also the name of rules[0]',
       'rules[2]: the rule makes nothing: give "metrics" or "event"',
+    ]);
+  });
+
+  it('names the rule in every problem; a leading ^ anchors at the program text, not with each_match', () => {
+    const config = parseConfig({ shipped_rules: false, rules: [{ name: 'my_rule', programs: 'x', each_match: true, match: '^%{WORD:a}', metrics: [{ name: 'g', type: 'gauge' }] }] });
+    let got: string[] = [];
+    try {
+      compileConfigRules(config, PatternLibrary.bundled(), new MetricRegistry());
+    } catch (err) {
+      got = (err as ConfigError).problems;
+    }
+    expect(got).toEqual([
+      'rules[0].each_match: a rule anchored at the start matches once per line; drop anchor (or the leading ^) or each_match [rule my_rule]',
+      'rules[0].metrics[0].value: a gauge needs the field whose number it records [rule my_rule]',
+    ]);
+  });
+
+  it('a leading ^ matches right after the supervisord prefix, and only there', () => {
+    const { p, feed } = pipeline([{ name: 'a', programs: 'x', match: '^start %{WORD:w}', metrics: [{ name: 'a_total', type: 'counter', labels: ['w'] }] }]);
+    feed('supervisord', 'x stdout | start one', 'x stdout | not start two', 'x stderr | start three');
+    const f = p.registry.definedCounter('a_total');
+    expect([...f.slots.values()].map((s) => [s.attributes['w'], s.value])).toEqual([
+      ['one', 1],
+      ['three', 1],
     ]);
   });
 
