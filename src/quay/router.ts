@@ -101,7 +101,7 @@ export function createRouter(source: InputSource, parsers: Parsers, registry: Me
           line: (line) => {
             const st = (states[0] ??= openState(route, info));
             const result = route.parser.parse(line, 0, st);
-            if (table !== undefined) table.apply(line, 0, result === LineResult.Matched, source);
+            if (table !== undefined) table.apply(line, 0, result === LineResult.Matched, source, info);
             route.lines[result].value++;
           },
           end: () => endStates([route], states),
@@ -150,12 +150,12 @@ export function createRouter(source: InputSource, parsers: Parsers, registry: Me
           const start = textStartAfter(line, end);
           const route = p.route;
           if (route === undefined) {
-            otherLines[p.rules!.apply(line, start, false, p.program) ? LineResult.Matched : LineResult.Ignored].value++;
+            otherLines[p.rules!.apply(line, start, false, p.program, info) ? LineResult.Matched : LineResult.Ignored].value++;
             return;
           }
           const st = (states[route.index] ??= openState(route, info));
           const result = route.parser.parse(line, start, st);
-          if (p.rules !== undefined) p.rules.apply(line, start, result === LineResult.Matched, p.program);
+          if (p.rules !== undefined) p.rules.apply(line, start, result === LineResult.Matched, p.program, info);
           route.lines[result].value++;
         },
         end: () => endStates(all, states),

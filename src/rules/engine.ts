@@ -5,6 +5,7 @@
  * rules, no trial of every rule.
  */
 import type { EventBus } from '../events.js';
+import type { StreamInfo } from '../inputs/types.js';
 import { parseGoDurationSeconds, type PatternLibrary } from '../grok/index.js';
 import { toFloat, toInt } from '../grok/convert.js';
 import { PROGRAM_SOURCES } from '../quay/router.js';
@@ -25,6 +26,8 @@ export interface EventOutcome {
   readonly time: number;
   readonly tags: Record<string, string>;
   readonly fields: Record<string, string | number>;
+  /** The stream the line came from (outputs write its pod). */
+  readonly stream?: StreamInfo;
 }
 
 /** The line being read: its program and, read on demand, its Python header. */
@@ -32,15 +35,17 @@ class LineView {
   line = '';
   start = 0;
   program = '';
+  stream: StreamInfo | undefined;
   private headerRead = false;
   private hasHeader = false;
 
   constructor(private readonly header: PythonLogReader) {}
 
-  reset(line: string, start: number, program: string): void {
+  reset(line: string, start: number, program: string, stream?: StreamInfo): void {
     this.line = line;
     this.start = start;
     this.program = program;
+    this.stream = stream;
     this.headerRead = false;
   }
 
@@ -103,9 +108,9 @@ export class RuleTable {
    * `builtinMatched`: a built-in parser matched the line, so only rules with
    * include_matched read it. Returns whether any rule matched.
    */
-  apply(line: string, start: number, builtinMatched: boolean, program: string): boolean {
+  apply(line: string, start: number, builtinMatched: boolean, program: string, stream?: StreamInfo): boolean {
     const view = this.view;
-    view.reset(line, start, program);
+    view.reset(line, start, program, stream);
     let any = false;
     for (const rule of this.rules) {
       if (builtinMatched && !rule.includeMatched) continue;
@@ -174,7 +179,8 @@ function eventOf(rule: CompiledRule, e: EventAction, m: RegExpExecArray, view: L
   }
   // A point needs a field: a rule that captures none still records that the line happened.
   if (Object.keys(fields).length === 0) fields['count'] = 1;
-  return { measurement: e.measurement, time: lineTime(rule, view), tags, fields };
+  const time = lineTime(rule, view);
+  return view.stream === undefined ? { measurement: e.measurement, time, tags, fields } : { measurement: e.measurement, time, tags, fields, stream: view.stream };
 }
 
 /** What a rule makes of one match, without recording (for `grok --rule`). */

@@ -164,7 +164,7 @@ describe('metrics from a rule', () => {
   });
 
   it('an event point: tags, typed fields, const tags, the Python line time', () => {
-    const { events, feed } = pipeline(
+    const { p, events } = pipeline(
       [
         {
           name: 'ev',
@@ -175,10 +175,11 @@ describe('metrics from a rule', () => {
       ],
       { python_log_timezone: '+02:00' },
     );
-    feed('supervisord', `x stdout | ${H('INFO', 'w')}pushed 42 bytes to eu as sha256:ab`);
+    const stream = { id: '/var/log/pods/q_quay-0_1/quay/0.log', pod: 'quay-0', namespace: 'q' };
+    p.openStream('supervisord', stream).line(`x stdout | ${H('INFO', 'w')}pushed 42 bytes to eu as sha256:ab`);
     expect(events).toEqual([
-      // 09:00 at +02:00 is 07:00 UTC
-      { measurement: 'my_push', time: Date.UTC(2026, 10, 30, 7, 0, 0), tags: { kind: 'push', loc: 'eu' }, fields: { bytes: 42, digest: 'sha256:ab' } },
+      // 09:00 at +02:00 is 07:00 UTC; the stream (its pod) travels with the event
+      { measurement: 'my_push', time: Date.UTC(2026, 10, 30, 7, 0, 0), tags: { kind: 'push', loc: 'eu' }, fields: { bytes: 42, digest: 'sha256:ab' }, stream },
     ]);
   });
 });

@@ -78,6 +78,7 @@ describe('storage-replication.yaml (workers/storagereplication.py, v3.5.1 … v3
       time: Date.UTC(2026, 10, 30, 9, 0, 0),
       tags: { reason: 'copy_failed', location: 'eu-west' },
       fields: { path: 'sha256/ab/abcdef', storage: '99990000-aaaa-bbbb-cccc-0123456789ab' },
+      stream: { id: 'anonymous' },
     });
   });
 
