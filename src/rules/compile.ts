@@ -217,7 +217,9 @@ function compileOne(
     event = { measurement: e.measurement, tags, fields };
   }
 
-  const flags = compiled.regex.flags.replace(/[gy]/g, '');
+  // `m`: a `$` ends the first line of a multi-line event too (a Python traceback joined to its line by
+  // `multiline: python-traceback`), as someone writing a rule for one log line means it.
+  const flags = compiled.regex.flags.replace(/[gym]/g, '') + 'm';
   return {
     name: rule.name,
     origin: at,

@@ -101,11 +101,13 @@ describe('worker-exceptions.yaml (workers/worker.py, v3.5.1 … v3.18.0)', () =>
     `storagereplication stdout | ${T}[ERROR] [workers.worker] Operation raised exception, retrying in 4 seconds`,
     `notificationworker stdout | ${T}[ERROR] [something.else] Operation raised exception`,
     `gunicorn-web stdout | ${T}[ERROR] [workers.worker] Operation raised exception`,
+    // As `multiline: {preset: python-traceback}` hands it: the traceback joined with "\n"; the rule's `$` ends the first line.
+    `notificationworker stdout | ${T}[ERROR] [workers.worker] Operation raised exception\nnotificationworker stdout | Traceback (most recent call last):\nnotificationworker stdout |   File "/quay-registry/workers/worker.py", line 170, in _operation_func`,
   );
 
   it('counts by program, including a program a built-in parser reads (gcworker)', () => {
     const f = s.family('quay_worker_operation_exceptions_total');
-    expect(s.value(f, 'notificationworker')).toBe(2);
+    expect(s.value(f, 'notificationworker')).toBe(3); // two plain lines and one with its traceback
     expect(s.value(f, 'gcworker')).toBe(1);
     expect(f.slots.size).toBe(2);
   });
