@@ -201,14 +201,16 @@ function compileOne(
     const e = rule.event;
     const ep = `${at}.event`;
     const tags: Array<[string, Read]> = Object.entries(e.const_tags).map(([k, v]) => [k, { kind: 'const', value: v }]);
-    e.tags.forEach((f, i) => {
+    // Without a list, Telegraf's reading: captures typed `:tag` are tags.
+    const tagList = e.tags ?? [...groups].filter(([, g]) => g.type === 'tag').map(([f]) => f);
+    tagList.forEach((f, i) => {
       const r = read(f, `${ep}.tags[${i}]`);
       if (r) {
         bounded(f, `${ep}.tags[${i}]`);
         tags.push([f, r]);
       }
     });
-    const fieldList = e.fields ?? [...groups.keys()].filter((f) => !e.tags.includes(f));
+    const fieldList = e.fields ?? [...groups.keys()].filter((f) => !tagList.includes(f));
     const fields: Array<[string, Read]> = [];
     fieldList.forEach((f, i) => {
       const r = read(f, `${ep}.fields[${i}]`);

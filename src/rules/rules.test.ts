@@ -184,6 +184,14 @@ describe('metrics from a rule', () => {
   });
 });
 
+describe('event tags by Telegraf modifier', () => {
+  it('without a tags list, :tag captures are the tags and the rest are fields', () => {
+    const { p, events } = pipeline([{ name: 't', programs: 'x', match: '%{WORD:zone:tag} took %{INT:ms:int} for %{NOTSPACE:who}', event: { measurement: 'm' } }]);
+    p.handler('supervisord')('x stdout | eu took 12 for bob');
+    expect(events.map((e) => [e.tags, e.fields])).toEqual([[{ zone: 'eu' }, { ms: 12, who: 'bob' }]]);
+  });
+});
+
 describe('refused rules: every problem, with the rule and key path', () => {
   const base = { name: 'r', programs: 'x' };
 

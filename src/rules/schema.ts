@@ -37,8 +37,8 @@ export const ruleMetricSchema = z.strictObject({
 
 export const ruleEventSchema = z.strictObject({
   measurement: z.string().min(1),
-  /** Captured fields written as tags (indexed in InfluxDB: the same boundedness check as labels). */
-  tags: z.array(z.string().min(1)).default([]),
+  /** Captured fields written as tags (indexed in InfluxDB: the same boundedness check as labels); default: the `:tag` captures, as Telegraf. */
+  tags: z.array(z.string().min(1)).optional(),
   const_tags: z.record(z.string(), z.string()).default({}),
   /** Captured fields written as fields; default: every capture that is not a tag. */
   fields: z.array(z.string().min(1)).optional(),
