@@ -12,6 +12,7 @@ import { parseZoneOffset } from '../quay/time.js';
 import { compileConfigRules } from './index.js';
 import { describeMatch } from './engine.js';
 import { PROGRAM_SOURCES } from '../quay/router.js';
+import { prefixEnd, textStartAfter } from '../formats/supervisord.js';
 
 export interface RuleCommandOptions {
   readonly config: Config;
@@ -23,8 +24,6 @@ export interface RuleCommandOptions {
 
 export class UnknownRuleError extends Error {}
 
-const PREFIX = /^(\S{1,64}) (?:stdout|stderr) \| /;
-
 export async function runRuleCommand(opts: RuleCommandOptions): Promise<{ matched: number; unmatched: number }> {
   const rules = compileConfigRules(opts.config, opts.library, new MetricRegistry());
   const rule = rules.find((r) => r.name === opts.rule);
@@ -35,14 +34,14 @@ export async function runRuleCommand(opts: RuleCommandOptions): Promise<{ matche
   let unmatched = 0;
   for await (const raw of opts.lines) {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    const prefix = PREFIX.exec(line);
-    const program = prefix ? prefix[1]! : (rule.programs[0] ?? rule.sources[0] ?? '');
-    if (prefix && !reads(program)) {
+    const end = prefixEnd(line);
+    const program = end >= 0 ? line.slice(0, end) : (rule.programs[0] ?? rule.sources[0] ?? '');
+    if (end >= 0 && !reads(program)) {
       unmatched++;
       opts.out(JSON.stringify({ line, rule: rule.name, match: false, reason: `the rule does not read program ${program}` }));
       continue;
     }
-    const result = describeMatch(rule, line, prefix ? prefix[0].length : 0, program, opts.library, zone);
+    const result = describeMatch(rule, line, end >= 0 ? textStartAfter(line, end) : 0, program, opts.library, zone);
     if (result === null || result.skipped !== undefined) {
       unmatched++;
       opts.out(JSON.stringify({ line, rule: rule.name, match: false, ...(result?.skipped ? { reason: result.skipped } : {}) }));

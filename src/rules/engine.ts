@@ -9,7 +9,7 @@ import type { StreamInfo } from '../inputs/types.js';
 import { parseGoDurationSeconds, type PatternLibrary } from '../grok/index.js';
 import { toFloat, toInt } from '../grok/convert.js';
 import { PROGRAM_SOURCES } from '../quay/router.js';
-import { PythonLogReader } from '../quay/python-log.js';
+import { PythonLogReader } from '../formats/python-log.js';
 import { NUMERIC_TYPES, type CompiledRule, type EventAction, type MetricAction, type Read } from './compile.js';
 
 /** What one metric action made of one match (for `grok --rule` and tests). */

@@ -132,7 +132,8 @@ describe('metrics from a rule', () => {
       match: '"%{WORD:method} /v2/',
       metrics: [{ name: `${name}_total`, type: 'counter', labels: ['method'] }],
     });
-    const { p, feed } = pipeline([rule('with', true), rule('without', false)]);
+    // nginx counts traffic (with no input configured, `auto` would pick gunicorn and nginx access lines would be `ignored`).
+    const { p, feed } = pipeline([rule('with', true), rule('without', false)], { traffic: { source: 'nginx' } });
     feed('supervisord', `nginx stdout | ${access}`);
     feed('nginx', access, 'not an nginx line "GET /v2/');
     // with: the two access lines the nginx parser matched; the garbage line is unmatched by the parser, so both rules read it.

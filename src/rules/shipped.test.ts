@@ -175,7 +175,7 @@ describe('health.yaml (health/healthcheck.py; gunicorn arbiter)', () => {
 });
 
 describe('nginx-upstream.yaml', () => {
-  const s = setup();
+  const s = setup({ traffic: { source: 'nginx' } });
   afterAll(() => s.pipeline.shutdown());
   s.feed(
     'nginx stderr | 2026/11/30 09:00:00 [error] 12#12: *345 connect() to unix:/tmp/gunicorn_registry.sock failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: _, request: "GET /v2/ HTTP/1.1", upstream: "http://unix:/tmp/gunicorn_registry.sock:/v2/", host: "quay.example.com"',
