@@ -63,9 +63,9 @@ export function mirrorStory(ctx) {
     items.push({
       line: (ms) => prog(ms, 'INFO', 'workers.repomirrorworker', `Source 'docker://${up}:${tag}' ${ok ? 'successful sync' : 'failed to sync'}.`),
       record: () => {
-        T('quay_repository_mirror_tag_syncs_total', [r.ns, r.repo, ok ? 'success' : 'failed']);
+        T('quay_log_repository_mirror_tag_syncs_total', [r.ns, r.repo, ok ? 'success' : 'failed']);
         // Each failed tag is a failure, classified from the skopeo error just before it.
-        if (!ok) T('quay_repository_mirror_sync_failures_total', [r.ns, err.reason]);
+        if (!ok) T('quay_log_repository_mirror_sync_failures_total', [r.ns, err.reason]);
       },
     });
   }
@@ -73,7 +73,7 @@ export function mirrorStory(ctx) {
   const result = failed === 0 ? 'success' : failed < n ? 'partial' : 'failed';
   items.push({
     line: (ms) => prog(ms, 'INFO', APS, `Job ${job} executed successfully`),
-    record: () => T('quay_repository_mirror_sync_attempts_total', [r.ns, r.repo, result]),
+    record: () => T('quay_log_repository_mirror_sync_attempts_total', [r.ns, r.repo, result]),
   });
   return items;
 }
@@ -98,28 +98,28 @@ export function gcStory(ctx) {
     const count = 1 + Math.floor(rand() * 4);
     items.push({
       line: (ms) => prog(ms, 'DEBUG', 'data.model.gc', `Found ${count} ${k.plural} to GC under repository ${repoId}`),
-      record: () => T('quay_gc_candidates_found_total', [k.candidates], count),
+      record: () => T('quay_log_gc_candidates_found_total', [k.candidates], count),
     });
     for (let i = 0; i < count; i++) {
       const row = 1 + Math.floor(rand() * 1e6);
       const digest = k.kind === 'manifest' ? ` with digest ${pick(digests)}` : '';
       items.push({
         line: (ms) => prog(ms, 'DEBUG', 'data.model.gc', `Deleting ${k.kind} ${row}${digest} under repository ${repoId}`),
-        record: () => T('quay_gc_table_rows_deleted_total', [k.table]),
+        record: () => T('quay_log_gc_table_rows_deleted_total', [k.table]),
       });
     }
   }
   if (rand() < 0.1) {
     items.push({
       line: (ms) => prog(ms, 'DEBUG', 'data.model.gc', `Purging repository ${repoId}`),
-      record: () => T('quay_gc_repos_purged_total', []),
+      record: () => T('quay_log_gc_repos_purged_total', []),
     });
   }
   if (rand() < 0.05) {
     const tagId = 1 + Math.floor(rand() * 1e5);
     items.push({
       line: (ms) => prog(ms, 'WARNING', 'data.model.gc', `Skipping GC of immutable tag v1.${tagId % 10} (id=${tagId}) in repository ${repoId}`),
-      record: () => T('quay_gc_immutable_tags_skipped_total', []),
+      record: () => T('quay_log_gc_immutable_tags_skipped_total', []),
     });
   }
   if (rand() < 0.3) {
@@ -128,27 +128,27 @@ export function gcStory(ctx) {
     const hex = d.slice(7);
     items.push({
       line: (ms) => prog(ms, 'INFO', 'data.model.storage', `Removed blob ${d} from local_us (path: sha256/${hex.slice(0, 2)}/${hex}) under namespace ${r.ns} (repo: ${r.repo})`),
-      record: () => T('quay_gc_storage_blobs_deleted_total', [r.ns]),
+      record: () => T('quay_log_gc_storage_blobs_deleted_total', [r.ns]),
     });
   }
   const fn = 'GarbageCollectionWorker._garbage_collection_repos';
   items.push({
     line: (ms) => prog(ms, 'INFO', APS, `Job ${job} executed successfully`),
     record: () => {
-      T('quay_gc_iterations_total', []);
-      T('quay_gc_job_runs_total', [fn, 'success']);
+      T('quay_log_gc_iterations_total', []);
+      T('quay_log_gc_job_runs_total', [fn, 'success']);
     },
   });
   // Now and then the scheduler was late for the next run, or the previous one was still running.
   if (rand() < 0.05) {
     items.push({
       line: (ms) => prog(ms, 'WARNING', APS, `Run time of job ${job} was missed by 0:00:01.514839`),
-      record: () => T('quay_gc_job_runs_total', [fn, 'missed']),
+      record: () => T('quay_log_gc_job_runs_total', [fn, 'missed']),
     });
   } else if (rand() < 0.03) {
     items.push({
       line: (ms) => prog(ms, 'WARNING', 'apscheduler.scheduler', `Execution of job ${job} skipped: maximum number of running instances reached (1)`),
-      record: () => T('quay_gc_job_runs_total', [fn, 'skipped']),
+      record: () => T('quay_log_gc_job_runs_total', [fn, 'skipped']),
     });
   }
   return items;

@@ -184,7 +184,7 @@ async function benchMtail(c) {
         const samples = parsePrometheus(res.stdout);
         rows = compareTotals(samples, c.truth);
         // Series by series too, for the families mtail labels the same way.
-        const same = ['quay_registry_requests_total', 'quay_registry_pulls_total', 'quay_registry_pushes_total', 'quay_registry_blob_redirects_total', 'quay_registry_transfer_bytes_total', 'quay_registry_slow_transfers_total', 'quay_gc_iterations_total', 'quay_gc_table_rows_deleted_total'];
+        const same = ['quay_registry_requests_total', 'quay_registry_pulls_total', 'quay_registry_pushes_total', 'quay_registry_blob_redirects_total', 'quay_registry_transfer_bytes_total', 'quay_registry_slow_transfers_total', 'quay_log_gc_iterations_total', 'quay_log_gc_table_rows_deleted_total'];
         const sub = { metrics: Object.fromEntries(same.filter((m) => m in c.truth.metrics).map((m) => [m, c.truth.metrics[m]])), linesBySource: c.truth.linesBySource };
         seriesCheck = checkAgainstTruth(samples, sub, CATALOGUE);
       }

@@ -35,7 +35,7 @@ async function samples(file: string): Promise<string[]> {
   return r.stdout
     .split('\n')
     .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('quay_log_exporter_'))
-    .filter((l) => !l.startsWith('quay_repository_mirror_last_sync_timestamp_seconds') && !l.startsWith('quay_repository_mirror_sync_duration_seconds'));
+    .filter((l) => !l.startsWith('quay_log_repository_mirror_last_sync_timestamp_seconds') && !l.startsWith('quay_log_repository_mirror_sync_duration_seconds'));
 }
 
 describe('JSONLOG records give the metrics their text form gives', () => {

@@ -101,16 +101,16 @@ describe('replay of the supervisord fixture', () => {
   });
 
   it('counts mirror tag syncs and classifies the skopeo failure', () => {
-    expect(family(samples, 'quay_repository_mirror_tag_syncs_total')).toEqual({
+    expect(family(samples, 'quay_log_repository_mirror_tag_syncs_total')).toEqual({
       'namespace=mirrors,repository=node-exporter,result=failed': 1,
       'namespace=mirrors,repository=node-exporter,result=success': 1,
     });
-    expect(family(samples, 'quay_repository_mirror_sync_failures_total')).toEqual({ 'namespace=mirrors,reason=rate_limited': 1 });
+    expect(family(samples, 'quay_log_repository_mirror_sync_failures_total')).toEqual({ 'namespace=mirrors,reason=rate_limited': 1 });
   });
 
   it('counts GC iterations and job runs', () => {
-    expect(value(samples, 'quay_gc_iterations_total')).toBe(2);
-    expect(family(samples, 'quay_gc_job_runs_total')).toEqual({ 'job=GarbageCollectionWorker._garbage_collection_repos,result=success': 2 });
+    expect(value(samples, 'quay_log_gc_iterations_total')).toBe(2);
+    expect(family(samples, 'quay_log_gc_job_runs_total')).toEqual({ 'job=GarbageCollectionWorker._garbage_collection_repos,result=success': 2 });
   });
 
   it('never puts a digest, client address, tag or user agent into a label', () => {

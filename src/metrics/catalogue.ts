@@ -95,43 +95,43 @@ export const CATALOGUE = {
   },
 
   // ---- repository mirroring (repomirrorworker) ----
-  quay_repository_mirror_tag_syncs_total: {
+  quay_log_repository_mirror_tag_syncs_total: {
     kind: 'counter',
     help: 'Tags synced by the mirror worker, by result (success, failed).',
     labels: [...REPO, 'result'],
     fold: REPO,
   },
-  quay_repository_mirror_sync_failures_total: {
+  quay_log_repository_mirror_sync_failures_total: {
     kind: 'counter',
     help: 'Mirror sync failures by reason, classified from the skopeo error text.',
     labels: ['namespace', 'reason'],
     fold: ['namespace'],
   },
-  quay_repository_mirror_sync_attempts_total: {
+  quay_log_repository_mirror_sync_attempts_total: {
     kind: 'counter',
     help: 'Sync attempts of a mirrored repository, by result (success, partial, failed, cancelled).',
     labels: [...REPO, 'result'],
     fold: REPO,
   },
-  quay_repository_mirror_last_sync_status: {
+  quay_log_repository_mirror_last_sync_status: {
     kind: 'gauge',
     help: 'State set: 1 on the status of the last sync attempt (success, failed, syncing, cancelled), 0 on the others.',
     labels: [...REPO, 'status', 'last_error_reason'],
     fold: REPO,
   },
-  quay_repository_mirror_sync_complete: {
+  quay_log_repository_mirror_sync_complete: {
     kind: 'gauge',
     help: '1 when every tag of the last sync attempt synced, else 0.',
     labels: REPO,
     fold: REPO,
   },
-  quay_repository_mirror_last_sync_timestamp_seconds: {
+  quay_log_repository_mirror_last_sync_timestamp_seconds: {
     kind: 'gauge',
     help: 'Unix time (from the log line) at which the last sync attempt ended.',
     labels: REPO,
     fold: REPO,
   },
-  quay_repository_mirror_sync_duration_seconds: {
+  quay_log_repository_mirror_sync_duration_seconds: {
     kind: 'histogram',
     help: 'Duration of sync attempts, from the first to the last line of the attempt.',
     labels: ['namespace'],
@@ -167,43 +167,43 @@ export const CATALOGUE = {
   },
 
   // ---- garbage collection (gcworker) ----
-  quay_gc_iterations_total: {
+  quay_log_gc_iterations_total: {
     kind: 'counter',
     help: 'Successful runs of GarbageCollectionWorker._garbage_collection_repos.',
     labels: [],
   },
-  quay_gc_job_runs_total: {
+  quay_log_gc_job_runs_total: {
     kind: 'counter',
     help: 'apscheduler job runs in the GC worker by job and result (success, error, missed, skipped).',
     labels: ['job', 'result'],
   },
-  quay_gc_table_rows_deleted_total: {
+  quay_log_gc_table_rows_deleted_total: {
     kind: 'counter',
     help: 'Rows deleted by GC, by table (Tag, Manifest, UploadedBlob). Needs DEBUGLOG=true.',
     labels: ['table'],
   },
-  quay_gc_repos_purged_total: {
+  quay_log_gc_repos_purged_total: {
     kind: 'counter',
     help: 'Repositories purged by GC. Needs DEBUGLOG=true.',
     labels: [],
   },
-  quay_gc_storage_blobs_deleted_total: {
+  quay_log_gc_storage_blobs_deleted_total: {
     kind: 'counter',
     help: 'Blobs removed from storage by GC, by namespace.',
     labels: ['namespace'],
     fold: ['namespace'],
   },
-  quay_gc_candidates_found_total: {
+  quay_log_gc_candidates_found_total: {
     kind: 'counter',
     help: 'GC candidates found, by kind (tags, manifests, uploaded_blobs). Needs DEBUGLOG=true.',
     labels: ['kind'],
   },
-  quay_gc_namespaces_purged_total: {
+  quay_log_gc_namespaces_purged_total: {
     kind: 'counter',
     help: 'Namespaces purged by the namespace GC worker.',
     labels: [],
   },
-  quay_gc_immutable_tags_skipped_total: {
+  quay_log_gc_immutable_tags_skipped_total: {
     kind: 'counter',
     help: 'Tags GC skipped because they are immutable.',
     labels: [],
@@ -288,6 +288,6 @@ export type HistogramName = { [N in MetricName]: KindOf<N> extends 'histogram' ?
 export function podLabelAllowed(name: string): boolean {
   const def = (CATALOGUE as Record<string, MetricDef>)[name];
   if (def === undefined || def.labels.length >= 5) return false;
-  if (name.startsWith('quay_repository_mirror_') || name.startsWith('quay_log_repository_mirror_')) return false;
+  if (name.startsWith('quay_log_repository_mirror_') || name.startsWith('quay_log_repository_mirror_')) return false;
   return !name.startsWith('quay_log_exporter_') || name === 'quay_log_exporter_lines_total';
 }

@@ -32,17 +32,17 @@ describe('MetricRegistry.expire (series_ttl)', () => {
 
   it('histograms expire by count; gauges and fixed-label series never do', async () => {
     const r = new MetricRegistry();
-    const d = r.histogram('quay_repository_mirror_sync_duration_seconds');
+    const d = r.histogram('quay_log_repository_mirror_sync_duration_seconds');
     d.observe(d.at('mirrors'), 2);
-    r.gauge('quay_repository_mirror_last_sync_status').at('mirrors', 'redis', 'success', '').value = 1;
-    r.counter('quay_gc_iterations_total').at().value = 7;
+    r.gauge('quay_log_repository_mirror_last_sync_status').at('mirrors', 'redis', 'success', '').value = 1;
+    r.counter('quay_log_gc_iterations_total').at().value = 7;
     r.counter('quay_log_exporter_lines_total').at('nginx', 'matched').value = 9;
     r.expire(0, 10);
     // 1 histogram series expires; the state-set gauge, the unlabelled and the fixed-label counters stay.
     expect(r.expire(10, 10)).toBe(1);
-    expect(await exported(r, 'quay_repository_mirror_sync_duration_seconds')).toEqual([]);
-    expect(await exported(r, 'quay_repository_mirror_last_sync_status')).toHaveLength(1);
-    expect(await exported(r, 'quay_gc_iterations_total')).toEqual([[{}, 7]]);
+    expect(await exported(r, 'quay_log_repository_mirror_sync_duration_seconds')).toEqual([]);
+    expect(await exported(r, 'quay_log_repository_mirror_last_sync_status')).toHaveLength(1);
+    expect(await exported(r, 'quay_log_gc_iterations_total')).toEqual([[{}, 7]]);
     expect(await exported(r, 'quay_log_exporter_lines_total')).toEqual([[{ source: 'nginx', result: 'matched' }, 9]]);
   });
 

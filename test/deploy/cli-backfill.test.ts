@@ -119,15 +119,15 @@ describe.skipIf(!haveBinary(INFLUXD))('replay backfills InfluxDB (real CLI, real
 
   it('writes mirror tag syncs, the failure reason and GC iterations', async () => {
     // v1.7.0 "failed to sync" (10:15:40.006) and v1.8.0 "successful sync" (10:16:20), both mirrors/node-exporter.
-    expect(await counters('quay_repository_mirror_tag_syncs_total', ['namespace', 'repository', 'result'])).toEqual({
+    expect(await counters('quay_log_repository_mirror_tag_syncs_total', ['namespace', 'repository', 'result'])).toEqual({
       'namespace=mirrors,repository=node-exporter,result=failed': 1,
       'namespace=mirrors,repository=node-exporter,result=success': 1,
     });
     // The skopeo error before the failure says "toomanyrequests".
-    expect(await counters('quay_repository_mirror_sync_failures_total', ['namespace', 'reason'])).toEqual({ 'namespace=mirrors,reason=rate_limited': 1 });
+    expect(await counters('quay_log_repository_mirror_sync_failures_total', ['namespace', 'reason'])).toEqual({ 'namespace=mirrors,reason=rate_limited': 1 });
     // Two "GarbageCollectionWorker._garbage_collection_repos … executed successfully" lines.
-    expect(await counters('quay_gc_iterations_total', [])).toEqual({ '': 2 });
-    expect(await counters('quay_gc_job_runs_total', ['job', 'result'])).toEqual({ 'job=GarbageCollectionWorker._garbage_collection_repos,result=success': 2 });
+    expect(await counters('quay_log_gc_iterations_total', [])).toEqual({ '': 2 });
+    expect(await counters('quay_log_gc_job_runs_total', ['job', 'result'])).toEqual({ 'job=GarbageCollectionWorker._garbage_collection_repos,result=success': 2 });
   });
 
   it('writes two quay_slow_transfer points at their log time', async () => {

@@ -71,22 +71,22 @@ describe.skipIf(!haveBinary(PROMETHEUS) || !haveBinary(PROMTOOL))('prometheus sc
   });
 
   it('stores mirror and GC state', async () => {
-    expect(await series('quay_repository_mirror_tag_syncs_total')).toEqual({
-      '__name__=quay_repository_mirror_tag_syncs_total,namespace=mirrors,repository=node-exporter,result=failed': '1',
-      '__name__=quay_repository_mirror_tag_syncs_total,namespace=mirrors,repository=node-exporter,result=success': '1',
+    expect(await series('quay_log_repository_mirror_tag_syncs_total')).toEqual({
+      '__name__=quay_log_repository_mirror_tag_syncs_total,namespace=mirrors,repository=node-exporter,result=failed': '1',
+      '__name__=quay_log_repository_mirror_tag_syncs_total,namespace=mirrors,repository=node-exporter,result=success': '1',
     });
-    expect(await series('quay_repository_mirror_sync_failures_total')).toEqual({ '__name__=quay_repository_mirror_sync_failures_total,namespace=mirrors,reason=rate_limited': '1' });
+    expect(await series('quay_log_repository_mirror_sync_failures_total')).toEqual({ '__name__=quay_log_repository_mirror_sync_failures_total,namespace=mirrors,reason=rate_limited': '1' });
     // The attempt opened at 10:15:32 is still open: no process_mirrors run-end line follows, and
     // mirror.idle_gap (10m) has not passed in log time or wall time. So the state set says syncing.
-    expect(await series('quay_repository_mirror_last_sync_status == 1')).toEqual({
-      '__name__=quay_repository_mirror_last_sync_status,namespace=mirrors,repository=node-exporter,status=syncing': '1',
+    expect(await series('quay_log_repository_mirror_last_sync_status == 1')).toEqual({
+      '__name__=quay_log_repository_mirror_last_sync_status,namespace=mirrors,repository=node-exporter,status=syncing': '1',
     });
     // Two "_garbage_collection_repos … executed successfully" lines.
-    expect(await series('quay_gc_iterations_total')).toEqual({ '__name__=quay_gc_iterations_total': '2' });
+    expect(await series('quay_log_gc_iterations_total')).toEqual({ '__name__=quay_log_gc_iterations_total': '2' });
     // Both job lines ran _garbage_collection_repos. The catalogue names that label `job`, which the scrape's own
     // `job` label displaces: Prometheus stores it as exported_job (see the final report / catalogue.ts).
-    expect(await series('quay_gc_job_runs_total')).toEqual({
-      '__name__=quay_gc_job_runs_total,exported_job=GarbageCollectionWorker._garbage_collection_repos,result=success': '2',
+    expect(await series('quay_log_gc_job_runs_total')).toEqual({
+      '__name__=quay_log_gc_job_runs_total,exported_job=GarbageCollectionWorker._garbage_collection_repos,result=success': '2',
     });
   });
 

@@ -206,7 +206,7 @@ describe('DaemonSet example on a node-like directory (real CLI)', () => {
       'pods gone',
       async () => {
         const s = await d.samples();
-        return value(s, 'quay_log_exporter_files_watched') === 2 && value(s, 'quay_repository_mirror_sync_attempts_total', { namespace: 'team', repository: 'busybox', result: 'failed' }) === 1 ? s : false;
+        return value(s, 'quay_log_exporter_files_watched') === 2 && value(s, 'quay_log_repository_mirror_sync_attempts_total', { namespace: 'team', repository: 'busybox', result: 'failed' }) === 1 ? s : false;
       },
       30_000,
     );
@@ -217,24 +217,24 @@ describe('DaemonSet example on a node-like directory (real CLI)', () => {
     expect(paths()).toEqual([a.link, c.link].sort());
 
     const s: Sample[] = gone;
-    const attempts = (ns: string, repo: string, r: string) => value(s, 'quay_repository_mirror_sync_attempts_total', { namespace: ns, repository: repo, result: r }) ?? 0;
+    const attempts = (ns: string, repo: string, r: string) => value(s, 'quay_log_repository_mirror_sync_attempts_total', { namespace: ns, repository: repo, result: r }) ?? 0;
     // By hand: redis (pod A, both tags across the rotation) 1 success, no failure; node-exporter
     // (pod B) 1 failed; alpine (B) 1 success; nginx (C) 1 success; busybox (B, gone mid-job) 1 failed.
     expect(attempts('mirrors', 'redis', 'success')).toBe(1);
     expect(attempts('mirrors', 'redis', 'failed')).toBe(0);
-    expect(value(s, 'quay_repository_mirror_tag_syncs_total', { namespace: 'mirrors', repository: 'redis', result: 'success' })).toBe(2);
+    expect(value(s, 'quay_log_repository_mirror_tag_syncs_total', { namespace: 'mirrors', repository: 'redis', result: 'success' })).toBe(2);
     expect(attempts('mirrors', 'node-exporter', 'failed')).toBe(1);
     expect(attempts('team', 'alpine', 'success')).toBe(1);
     expect(attempts('mirrors', 'nginx', 'success')).toBe(1);
     expect(attempts('team', 'busybox', 'failed')).toBe(1);
-    expect(sum(s, 'quay_repository_mirror_sync_attempts_total')).toBe(5);
+    expect(sum(s, 'quay_log_repository_mirror_sync_attempts_total')).toBe(5);
     // Failures: node-exporter's rate limit and busybox's unfinished job; nothing on unknown.
-    expect(value(s, 'quay_repository_mirror_sync_failures_total', { namespace: 'mirrors', reason: 'rate_limited' })).toBe(1);
-    expect(value(s, 'quay_repository_mirror_sync_failures_total', { namespace: 'team', reason: 'unknown_error' })).toBe(1);
-    expect(sum(s, 'quay_repository_mirror_sync_failures_total')).toBe(2);
+    expect(value(s, 'quay_log_repository_mirror_sync_failures_total', { namespace: 'mirrors', reason: 'rate_limited' })).toBe(1);
+    expect(value(s, 'quay_log_repository_mirror_sync_failures_total', { namespace: 'team', reason: 'unknown_error' })).toBe(1);
+    expect(sum(s, 'quay_log_repository_mirror_sync_failures_total')).toBe(2);
     expect(s.filter((x) => x.labels['namespace'] === 'unknown')).toEqual([]);
     // Two tracebacks of two pods, interleaved line by line: each joined to its own pod's error.
-    expect(value(s, 'quay_gc_job_runs_total', { job: 'GarbageCollectionWorker._garbage_collection_repos', result: 'error' })).toBe(2);
+    expect(value(s, 'quay_log_gc_job_runs_total', { job: 'GarbageCollectionWorker._garbage_collection_repos', result: 'error' })).toBe(2);
     // Mirror lines: A 1 before start + 5 (job, tag, job, tag, end); B 1 + 7 (job, skopeo, failed,
     // job alpine, alpine ok, end, job busybox); C 3 → 6 + 8 + 3 = 17.
     expect(value(s, 'quay_log_exporter_lines_total', { source: 'repomirrorworker', result: 'matched' })).toBe(17);
@@ -272,18 +272,18 @@ describe('DaemonSet example on a node-like directory (real CLI)', () => {
       return parseExposition(r.stdout);
     };
     const on = await replay({ pod_label: true });
-    expect(value(on, 'quay_gc_table_rows_deleted_total', { table: 'Tag', pod: 'quay-app-a' })).toBe(2);
-    expect(value(on, 'quay_gc_table_rows_deleted_total', { table: 'Tag', pod: 'quay-app-b' })).toBe(1);
+    expect(value(on, 'quay_log_gc_table_rows_deleted_total', { table: 'Tag', pod: 'quay-app-a' })).toBe(2);
+    expect(value(on, 'quay_log_gc_table_rows_deleted_total', { table: 'Tag', pod: 'quay-app-b' })).toBe(1);
     expect(value(on, 'quay_log_exporter_lines_total', { source: 'gcworker', result: 'matched', pod: 'quay-app-a' })).toBe(2);
     expect(value(on, 'quay_log_exporter_lines_total', { source: 'repomirrorworker', result: 'matched', pod: 'quay-app-b' })).toBe(1);
     // One repository, two pods: its tag syncs are one series without a pod (2 tags).
-    expect(value(on, 'quay_repository_mirror_tag_syncs_total', { namespace: 'unknown', repository: 'unknown', result: 'success' })).toBe(2);
+    expect(value(on, 'quay_log_repository_mirror_tag_syncs_total', { namespace: 'unknown', repository: 'unknown', result: 'success' })).toBe(2);
     const off = await replay({});
-    expect(value(off, 'quay_gc_table_rows_deleted_total', { table: 'Tag' })).toBe(3);
+    expect(value(off, 'quay_log_gc_table_rows_deleted_total', { table: 'Tag' })).toBe(3);
     expect(off.filter((x) => 'pod' in x.labels)).toEqual([]);
     // A name that cannot have a pod label is refused, naming the key (exit 2).
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, JSON.stringify({ limits: { pod_label: ['quay_repository_mirror_sync_attempts_total'] } }));
+    writeFileSync(bad, JSON.stringify({ limits: { pod_label: ['quay_log_repository_mirror_sync_attempts_total'] } }));
     const r = await runCli(['check-config', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('limits.pod_label');
@@ -303,7 +303,7 @@ describe('DaemonSet example on a node-like directory (real CLI)', () => {
     const x = addPod('quay-app-x');
     const d = await startDaemon(config, mkdtempSync(join(root, 'exporter-')));
     try {
-      const synced = async () => value(await d.samples(), 'quay_repository_mirror_tag_syncs_total', { namespace: 'mirrors', repository: 'redis', result: 'success' });
+      const synced = async () => value(await d.samples(), 'quay_log_repository_mirror_tag_syncs_total', { namespace: 'mirrors', repository: 'redis', result: 'success' });
       await waitFor('pod x followed', async () => value(await d.samples(), 'quay_log_exporter_files_watched') === 1);
       write(x, job('10:00:00,000', REDIS, '7.2', 'mirrors/redis'));
       write(x, result('10:00:01,000', REDIS, '7.2', true));

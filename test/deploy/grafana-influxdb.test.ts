@@ -54,7 +54,7 @@ describe.skipIf(!ok)('Grafana InfluxDB dashboard against influxd', () => {
     });
     const provider = createMeterProvider(registry, [out.reader]);
     const c = (name: Parameters<MetricRegistry['counter']>[0], ...labels: string[]) => registry.counter(name).at(...labels);
-    const status = registry.gauge('quay_repository_mirror_last_sync_status');
+    const status = registry.gauge('quay_log_repository_mirror_last_sync_status');
     status.at('acme', 'web', 'failed', 'auth').value = 1;
     status.at('acme', 'ok', 'failed', '').value = 0;
     registry.gauge('quay_log_exporter_input_lag_bytes').at('/var/log/quay.log').value = 4096;
@@ -67,10 +67,10 @@ describe.skipIf(!ok)('Grafana InfluxDB dashboard against influxd', () => {
       c('quay_registry_transfer_bytes_total', 'pull', 'acme', 'web').value += 1_000_000;
       c('quay_registry_requests_total', 'manifest_get', 'acme', 'web', '404').value += 3;
       c('quay_registry_requests_total', 'blob_get', 'acme', 'web', '503').value += 1;
-      c('quay_repository_mirror_tag_syncs_total', 'acme', 'web', 'failed').value += 1;
-      c('quay_repository_mirror_sync_failures_total', 'acme', 'auth').value += 1;
-      c('quay_gc_table_rows_deleted_total', 'Tag').value += 5;
-      c('quay_gc_iterations_total').value += 1;
+      c('quay_log_repository_mirror_tag_syncs_total', 'acme', 'web', 'failed').value += 1;
+      c('quay_log_repository_mirror_sync_failures_total', 'acme', 'auth').value += 1;
+      c('quay_log_gc_table_rows_deleted_total', 'Tag').value += 5;
+      c('quay_log_gc_iterations_total').value += 1;
       c('quay_log_exporter_lines_total', 'nginx', 'matched').value += 100;
       c('quay_log_exporter_lines_total', 'nginx', 'unmatched').value += 4;
       throughput.observe(throughput.at('pull'), 2_000_000);

@@ -70,7 +70,7 @@ describe.skipIf(!haveBinary(PROMETHEUS))('Grafana Prometheus dashboard against a
     await waitFor('33 lines scraped', async () => ((await stack.prom.query('sum(quay_log_exporter_lines_total)'))[0]?.value[1] === '33' ? true : undefined));
     appendFileSync(stack.log, RUN_END + '\n');
     // The attempts series is born by that line; rates need two samples of it, "Mirrors failing now" needs one.
-    await waitFor('the closed attempt scraped 3 times', async () => ((await stack.prom.query('count_over_time(quay_repository_mirror_sync_attempts_total[5s]) >= 3')).length === 1 ? true : undefined));
+    await waitFor('the closed attempt scraped 3 times', async () => ((await stack.prom.query('count_over_time(quay_log_repository_mirror_sync_attempts_total[5s]) >= 3')).length === 1 ? true : undefined));
   });
   afterAll(async () => {
     await stack?.destroy();
@@ -102,7 +102,7 @@ describe.skipIf(!haveBinary(PROMETHEUS))('Grafana Prometheus dashboard against a
       expect(p.targets?.length, p.title).toBeGreaterThan(0);
       for (const t of p.targets ?? []) expect(t.datasource?.type, p.title).toBe('prometheus');
     }
-    expect(panel('Mirrors failing now').targets![0]!.expr).toContain('quay_repository_mirror_last_sync_status{status="failed"');
+    expect(panel('Mirrors failing now').targets![0]!.expr).toContain('quay_log_repository_mirror_last_sync_status{status="failed"');
   });
 
   it('template variables list the namespaces and repositories present (label_values)', async () => {

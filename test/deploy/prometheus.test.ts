@@ -53,8 +53,8 @@ describe.skipIf(!haveBinary(PROMETHEUS) || !haveBinary(PROMTOOL))('Prometheus sc
 
   beforeAll(async () => {
     registry.counter('quay_registry_pulls_total').at('acme', 'web').value = 42;
-    registry.counter('quay_repository_mirror_tag_syncs_total').at('acme', 'mirror', 'failed').value = 3;
-    registry.gauge('quay_repository_mirror_last_sync_status').at('acme', 'mirror', 'failed', 'auth').value = 1;
+    registry.counter('quay_log_repository_mirror_tag_syncs_total').at('acme', 'mirror', 'failed').value = 3;
+    registry.gauge('quay_log_repository_mirror_last_sync_status').at('acme', 'mirror', 'failed', 'auth').value = 1;
     registry.counter('quay_log_exporter_lines_total').at('nginx', 'matched').value = 100;
     registry.counter('quay_log_exporter_lines_total').at('nginx', 'unmatched').value = 4;
     const h = registry.histogram('quay_registry_transfer_duration_seconds');
@@ -97,7 +97,7 @@ scrape_configs:
     expect(pulls[0]!.metric).toMatchObject({ namespace: 'acme', repository: 'web', job: 'quay-log-exporter' });
     expect(pulls[0]!.value[1]).toBe('42');
 
-    const failing = await prom.query('quay_repository_mirror_last_sync_status{status="failed"} == 1');
+    const failing = await prom.query('quay_log_repository_mirror_last_sync_status{status="failed"} == 1');
     expect(failing.map((s) => s.metric['repository'])).toEqual(['mirror']);
 
     // 0.003 and 0.02 are <= 0.025; 7 is not.

@@ -99,7 +99,7 @@ describe.skipIf(!ok)('InfluxDB output against influxd', () => {
       });
 
       // Labelless counters exist from the start and are written as 0.
-      const gc = await influx.rows(`SELECT "counter" FROM "quay_gc_iterations_total"`, db);
+      const gc = await influx.rows(`SELECT "counter" FROM "quay_log_gc_iterations_total"`, db);
       expect(gc.map((r) => r['counter'])).toEqual([0]);
 
       // One export = one point per series; the output counted each one it wrote.

@@ -38,7 +38,7 @@ describe('GC parser (test/fixtures/gc-workers.log)', () => {
   });
 
   it('counts apscheduler job runs by job and result', () => {
-    const runs = r.counter('quay_gc_job_runs_total');
+    const runs = r.counter('quay_log_gc_job_runs_total');
     // _garbage_collection_repos: executed 18:46:52 and 18:49:22, raised 18:47:22, missed 18:48:23, skipped 18:48:53.
     expect(s.value(runs, 'GarbageCollectionWorker._garbage_collection_repos', 'success')).toBe(2);
     expect(s.value(runs, 'GarbageCollectionWorker._garbage_collection_repos', 'error')).toBe(1);
@@ -49,28 +49,28 @@ describe('GC parser (test/fixtures/gc-workers.log)', () => {
     expect(s.value(runs, 'NamespaceGCWorker.poll_queue', 'error')).toBe(1);
     expect(runs.slots.size).toBe(7);
     // Only successful _garbage_collection_repos runs are iterations.
-    expect(r.counter('quay_gc_iterations_total').at().value).toBe(2);
+    expect(r.counter('quay_log_gc_iterations_total').at().value).toBe(2);
   });
 
   it('counts rows, candidates, blobs, purges and skipped immutable tags', () => {
-    const rows = r.counter('quay_gc_table_rows_deleted_total');
+    const rows = r.counter('quay_log_gc_table_rows_deleted_total');
     // Tag: 101, 102 (repo 42) and 900 (repo 77); Manifest: 501, 502; UploadedBlob: 7.
     expect(s.value(rows, 'Tag')).toBe(3);
     expect(s.value(rows, 'Manifest')).toBe(2);
     expect(s.value(rows, 'UploadedBlob')).toBe(1);
-    const found = r.counter('quay_gc_candidates_found_total');
+    const found = r.counter('quay_log_gc_candidates_found_total');
     // "Found 2 tags" + "Found 1 tags"; "Found 2 manifests"; "Found 1 uploaded blobs".
     expect(s.value(found, 'tags')).toBe(3);
     expect(s.value(found, 'manifests')).toBe(2);
     expect(s.value(found, 'uploaded_blobs')).toBe(1);
-    const blobs = r.counter('quay_gc_storage_blobs_deleted_total');
+    const blobs = r.counter('quay_log_gc_storage_blobs_deleted_total');
     expect(s.value(blobs, 'acme')).toBe(2); // one of them with a delete marker
     expect(s.value(blobs, 'acme-old')).toBe(1);
-    expect(r.counter('quay_gc_repos_purged_total').at().value).toBe(1);
-    expect(r.counter('quay_gc_immutable_tags_skipped_total').at().value).toBe(1);
+    expect(r.counter('quay_log_gc_repos_purged_total').at().value).toBe(1);
+    expect(r.counter('quay_log_gc_immutable_tags_skipped_total').at().value).toBe(1);
     // Marker 12: the next item came → deleted; 13: lock busy, back to the queue; 14: poll ended
     // successfully → deleted; 15: the poll raised → not deleted.
-    expect(r.counter('quay_gc_namespaces_purged_total').at().value).toBe(2);
+    expect(r.counter('quay_log_gc_namespaces_purged_total').at().value).toBe(2);
   });
 
   it('emits one quay_gc_run event per apscheduler job line, with what the pid did since its previous one', () => {
@@ -102,7 +102,7 @@ describe('GC parser, single lines', () => {
       'gcworker stdout | 2022-11-14 18:47:22,500 [63] [ERROR] [apscheduler.executors.default] Job "GarbageCollectionWorker._garbage_collection_repos (trigger: interval[0:00:30], next run at: 2022-11-14 18:47:52 UTC)" raised an exception\nTraceback (most recent call last):\n  File "/quay-registry/workers/gc/gcworker.py", line 60, in _garbage_collection_repos\npeewee.OperationalError: (2006, \'MySQL server has gone away\')',
     );
     expect(s.results).toEqual([LineResult.Matched]);
-    expect(s.registry.counter('quay_gc_job_runs_total').at('GarbageCollectionWorker._garbage_collection_repos', 'error').value).toBe(1);
+    expect(s.registry.counter('quay_log_gc_job_runs_total').at('GarbageCollectionWorker._garbage_collection_repos', 'error').value).toBe(1);
   });
 
   it('leaves row counts out of the event when the worker logs no DEBUG (they are unknown, not 0)', () => {
@@ -129,7 +129,7 @@ describe('GC parser, bad input', () => {
     }
     expect(s.results.slice(0, 2)).toEqual([LineResult.Unmatched, LineResult.Unmatched]);
     // An absurd or negative N adds nothing.
-    expect(s.registry.counter('quay_gc_candidates_found_total').slots.size).toBe(0);
+    expect(s.registry.counter('quay_log_gc_candidates_found_total').slots.size).toBe(0);
   });
 });
 
@@ -164,7 +164,7 @@ describe('GC parser: streams (two pods, both workers pid 63)', () => {
       ['quay-b', { blobs_removed: 2, rows_Tag: 1, rows_Manifest: 0, rows_UploadedBlob: 0 }],
     ]);
     // The counters add both pods: 3 tags, 3 blobs, 2 iterations.
-    expect(s.value(s.registry.counter('quay_gc_table_rows_deleted_total'), 'Tag')).toBe(3);
-    expect(s.registry.counter('quay_gc_iterations_total').at().value).toBe(2);
+    expect(s.value(s.registry.counter('quay_log_gc_table_rows_deleted_total'), 'Tag')).toBe(3);
+    expect(s.registry.counter('quay_log_gc_iterations_total').at().value).toBe(2);
   });
 });

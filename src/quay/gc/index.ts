@@ -82,14 +82,14 @@ class GcParser implements SourceParser<GcStream> {
     this.sleep = new MessagePattern(g, 'QUAY_QUEUE_WORKER_SLEEP', []);
     this.jobException = new MessagePattern(g, 'QUAY_QUEUE_JOB_EXCEPTION', []);
     const r = ctx.registry;
-    this.jobRuns = r.counter('quay_gc_job_runs_total');
-    this.rows = r.counter('quay_gc_table_rows_deleted_total');
-    this.blobs = r.counter('quay_gc_storage_blobs_deleted_total');
-    this.candidatesFound = r.counter('quay_gc_candidates_found_total');
-    this.iterations = r.counter('quay_gc_iterations_total').at();
-    this.reposPurged = r.counter('quay_gc_repos_purged_total').at();
-    this.namespacesPurged = r.counter('quay_gc_namespaces_purged_total').at();
-    this.immutableSkipped = r.counter('quay_gc_immutable_tags_skipped_total').at();
+    this.jobRuns = r.counter('quay_log_gc_job_runs_total');
+    this.rows = r.counter('quay_log_gc_table_rows_deleted_total');
+    this.blobs = r.counter('quay_log_gc_storage_blobs_deleted_total');
+    this.candidatesFound = r.counter('quay_log_gc_candidates_found_total');
+    this.iterations = r.counter('quay_log_gc_iterations_total').at();
+    this.reposPurged = r.counter('quay_log_gc_repos_purged_total').at();
+    this.namespacesPurged = r.counter('quay_log_gc_namespaces_purged_total').at();
+    this.immutableSkipped = r.counter('quay_log_gc_immutable_tags_skipped_total').at();
   }
 
   openStream(info: StreamInfo): GcStream {

@@ -41,7 +41,7 @@ function setup(mirror: Record<string, unknown> = {}) {
     registry.counter(name).has(...labels) ? registry.counter(name).at(...labels).value : 0;
   const status = (ns: string, repo: string) => {
     const out: Record<string, number> = {};
-    for (const slot of registry.gauge('quay_repository_mirror_last_sync_status').slots.values()) {
+    for (const slot of registry.gauge('quay_log_repository_mirror_last_sync_status').slots.values()) {
       const a = slot.attributes;
       if (a['namespace'] === ns && a['repository'] === repo) out[`${a['status']}/${a['last_error_reason']}`] = slot.value;
     }
@@ -68,40 +68,40 @@ describe('mirror tracker: replay of interleaved workers (test/fixtures/mirror-in
 
     // Tag lines by repository (counted by hand in the fixture):
     // node-exporter: failed v1.7.0 10:15:40; ok v1.8.0 10:15:50, v1.7.0 10:31:40, v1.8.0 10:31:50.
-    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'mirrors', 'node-exporter', 'success')).toBe(3);
-    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'mirrors', 'node-exporter', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'node-exporter', 'success')).toBe(3);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'node-exporter', 'failed')).toBe(1);
     // alpine: ok 3.19 10:15:41, 3.20 10:15:52, 3.19 10:46:10; failed 3.20 10:58:00.
-    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'team', 'alpine', 'success')).toBe(3);
-    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'team', 'alpine', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'team', 'alpine', 'success')).toBe(3);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'team', 'alpine', 'failed')).toBe(1);
     // nginx: failed 10:16:05 and 10:30:10 (the second has no job line of its own: pid 88's last job names it).
-    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'mirrors', 'nginx', 'failed')).toBe(2);
-    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'mirrors', 'nginx', 'success')).toBe(0);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'nginx', 'failed')).toBe(2);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'nginx', 'success')).toBe(0);
 
     // Attempts. alpine: #1 pid 91 10:15:31–10:15:52 ok,ok (ended by its run's end) = success;
     // #2 10:30:00 cancelled; #3 10:46:00–10:46:10 ok, ended by the idle gap (next pid-91 line at 10:58:00,
     // 11m50s later) = success; #4 10:58:00 failed, ended by the run's end = failed.
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'alpine', 'success')).toBe(2);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'alpine', 'cancelled')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'alpine', 'failed')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'alpine', 'partial')).toBe(0);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'team', 'alpine', 'success')).toBe(2);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'team', 'alpine', 'cancelled')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'team', 'alpine', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'team', 'alpine', 'partial')).toBe(0);
     // node-exporter: #1 pid 88 failed+ok, ended by pid 88's next repository (nginx, 10:16:00) = partial;
     // #2 pid 88 10:31:00 job only, ended when the restarted worker (pid 120) took the repository = failed;
     // #3 pid 120 ok,ok, ended by the idle gap (10:45:00 line of pid 121, 13m10s later) = success.
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'partial')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'partial')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
     // nginx: two attempts of one failed tag each.
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'nginx', 'failed')).toBe(2);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'nginx', 'failed')).toBe(2);
 
     // Failures by reason: the tag line counts, with the pid's skopeo error before it.
     // mirrors: rate_limited (10:15:40), auth_failed (10:16:05), unknown_error ×2 (10:30:10 has no skopeo
     // line; the 10:31:00 attempt had no tag result at all). team: unknown_error (10:58:00).
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'auth_failed')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(2);
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'team', 'unknown_error')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'auth_failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(2);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'team', 'unknown_error')).toBe(1);
     let total = 0;
-    for (const slot of s.registry.counter('quay_repository_mirror_sync_failures_total').slots.values()) total += slot.value;
+    for (const slot of s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.values()) total += slot.value;
     expect(total).toBe(5);
 
     // State sets: exactly one series is 1 per repository; old reasons are back to 0.
@@ -123,17 +123,17 @@ describe('mirror tracker: replay of interleaved workers (test/fixtures/mirror-in
       'failed/unknown_error': 1,
     });
 
-    const complete = s.registry.gauge('quay_repository_mirror_sync_complete');
+    const complete = s.registry.gauge('quay_log_repository_mirror_sync_complete');
     expect(complete.at('mirrors', 'node-exporter').value).toBe(1);
     expect(complete.at('team', 'alpine').value).toBe(0);
     expect(complete.at('mirrors', 'nginx').value).toBe(0);
-    const ts = s.registry.gauge('quay_repository_mirror_last_sync_timestamp_seconds');
+    const ts = s.registry.gauge('quay_log_repository_mirror_last_sync_timestamp_seconds');
     expect(ts.at('team', 'alpine').value).toBe(secs('2026-11-22 10:58:00,000'));
     expect(ts.at('mirrors', 'node-exporter').value).toBe(secs('2026-11-22 10:31:50,000'));
     expect(ts.at('mirrors', 'nginx').value).toBe(secs('2026-11-22 10:30:10,000'));
 
     // Durations (first to last line of each attempt): mirrors 20, 0, 20, 5.001, 0 s; team 21, 5, 10, 0 s.
-    const h = s.registry.histogram('quay_repository_mirror_sync_duration_seconds');
+    const h = s.registry.histogram('quay_log_repository_mirror_sync_duration_seconds');
     expect(h.at('mirrors').count).toBe(5);
     expect(h.at('mirrors').sum).toBeCloseTo(45.001, 6);
     expect(h.at('team').count).toBe(4);
@@ -209,8 +209,8 @@ describe('mirror tracker: replay of interleaved workers (test/fixtures/mirror-in
     const r = setup();
     expect(r.status('mirrors', 'nginx')).toEqual({ 'success/': 0, 'syncing/': 0, 'cancelled/': 0, 'failed/unknown_error': 1 });
     expect(r.status('mirrors', 'node-exporter')).toEqual({ 'success/': 1, 'syncing/': 0, 'cancelled/': 0, 'failed/': 0 });
-    expect(r.registry.gauge('quay_repository_mirror_sync_complete').at('mirrors', 'node-exporter').value).toBe(1);
-    expect(r.registry.gauge('quay_repository_mirror_last_sync_timestamp_seconds').at('team', 'alpine').value).toBe(secs('2026-11-22 10:58:00,000'));
+    expect(r.registry.gauge('quay_log_repository_mirror_sync_complete').at('mirrors', 'node-exporter').value).toBe(1);
+    expect(r.registry.gauge('quay_log_repository_mirror_last_sync_timestamp_seconds').at('team', 'alpine').value).toBe(secs('2026-11-22 10:58:00,000'));
     const h = r.tracker.health(new URLSearchParams(), Date.now());
     expect(h.status).toBe(503);
     expect((h.body as { repositories: Array<{ consecutive_failures: number }> }).repositories.map((x) => x.consecutive_failures)).toEqual([2, 0, 1]);
@@ -227,7 +227,7 @@ describe('mirror tracker: replay of interleaved workers (test/fixtures/mirror-in
     writeFileSync(join(dir, STATE_FILE), '{"version":1,"repositories":[{"namespace":');
     const s = setup();
     expect(s.tracker.health(new URLSearchParams(), Date.now()).status).toBe(200);
-    expect(s.registry.gauge('quay_repository_mirror_last_sync_status').slots.size).toBe(0);
+    expect(s.registry.gauge('quay_log_repository_mirror_last_sync_status').slots.size).toBe(0);
   });
 });
 
@@ -243,7 +243,7 @@ describe('mirror tracker: attempt edges', () => {
     expect(s.status('mirrors', 'node-exporter')['syncing/']).toBe(1);
     s.tracker.tick(Date.now() + 10 * 60_000 + 1000);
     expect(s.status('mirrors', 'node-exporter')).toMatchObject({ 'syncing/': 0, 'success/': 1 });
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
   });
 
   it('the same pid after less than idle_gap continues the attempt; after idle_gap starts a new one', () => {
@@ -255,17 +255,17 @@ describe('mirror tracker: attempt edges', () => {
       tagLine('10:10:00,000', 7, NE, 'v3', true), // 5m01s later: a new attempt
     ]);
     // The first attempt (ok, failed) closed as partial when the 10:10:00 line came; the second is open.
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'partial')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'partial')).toBe(1);
     expect(s.status('mirrors', 'node-exporter')['syncing/']).toBe(1);
   });
 
   it('uses mirror.repositories when no job line names the repository', () => {
     const s = setup({ repositories: { 'docker://docker.io/library/nginx': 'mirrors/nginx' } });
     s.feed([tagLine('10:00:00,000', 7, 'docker.io/library/nginx', '1.25', true), tagLine('10:00:01,000', 7, 'docker.io/library/redis', '7', true)]);
-    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'mirrors', 'nginx', 'success')).toBe(1);
-    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'unknown', 'unknown', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'nginx', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'unknown', 'unknown', 'success')).toBe(1);
     // Another upstream on the same pid ended the nginx attempt.
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'nginx', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'nginx', 'success')).toBe(1);
   });
 
   it('a probe error before the copy is not the copy\'s: the job line clears it', () => {
@@ -275,8 +275,8 @@ describe('mirror tracker: attempt edges', () => {
       jobLine('10:00:01,000', 7, NE, 'v1', 'mirrors/node-exporter'),
       tagLine('10:00:09,000', 7, NE, 'v1', false),
     ]);
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'not_found')).toBe(0);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'not_found')).toBe(0);
   });
 
   it('counts source validation, pre-emption and decryption failures once each', () => {
@@ -288,11 +288,11 @@ describe('mirror tracker: attempt edges', () => {
       line('10:00:03,000', 7, 'ERROR', 'workers.repomirrorworker', 'Failed to decrypt username or password for mirroring 5\nTraceback (most recent call last):\n  File "x.py", line 1\nDecryptionFailureException'),
       line('10:00:04,000', 7, 'INFO', 'apscheduler.executors.default', 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully'),
     ]);
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'invalid_source_registry')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'unknown', 'preempted')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'invalid_source_registry')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'unknown', 'preempted')).toBe(1);
     // The decryption failure is the attempt's one failure: closing it adds no unknown_error.
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'decryption_failed')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(0);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'decryption_failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(0);
     expect(s.status('mirrors', 'evil')['failed/invalid_source_registry']).toBe(1);
     expect(s.status('mirrors', 'node-exporter')['failed/decryption_failed']).toBe(1);
   });
@@ -300,7 +300,7 @@ describe('mirror tracker: attempt edges', () => {
   it('a cancel with no open attempt is a cancelled attempt of its own', () => {
     const s = setup();
     s.feed([line('10:00:00,000', 7, 'INFO', 'workers.repomirrorworker', 'Sync cancelled on repo team/app.v2.')]);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'app.v2', 'cancelled')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'team', 'app.v2', 'cancelled')).toBe(1);
     expect(s.status('team', 'app.v2')['cancelled/']).toBe(1);
   });
 });
@@ -320,7 +320,7 @@ describe('mirror tracker: bad input', () => {
     ];
     for (const l of bad) expect(() => s.feed([l])).not.toThrow();
     expect(s.results.slice(0, 2)).toEqual([LineResult.Unmatched, LineResult.Unmatched]);
-    expect(s.registry.counter('quay_repository_mirror_tag_syncs_total').slots.size).toBe(0);
+    expect(s.registry.counter('quay_log_repository_mirror_tag_syncs_total').slots.size).toBe(0);
   });
 });
 
@@ -331,12 +331,12 @@ describe('mirror tracker: skopeo --debug output (DEBUGLOG=true)', () => {
     // 15 lines: 5 Python lines, 10 skopeo stderr lines that were not joined to their record.
     expect(s.results.every((r) => r === LineResult.Matched)).toBe(true);
     // The copy failed with "manifest unknown" in its fatal line; the debug lines' "status 401" is a normal ping.
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'not_found')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'auth_failed')).toBe(0);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'not_found')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'auth_failed')).toBe(0);
     // The 10:00:40 list-tags failure has no tag line: counted once, as a failed attempt of the repository
     // its debug output names (…/v2/prometheus/node-exporter/tags/list, learned from the 10:00:00 job line).
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(2);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(2);
     expect(s.status('mirrors', 'node-exporter')).toEqual({
       'success/': 0,
       'syncing/': 0,
@@ -363,7 +363,7 @@ describe('mirror tracker: skopeo --debug output (DEBUGLOG=true)', () => {
         '\ntime="2026-11-22T10:00:00Z" level=fatal msg="Error listing repository tags: fetching tags list: requested access to the resource is denied"',
       line('10:00:01,000', 41, 'INFO', 'apscheduler.executors.default', 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:31 UTC)" executed successfully'),
     ]);
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'auth_failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'auth_failed')).toBe(1);
     expect(s.status('mirrors', 'redis')['failed/auth_failed']).toBe(1);
   });
 });
@@ -412,15 +412,15 @@ describe('mirror tracker: streams (two pods, one exporter)', () => {
     expect(s.results.every((r) => r === LineResult.Matched)).toBe(true);
     // By hand: redis 1 attempt, 2 tags synced, no failure; node-exporter 1 failed attempt,
     // 1 failure (rate_limited); alpine 1 success. Nothing on unknown.
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'redis', 'success')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'redis', 'failed')).toBe(0);
-    expect(s.counter('quay_repository_mirror_tag_syncs_total', 'mirrors', 'redis', 'success')).toBe(2);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'alpine', 'success')).toBe(1);
-    const onUnknown = [...s.registry.counter('quay_repository_mirror_sync_attempts_total').slots.values()].filter((x) => x.attributes['namespace'] === UNKNOWN);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'redis', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'redis', 'failed')).toBe(0);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'redis', 'success')).toBe(2);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'team', 'alpine', 'success')).toBe(1);
+    const onUnknown = [...s.registry.counter('quay_log_repository_mirror_sync_attempts_total').slots.values()].filter((x) => x.attributes['namespace'] === UNKNOWN);
     expect(onUnknown).toEqual([]);
-    const failures = [...s.registry.counter('quay_repository_mirror_sync_failures_total').slots.values()].reduce((n, x) => n + x.value, 0);
+    const failures = [...s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.values()].reduce((n, x) => n + x.value, 0);
     expect(failures).toBe(1);
     // Each event carries its pod: 2 redis + 1 alpine successes from their pods, the failure from B.
     expect(s.got.map((e) => `${e.tags['repository']}/${e.tags['result']}@${e.stream?.pod}`)).toEqual([
@@ -437,7 +437,7 @@ describe('mirror tracker: streams (two pods, one exporter)', () => {
     const ib = podB.values();
     s.feed(order.map((who) => (who === 'A' ? ia : ib).next().value!));
     // Pid 88's attempts are cut by the other pod's lines: redis's first tag lands on unknown.
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', UNKNOWN, UNKNOWN, 'success')).toBeGreaterThan(0);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', UNKNOWN, UNKNOWN, 'success')).toBeGreaterThan(0);
   });
 
   it('/mirror/health lists each pod with an open stream; ?pod= judges that pod alone; an ended pod is gone', () => {
@@ -470,19 +470,19 @@ describe('mirror tracker: streams (two pods, one exporter)', () => {
     p.parse(jobLine('10:00:00,000', 88, REDIS, '7.2', 'mirrors/redis'), PREFIX.length, a);
     p.parse(tagLine('10:00:05,000', 88, REDIS, '7.2', true), PREFIX.length, a);
     p.parse(jobLine('10:00:06,000', 88, NODE, 'v1.7.0', 'mirrors/node-exporter'), PREFIX.length, b);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'redis', 'success')).toBe(0); // still open
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'redis', 'success')).toBe(0); // still open
     p.endStream!(a);
     // redis: 1 tag synced, none failed → 1 success; node-exporter (pod B) is still open.
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'redis', 'success')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(0);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'redis', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(0);
     p.parse(tagLine('10:00:09,000', 88, NODE, 'v1.7.0', true), PREFIX.length, b);
     p.endStream!(b);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
     // A worker that died mid-copy (job line, no tag result) counts one failed attempt when its pod goes.
     const c = p.openStream!({ id: 'file:c', pod: 'quay-c' });
     p.parse(jobLine('10:01:00,000', 88, ALPINE, '3.19', 'team/alpine'), PREFIX.length, c);
     p.endStream!(c);
-    expect(s.counter('quay_repository_mirror_sync_attempts_total', 'team', 'alpine', 'failed')).toBe(1);
-    expect(s.counter('quay_repository_mirror_sync_failures_total', 'team', 'unknown_error')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'team', 'alpine', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'team', 'unknown_error')).toBe(1);
   });
 });

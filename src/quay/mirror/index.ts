@@ -60,7 +60,7 @@ interface Attempt {
   failed: number;
   /** Reason of its first failure ('' while none). */
   reason: string;
-  /** Whether quay_repository_mirror_sync_failures_total already counted a failure of it. */
+  /** Whether quay_log_repository_mirror_sync_failures_total already counted a failure of it. */
   counted: boolean;
 }
 
@@ -118,10 +118,10 @@ class MirrorTrackerImpl implements MirrorTracker {
       this.repoMap.set(normalizeUpstream(upstream), [target.slice(0, slash), target.slice(slash + 1)]);
     }
     const reg = ctx.registry;
-    this.tagSyncs = reg.counter('quay_repository_mirror_tag_syncs_total');
-    this.failures = reg.counter('quay_repository_mirror_sync_failures_total');
-    this.attempts = reg.counter('quay_repository_mirror_sync_attempts_total');
-    this.duration = reg.histogram('quay_repository_mirror_sync_duration_seconds');
+    this.tagSyncs = reg.counter('quay_log_repository_mirror_tag_syncs_total');
+    this.failures = reg.counter('quay_log_repository_mirror_sync_failures_total');
+    this.attempts = reg.counter('quay_log_repository_mirror_sync_attempts_total');
+    this.duration = reg.histogram('quay_log_repository_mirror_sync_duration_seconds');
     this.store = new RepoStatusStore(reg, ctx.config.state_dir, ctx.log);
     this.store.load();
     this.anonymous = this.openStream(ANONYMOUS_STREAM);

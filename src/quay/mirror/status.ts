@@ -1,6 +1,6 @@
 /**
  * The last sync status of every mirrored repository, the gauges that show it
- * (the `quay_repository_mirror_last_sync_status` state set, sync_complete,
+ * (the `quay_log_repository_mirror_last_sync_status` state set, sync_complete,
  * last_sync_timestamp_seconds), and its file in state_dir so a restarted
  * exporter does not forget which mirrors were failing.
  *
@@ -61,9 +61,9 @@ export class RepoStatusStore {
     private readonly stateDir: string,
     private readonly log: Logger,
   ) {
-    this.statusGauge = registry.gauge('quay_repository_mirror_last_sync_status');
-    this.completeGauge = registry.gauge('quay_repository_mirror_sync_complete');
-    this.timestampGauge = registry.gauge('quay_repository_mirror_last_sync_timestamp_seconds');
+    this.statusGauge = registry.gauge('quay_log_repository_mirror_last_sync_status');
+    this.completeGauge = registry.gauge('quay_log_repository_mirror_sync_complete');
+    this.timestampGauge = registry.gauge('quay_log_repository_mirror_last_sync_timestamp_seconds');
   }
 
   get(namespace: string, repository: string): RepoStatus {
