@@ -189,8 +189,8 @@ export const CATALOGUE = {
   },
   quay_log_gc_storage_blobs_deleted_total: {
     kind: 'counter',
-    help: 'Blobs removed from storage by GC, by namespace.',
-    labels: ['namespace'],
+    help: 'Blobs removed from storage by GC, by storage location (and namespace where Quay logs it: main branch since 2026-08).',
+    labels: ['namespace', 'location'],
     fold: ['namespace'],
   },
   quay_log_gc_candidates_found_total: {

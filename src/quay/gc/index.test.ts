@@ -45,8 +45,8 @@ describe('GC parser (test/fixtures/gc-workers.log)', () => {
     expect(s.value(runs, 'GarbageCollectionWorker._garbage_collection_repos', 'missed')).toBe(1);
     expect(s.value(runs, 'GarbageCollectionWorker._garbage_collection_repos', 'skipped')).toBe(1);
     expect(s.value(runs, 'GarbageCollectionWorker._scan_notifications', 'success')).toBe(1);
-    expect(s.value(runs, 'NamespaceGCWorker.poll_queue', 'success')).toBe(1);
-    expect(s.value(runs, 'NamespaceGCWorker.poll_queue', 'error')).toBe(1);
+    expect(s.value(runs, 'QueueWorker.poll_queue', 'success')).toBe(1);
+    expect(s.value(runs, 'QueueWorker.poll_queue', 'error')).toBe(1);
     expect(runs.slots.size).toBe(7);
     // Only successful _garbage_collection_repos runs are iterations.
     expect(r.counter('quay_log_gc_iterations_total').at().value).toBe(2);
@@ -64,8 +64,11 @@ describe('GC parser (test/fixtures/gc-workers.log)', () => {
     expect(s.value(found, 'manifests')).toBe(2);
     expect(s.value(found, 'uploaded_blobs')).toBe(1);
     const blobs = r.counter('quay_log_gc_storage_blobs_deleted_total');
-    expect(s.value(blobs, 'acme')).toBe(2); // one of them with a delete marker
-    expect(s.value(blobs, 'acme-old')).toBe(1);
+    // main-branch lines: acme from local_us and from s3_us_east (with a delete marker), acme-old from local_us.
+    expect(s.value(blobs, 'acme', 'local_us')).toBe(1);
+    expect(s.value(blobs, 'acme', 's3_us_east')).toBe(1);
+    expect(s.value(blobs, 'acme-old', 'local_us')).toBe(1);
+    expect(blobs.slots.size).toBe(3);
     expect(r.counter('quay_log_gc_repos_purged_total').at().value).toBe(1);
     expect(r.counter('quay_log_gc_immutable_tags_skipped_total').at().value).toBe(1);
     // Marker 12: the next item came → deleted; 13: lock busy, back to the queue; 14: poll ended
@@ -81,8 +84,8 @@ describe('GC parser (test/fixtures/gc-workers.log)', () => {
       'GarbageCollectionWorker._garbage_collection_repos missed',
       'GarbageCollectionWorker._garbage_collection_repos skipped',
       'GarbageCollectionWorker._garbage_collection_repos success',
-      'NamespaceGCWorker.poll_queue success',
-      'NamespaceGCWorker.poll_queue error',
+      'QueueWorker.poll_queue success',
+      'QueueWorker.poll_queue error',
     ]);
     expect(s.got[0]).toEqual({
       measurement: 'quay_gc_run',
@@ -110,6 +113,74 @@ describe('GC parser, single lines', () => {
     s.feed('gcworker stdout | 2022-11-14 18:46:22,100 [5] [INFO] [data.model.storage] Removed blob sha256:ab from local_us (path: sha256/ab/ab) under namespace acme (repo: app)');
     s.feed('gcworker stdout | 2022-11-14 18:46:52,458 [5] [INFO] [apscheduler.executors.default] Job "GarbageCollectionWorker._garbage_collection_repos (trigger: interval[0:00:30], next run at: 2022-11-14 18:47:22 UTC)" executed successfully');
     expect(s.got.map((e) => e.fields)).toEqual([{ blobs_removed: 1 }]);
+  });
+});
+
+const APS = (pid: number, job: string, time: string) =>
+  `gcworker stdout | 2024-03-01 ${time},000 [${pid}] [INFO] [apscheduler.executors.default] Job "${job} (trigger: interval[0:00:30], next run at: 2024-03-01 10:00:30 UTC)" executed successfully`;
+const GC_JOB = 'GarbageCollectionWorker._garbage_collection_repos';
+
+describe("GC parser: Quay's Worker wrapper swallows exceptions (workers/worker.py, v3.5.1 … v3.18.0)", () => {
+  it('a run whose operation raised is an error and no iteration, though apscheduler says executed successfully', () => {
+    const s = setup();
+    s.feed('gcworker stdout | 2024-03-01 10:00:00,100 [63] [ERROR] [workers.worker] Operation raised exception');
+    s.feed('gcworker stdout | Traceback (most recent call last):');
+    s.feed('gcworker stdout |   File "/quay-registry/workers/worker.py", line 87, in _operation_func');
+    s.feed("gcworker stdout | peewee.OperationalError: (2006, 'MySQL server has gone away')");
+    s.feed(APS(63, GC_JOB, '10:00:00'));
+    // The next run of the same pid is clean: a success and an iteration.
+    s.feed(APS(63, GC_JOB, '10:00:30'));
+    const runs = s.registry.counter('quay_log_gc_job_runs_total');
+    expect(s.value(runs, GC_JOB, 'error')).toBe(1);
+    expect(s.value(runs, GC_JOB, 'success')).toBe(1);
+    expect(s.registry.counter('quay_log_gc_iterations_total').at().value).toBe(1);
+    expect(s.results.every((r) => r === LineResult.Matched)).toBe(true);
+    expect(s.got.map((e) => e.tags['result'])).toEqual(['error', 'success']);
+  });
+
+  it("the retrying variant marks the run too; another pid's run is not touched", () => {
+    const s = setup();
+    s.feed('gcworker stdout | 2024-03-01 10:00:00,100 [63] [ERROR] [workers.worker] Operation raised exception, retrying in 40 seconds');
+    s.feed(APS(64, GC_JOB, '10:00:01')); // pid 64: success
+    s.feed(APS(63, GC_JOB, '10:00:02')); // pid 63: error
+    const runs = s.registry.counter('quay_log_gc_job_runs_total');
+    expect(s.value(runs, GC_JOB, 'error')).toBe(1);
+    expect(s.value(runs, GC_JOB, 'success')).toBe(1);
+    expect(s.registry.counter('quay_log_gc_iterations_total').at().value).toBe(1);
+  });
+
+  it('a namespace GC that ends in "GC interrupted; will retry" purges nothing', () => {
+    const s = setup();
+    const ns = (t: string, lvl: string, logger: string, m: string) => `namespacegcworker stdout | 2024-03-01 ${t},000 [70] [${lvl}] [${logger}] ${m}`;
+    s.feed(ns('10:01:00', 'DEBUG', 'workers.namespacegcworker', "Got namespace GC queue item: {'marker_id': 3, 'original_username': 'old'}"));
+    s.feed(ns('10:01:01', 'ERROR', 'workers.worker', 'Operation raised exception'));
+    s.feed('namespacegcworker stdout | Traceback (most recent call last):');
+    s.feed('namespacegcworker stdout |   File "/quay-registry/workers/namespacegcworker.py", line 41, in _perform_gc');
+    s.feed('namespacegcworker stdout | Exception: GC interrupted; will retry');
+    s.feed(ns('10:01:01', 'INFO', 'apscheduler.executors.default', 'Job "QueueWorker.poll_queue (trigger: interval[0:01:00], next run at: 2024-03-01 10:02:00 UTC)" executed successfully'));
+    expect(s.registry.counter('quay_log_gc_namespaces_purged_total').at().value).toBe(0);
+    expect(s.value(s.registry.counter('quay_log_gc_job_runs_total'), 'QueueWorker.poll_queue', 'error')).toBe(1);
+    expect(s.results.every((r) => r === LineResult.Matched)).toBe(true);
+  });
+});
+
+describe('GC parser: blobs removed', () => {
+  it('counts released Quay\'s DEBUG `Removing <path> from <location>` (data.model.storage) by location', () => {
+    const s = setup();
+    const rm = (loc: string, logger = 'data.model.storage') =>
+      `gcworker stdout | 2024-03-01 10:00:00,100 [63] [DEBUG] [${logger}] Removing sha256/6c/6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b from ${loc}`;
+    s.feed(rm('local_us'));
+    s.feed(rm('local_us'));
+    s.feed(rm('s3_eu'));
+    // Another logger's "Removing … from …" is not a blob.
+    s.feed(rm('local_us', 'data.model.oci.tag'));
+    s.feed(APS(63, GC_JOB, '10:00:01'));
+    const blobs = s.registry.counter('quay_log_gc_storage_blobs_deleted_total');
+    // 2 from local_us, 1 from s3_eu; no namespace in these lines.
+    expect(s.value(blobs, '', 'local_us')).toBe(2);
+    expect(s.value(blobs, '', 's3_eu')).toBe(1);
+    expect(blobs.slots.size).toBe(2);
+    expect(s.got[0]!.fields['blobs_removed']).toBe(3);
   });
 });
 

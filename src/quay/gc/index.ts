@@ -14,8 +14,10 @@ import { ANONYMOUS_STREAM, eventStream, LineResult, type ParserContext, type Par
 
 /** The job whose success is one GC iteration (workers/gc/gcworker.py). */
 const GC_REPOS_JOB = 'GarbageCollectionWorker._garbage_collection_repos';
-/** The namespace GC worker's queue poll (workers/queueworker.py). */
+/** The namespace GC worker's queue poll: apscheduler names it `QueueWorker.poll_queue` (workers/queueworker.py). */
 const POLL_QUEUE_SUFFIX = '.poll_queue';
+/** The logger of `Removing <path> from <location>` (data/model/storage.py). */
+const STORAGE_LOGGER = 'data.model.storage';
 /** Job names are code (Class.method), but they come from a log: keep them sane. */
 const JOB_NAME = /^[A-Za-z_][A-Za-z0-9_.]{0,127}$/;
 
@@ -34,6 +36,8 @@ interface PidGc {
   debug: boolean;
   /** A namespace GC queue item is being processed and has not failed. */
   namespacePending: boolean;
+  /** Quay's Worker wrapper logged `Operation raised exception` since this pid's last job line. */
+  raised: boolean;
 }
 
 /** One stream's GC worker processes (two pods' workers may share a pid). */
@@ -52,6 +56,8 @@ class GcParser implements SourceParser<GcStream> {
   private readonly purging: MessagePattern;
   private readonly immutable: MessagePattern;
   private readonly blobRemoved: MessagePattern;
+  private readonly storageRemoving: MessagePattern;
+  private readonly operationRaised: MessagePattern;
   private readonly nsItem: MessagePattern;
   private readonly sleep: MessagePattern;
   private readonly jobException: MessagePattern;
@@ -77,7 +83,9 @@ class GcParser implements SourceParser<GcStream> {
     this.rowDeleted = new MessagePattern(g, 'QUAY_GC_ROW_DELETED', ['kind']);
     this.purging = new MessagePattern(g, 'QUAY_GC_REPO_PURGING', []);
     this.immutable = new MessagePattern(g, 'QUAY_GC_IMMUTABLE_SKIPPED', []);
-    this.blobRemoved = new MessagePattern(g, 'QUAY_GC_BLOB_REMOVED', ['namespace']);
+    this.blobRemoved = new MessagePattern(g, 'QUAY_GC_BLOB_REMOVED', ['namespace', 'location']);
+    this.storageRemoving = new MessagePattern(g, 'QUAY_GC_STORAGE_REMOVING', ['location']);
+    this.operationRaised = new MessagePattern(g, 'QUAY_WORKER_OPERATION_RAISED', []);
     this.nsItem = new MessagePattern(g, 'QUAY_NAMESPACE_GC_ITEM', []);
     this.sleep = new MessagePattern(g, 'QUAY_QUEUE_WORKER_SLEEP', []);
     this.jobException = new MessagePattern(g, 'QUAY_QUEUE_JOB_EXCEPTION', []);
@@ -117,9 +125,19 @@ class GcParser implements SourceParser<GcStream> {
         else if (table === 'Manifest') pid.rowsManifest++;
         else pid.rowsUploadedBlob++;
       }
-    } else if (this.blobRemoved.match(msg)) {
-      this.blobs.at(this.blobRemoved.get(0)).value++;
+    } else if (py.logger === STORAGE_LOGGER && this.storageRemoving.match(msg)) {
+      // Released Quay (v3.5.1 … v3.18.0): DEBUG, the location only.
+      this.blobs.at('', this.storageRemoving.get(0)).value++;
       pid.blobsRemoved++;
+    } else if (this.blobRemoved.match(msg)) {
+      // Quay's main branch since 2026-08: INFO, with the namespace (and no `Removing` line).
+      this.blobs.at(this.blobRemoved.get(0), this.blobRemoved.get(1)).value++;
+      pid.blobsRemoved++;
+    } else if (this.operationRaised.match(msg)) {
+      // The wrapper swallowed an exception of the running operation: apscheduler will call the run a
+      // success; it was not. A namespace GC item being purged was not ("GC interrupted; will retry").
+      pid.raised = true;
+      pid.namespacePending = false;
     } else if (this.candidates.match(msg)) {
       const kind = CANDIDATE_KIND[this.candidates.get(1)];
       const n = Number(this.candidates.get(0));
@@ -148,6 +166,8 @@ class GcParser implements SourceParser<GcStream> {
   }
 
   private jobLine(rawJob: string, result: JobResult, pid: PidGc, stream: GcStream): void {
+    if (result === 'success' && pid.raised) result = 'error';
+    if (result === 'success' || result === 'error') pid.raised = false;
     const job = JOB_NAME.test(rawJob) ? rawJob : 'other';
     this.jobRuns.at(job, result).value++;
     if (result === 'success' && job === GC_REPOS_JOB) this.iterations.value++;
@@ -174,7 +194,7 @@ class GcParser implements SourceParser<GcStream> {
     if (p === undefined) {
       // Bounded: one entry per worker process seen; restarts over months stay small.
       if (pids.size >= 10_000) pids.clear();
-      p = { rowsTag: 0, rowsManifest: 0, rowsUploadedBlob: 0, blobsRemoved: 0, debug: false, namespacePending: false };
+      p = { rowsTag: 0, rowsManifest: 0, rowsUploadedBlob: 0, blobsRemoved: 0, debug: false, namespacePending: false, raised: false };
       pids.set(own(pid), p);
     }
     return p;
