@@ -35,6 +35,9 @@ const listenAddress = z
     return { host: m[1] || '0.0.0.0', port };
   });
 
+/** A mirror's external_reference: registry[:port]/path, no tag, no digest (docker:// allowed). */
+const MIRROR_UPSTREAM = /^(?:docker:\/\/)?[^/\s:@]+(?::\d+)?\/[^\s:@]+$/;
+
 export const SOURCES = ['nginx', 'gunicorn', 'repomirrorworker', 'gcworker', 'oc-mirror'] as const;
 export type SourceName = (typeof SOURCES)[number];
 export const INPUT_SOURCES = ['supervisord', ...SOURCES] as const;
@@ -177,7 +180,17 @@ export const configSchema = z.strictObject({
     .strictObject({
       failure_reasons: z.array(failureReason).default([]),
       /** upstream (registry/path, no tag) → "namespace/repository", when the job line is not logged. */
-      repositories: z.record(z.string(), z.string().regex(/^[^/\s]+\/\S+$/, 'namespace/repository')).default({}),
+      // Quay before v3.15.0 logs no line that names the Quay repository: this map is how mirrors get one.
+      repositories: z
+        .record(z.string(), z.string().regex(/^[^/\s]+\/\S+$/, 'namespace/repository'))
+        .superRefine((map, ctx) => {
+          for (const upstream of Object.keys(map)) {
+            if (!MIRROR_UPSTREAM.test(upstream)) {
+              ctx.addIssue({ code: 'custom', path: [upstream], message: "the key must be the upstream registry/path without tag or digest, as in the mirror's external_reference (e.g. quay.io/prometheus/node-exporter)" });
+            }
+          }
+        })
+        .default({}),
       idle_gap: duration('10m'),
       stale_after: duration('15m'),
       unhealthy_after_failures: positiveInt(1),

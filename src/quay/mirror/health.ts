@@ -39,6 +39,8 @@ export interface PodHealth {
 }
 
 export interface HealthBody {
+  /** Always "pod": what this exporter read from its own pod's log, not the whole Quay deployment. */
+  scope: 'pod';
   healthy: boolean;
   checked_at: string;
   worker: { last_seen: string | null; stale: boolean };
@@ -87,6 +89,7 @@ export function evaluateHealth(
   return {
     status: healthy ? 200 : 503,
     body: {
+      scope: 'pod',
       healthy,
       checked_at: new Date(nowMs).toISOString(),
       worker: { last_seen: iso(workerLastSeenMs), stale },

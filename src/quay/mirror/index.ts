@@ -14,7 +14,7 @@ import { ANONYMOUS_STREAM, eventStream, LineResult, type ParserContext, type Par
 import { isTracebackContinuation } from './continuation.js';
 import { evaluateHealth, type PodSeen } from './health.js';
 import { MirrorMessage, MirrorMessageReader } from './messages.js';
-import { isListTagsFailure, listTagsUpstream, skopeoErrorCore } from './skopeo-error.js';
+import { hasSkopeoError, isListTagsFailure, listTagsUpstream, skopeoErrorCore } from './skopeo-error.js';
 import { RepoStatusStore, type FinishedStatus } from './status.js';
 
 export interface MirrorTracker {
@@ -40,6 +40,8 @@ export interface MirrorStream extends ParserStream {
   lastSkopeo: PidState | undefined;
   /** Wall time of its last line (for the pod's entry in /mirror/health). */
   lastSeenMs: number;
+  /** This stream's last Python line was `Skopeo [STDOUT]: …` (v3.5–3.16): unprefixed lines are skopeo's stdout. */
+  inStdout: boolean;
 }
 
 /** One sync attempt of one repository by one worker process. */
@@ -48,8 +50,8 @@ interface Attempt {
   readonly key: string;
   readonly namespace: string;
   readonly repository: string;
-  /** Upstream without tag; '' when the attempt came from a line that names none. */
-  readonly upstream: string;
+  /** Upstream without tag; '' when the attempt came from a line that names none (v3.17 architecture filter: learned from its next tag line). */
+  upstream: string;
   readonly startMs: number;
   /** Log time of its last line. */
   lastMs: number;
@@ -135,7 +137,7 @@ class MirrorTrackerImpl implements MirrorTracker {
   // ---- streams ----
 
   private openStream(info: StreamInfo): MirrorStream {
-    const s: MirrorStream = { info, pids: new Map(), lastSkopeo: undefined, lastSeenMs: Number.NEGATIVE_INFINITY };
+    const s: MirrorStream = { info, pids: new Map(), lastSkopeo: undefined, lastSeenMs: Number.NEGATIVE_INFINITY, inStdout: false };
     this.streams.add(s);
     return s;
   }
@@ -158,16 +160,20 @@ class MirrorTrackerImpl implements MirrorTracker {
     this.store.seen(now);
     stream.lastSeenMs = now;
     if (!this.py.read(line, start)) {
-      // skopeo's stderr lines when no multiline stage joined them to their record.
+      // skopeo's stderr lines (`time="…" level=debug msg="…"`, `level=fatal msg=…`) when no multiline
+      // stage joined them to their record: every line up to the next Python line is that text.
       const st = stream.lastSkopeo;
-      if (st !== undefined && line.startsWith('time="', start)) {
+      if (st !== undefined && !isTracebackContinuation(line, start)) {
         // Plain concatenation (no copy per line): the text is consumed within the pid's next lines.
         if (st.pendingError.length < MAX_ERROR_CHARS) st.pendingError += '\n' + line.slice(start, start + MAX_ERROR_CHARS);
         return LineResult.Matched;
       }
+      // skopeo's stdout (v3.5–3.7 log it after every run: `Copying blob …`, list-tags JSON).
+      if (stream.inStdout) return LineResult.Matched;
       return isTracebackContinuation(line, start) ? LineResult.Matched : LineResult.Unmatched;
     }
     stream.lastSkopeo = undefined;
+    stream.inStdout = false;
     let t = this.py.timeMs();
     if (Number.isNaN(t)) t = Number.isFinite(this.nowLogMs) ? this.nowLogMs : 0;
     if (t > this.nowLogMs) this.nowLogMs = t;
@@ -177,6 +183,10 @@ class MirrorTrackerImpl implements MirrorTracker {
     const kind = this.msg.read(this.py.message);
     // Other lines (apscheduler chatter, skopeo --debug output) neither open nor prolong attempts.
     if (kind === MirrorMessage.Other) return LineResult.Matched;
+    if (kind === MirrorMessage.SkopeoStdout) {
+      stream.inStdout = true;
+      return LineResult.Matched;
+    }
     if (kind === MirrorMessage.RunEnded) {
       // process_mirrors handles every due repository in one run: its end ends the pid's attempt.
       const st = stream.pids.get(pid);
@@ -196,6 +206,7 @@ class MirrorTrackerImpl implements MirrorTracker {
       case MirrorMessage.TagResult:
         this.onTagResult(st, m.upstream, m.tag, m.ok, t);
         break;
+      case MirrorMessage.SkopeoStderr:
       case MirrorMessage.SkopeoFailed: {
         // A joined multi-line event: the stderr's later lines belong to the error too.
         const nl = line.indexOf('\n', start);
@@ -210,6 +221,18 @@ class MirrorTrackerImpl implements MirrorTracker {
           st.attempt.ok++;
           this.touch(st.attempt, t);
         }
+        break;
+      case MirrorMessage.ArchRepository:
+        this.onRepositoryNamed(st, m.namespace, m.repository, t);
+        break;
+      case MirrorMessage.ArchMirroring:
+        if (st.attempt !== undefined) {
+          if (st.attempt.upstream === '') this.adoptUpstream(st, st.attempt, m.upstream);
+          this.touch(st.attempt, t);
+        }
+        break;
+      case MirrorMessage.ArchCopying:
+        if (st.attempt !== undefined) this.touch(st.attempt, t);
         break;
       case MirrorMessage.Cancelled:
         this.onCancelled(st, m.namespace, m.repository, t);
@@ -255,8 +278,35 @@ class MirrorTrackerImpl implements MirrorTracker {
     this.open(st, namespace, repository, upstream, t);
   }
 
+  /**
+   * v3.17.0+ architecture filter: `Architecture filter for <ns>/<repo>` starts a repository's sync and
+   * names it (no job line is logged on that path); `Pushed sparse manifest list for <ns>/<repo>:<tag>`
+   * names it again. The upstream comes with the next `Mirroring N architectures for …` or tag line.
+   */
+  private onRepositoryNamed(st: PidState, namespace: string, repository: string, t: number): void {
+    const a = st.attempt;
+    if (a !== undefined && a.namespace === namespace && a.repository === repository) {
+      this.touch(a, t);
+      return;
+    }
+    if (a !== undefined) this.close(a, undefined);
+    st.jobUpstream = '';
+    st.jobNamespace = own(namespace);
+    st.jobRepository = own(repository);
+    st.pendingError = '';
+    this.open(st, namespace, repository, '', t);
+  }
+
+  /** An attempt opened by a line without upstream learns it from the pid's next line that has one. */
+  private adoptUpstream(st: PidState, a: Attempt, upstream: string): void {
+    a.upstream = own(upstream);
+    st.jobUpstream = a.upstream;
+    if (this.learned.size < MAX_LEARNED || this.learned.has(upstream)) this.learned.set(a.upstream, [a.namespace, a.repository]);
+  }
+
   private onTagResult(st: PidState, upstream: string, tag: string, ok: boolean, t: number): void {
     let a = st.attempt;
+    if (a !== undefined && a.upstream === '') this.adoptUpstream(st, a, upstream);
     if (a === undefined || a.upstream !== upstream) {
       let ns: string;
       let repo: string;
@@ -361,7 +411,8 @@ class MirrorTrackerImpl implements MirrorTracker {
       // No tag result at all (the worker died, or an error Quay only writes to its
       // usage log): the attempt itself is the one failure to count.
       const pending = st.pendingError;
-      reason = pending === '' ? UNKNOWN_ERROR : this.classify(skopeoErrorCore(pending));
+      // v3.5–3.7 log skopeo's stderr after successful runs too: only an error line makes it an error.
+      reason = pending === '' || !hasSkopeoError(pending) ? UNKNOWN_ERROR : this.classify(skopeoErrorCore(pending));
       this.failures.at(a.namespace, reason).value++;
       a.counted = true;
     }

@@ -18,6 +18,16 @@ export const enum MirrorMessage {
   TagUnchanged,
   /** apscheduler: a run of RepoMirrorWorker._process_mirrors ended (executed or raised). */
   RunEnded,
+  /** v3.5.1 … v3.16.x: `Skopeo [STDERR]: <text>` (`error` holds the text). */
+  SkopeoStderr,
+  /** v3.5.1 … v3.16.x: `Skopeo [STDOUT]: <text>`. */
+  SkopeoStdout,
+  /** v3.17.0+: `Architecture filter for <ns>/<repo>: [...]` / `Pushed sparse manifest list for <ns>/<repo>:<tag>`. */
+  ArchRepository,
+  /** v3.17.0+: `Mirroring N architectures for docker://<upstream>:<tag>: [...]`. */
+  ArchMirroring,
+  /** v3.17.0+: `Copying architecture <arch> (<digest>)`. */
+  ArchCopying,
 }
 
 export class MirrorMessageReader {
@@ -31,6 +41,12 @@ export class MirrorMessageReader {
   private readonly unchanged: MessagePattern;
   private readonly jobExecuted: MessagePattern;
   private readonly jobRaised: MessagePattern;
+  private readonly stderr: MessagePattern;
+  private readonly stdout: MessagePattern;
+  private readonly archFilter: MessagePattern;
+  private readonly archMirroring: MessagePattern;
+  private readonly archCopying: MessagePattern;
+  private readonly sparsePushed: MessagePattern;
 
   upstream = '';
   tag = '';
@@ -53,6 +69,12 @@ export class MirrorMessageReader {
     // Defined in patterns/quay-gc.grok: every Quay worker runs its operations through apscheduler.
     this.jobExecuted = new MessagePattern(grok, 'QUAY_APS_JOB_EXECUTED', ['job']);
     this.jobRaised = new MessagePattern(grok, 'QUAY_APS_JOB_ERROR', ['job']);
+    this.stderr = new MessagePattern(grok, 'QUAY_SKOPEO_STDERR', ['error']);
+    this.stdout = new MessagePattern(grok, 'QUAY_SKOPEO_STDOUT', []);
+    this.archFilter = new MessagePattern(grok, 'QUAY_MIRROR_ARCH_FILTER', ['namespace', 'repository']);
+    this.archMirroring = new MessagePattern(grok, 'QUAY_MIRROR_ARCH_MIRRORING', ['upstream', 'tag']);
+    this.archCopying = new MessagePattern(grok, 'QUAY_MIRROR_ARCH_COPYING', []);
+    this.sparsePushed = new MessagePattern(grok, 'QUAY_MIRROR_SPARSE_PUSHED', ['namespace', 'repository', 'tag']);
   }
 
   read(message: string): MirrorMessage {
@@ -73,6 +95,28 @@ export class MirrorMessageReader {
     if (this.skopeo.match(message)) {
       this.error = message;
       return MirrorMessage.SkopeoFailed;
+    }
+    if (this.stderr.match(message)) {
+      this.error = this.stderr.get(0);
+      return MirrorMessage.SkopeoStderr;
+    }
+    if (this.stdout.match(message)) return MirrorMessage.SkopeoStdout;
+    if (this.archCopying.match(message)) return MirrorMessage.ArchCopying;
+    if (this.archMirroring.match(message)) {
+      this.upstream = this.archMirroring.get(0);
+      this.tag = this.archMirroring.get(1);
+      return MirrorMessage.ArchMirroring;
+    }
+    if (this.archFilter.match(message)) {
+      this.namespace = this.archFilter.get(0);
+      this.repository = this.archFilter.get(1);
+      return MirrorMessage.ArchRepository;
+    }
+    if (this.sparsePushed.match(message)) {
+      this.namespace = this.sparsePushed.get(0);
+      this.repository = this.sparsePushed.get(1);
+      this.tag = this.sparsePushed.get(2);
+      return MirrorMessage.ArchRepository;
     }
     if (this.unchanged.match(message)) {
       this.tag = this.unchanged.get(0);

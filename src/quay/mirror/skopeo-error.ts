@@ -21,6 +21,15 @@ export function skopeoErrorCore(text: string): string {
   return text;
 }
 
+/**
+ * Whether a logged skopeo stderr states an error: a `level=fatal`/`level=error` line, or any text
+ * that is not logrus output. Quay v3.5–3.7 log the stderr of successful runs too (`--debug` noise).
+ */
+export function hasSkopeoError(text: string): boolean {
+  if (text.trim() === '') return false;
+  return text.includes('level=fatal') || text.includes('level=error') || !text.includes('level=');
+}
+
 const LIST_TAGS = /listing repository tags/i;
 
 export function isListTagsFailure(text: string): boolean {

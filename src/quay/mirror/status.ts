@@ -103,6 +103,8 @@ export class RepoStatusStore {
 
   /** An attempt started (or continues): status syncing. */
   markSyncing(r: RepoStatus, logMs: number): void {
+    // A line older than the last finished attempt (another stream read late) does not hide it.
+    if (logMs < r.lastSyncMs) return;
     r.status = 'syncing';
     r.lastAttemptMs = logMs;
     this.write(r);
@@ -110,6 +112,12 @@ export class RepoStatusStore {
 
   /** An attempt ended with `status` (`reason` only for failed). */
   markFinished(r: RepoStatus, status: FinishedStatus, reason: string, complete: boolean, endMs: number): void {
+    if (endMs < r.lastSyncMs) {
+      // An attempt that ended before the last one recorded (its pid's idle gap closed it late, or its
+      // stream was read late): the newer result stands, whatever either was. (Such an attempt never
+      // showed `syncing`: markSyncing ignores lines older than the last finished attempt.)
+      return;
+    }
     r.status = status;
     r.finished = status;
     r.reason = status === 'failed' ? reason : '';
