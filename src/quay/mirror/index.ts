@@ -213,7 +213,8 @@ class MirrorTrackerImpl implements MirrorTracker {
         st.pendingError = own((nl < 0 ? m.error : m.error + line.slice(nl)).slice(0, MAX_ERROR_CHARS));
         st.pendingMs = t;
         stream.lastSkopeo = st;
-        if (st.attempt !== undefined) this.touch(st.attempt, t);
+        // v3.5–3.16's stderr line also comes before a list-tags of the next repository: no touch.
+        if (kind === MirrorMessage.SkopeoFailed && st.attempt !== undefined) this.touch(st.attempt, t);
         break;
       }
       case MirrorMessage.TagUnchanged:

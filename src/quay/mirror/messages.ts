@@ -135,11 +135,16 @@ export class MirrorMessageReader {
     if (this.preempted.match(message)) return MirrorMessage.Preempted;
     if (this.decrypt.match(message)) return MirrorMessage.DecryptFailed;
     if (
-      (this.jobExecuted.match(message) && this.jobExecuted.get(0).endsWith('process_mirrors')) ||
-      (this.jobRaised.match(message) && this.jobRaised.get(0).endsWith('process_mirrors'))
+      (this.jobExecuted.match(message) && isSyncRun(this.jobExecuted.get(0))) ||
+      (this.jobRaised.match(message) && isSyncRun(this.jobRaised.get(0)))
     ) {
       return MirrorMessage.RunEnded;
     }
     return MirrorMessage.Other;
   }
+}
+
+/** `RepoMirrorWorker._process_mirrors`, and from v3.17.0 `RepoMirrorWorker._process_org_mirrors`. */
+function isSyncRun(job: string): boolean {
+  return job.endsWith('process_mirrors') || job.endsWith('process_org_mirrors');
 }
