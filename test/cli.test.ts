@@ -19,6 +19,21 @@ describe('check-config', () => {
     expect(demo.code).toBe(0);
   });
 
+  it('checks mirror.repositories, the way to name mirrors for Quay < 3.15: upstream without tag → namespace/repository', async () => {
+    const dir = tmp();
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, 'mirror:\n  repositories:\n    quay.io/prometheus/node-exporter: mirrors/node-exporter\n    registry.local:5000/team/app: mirrors/app\n    docker://docker.io/library/nginx: mirrors/nginx\n');
+    expect((await runCli(['check-config', good])).code).toBe(0);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'mirror:\n  repositories:\n    quay.io/prometheus/node-exporter:v1.7.0: mirrors/node-exporter\n    quay.io/prometheus/alertmanager: alertmanager\n    nginx: mirrors/nginx\n');
+    const r = await runCli(['check-config', bad]);
+    expect(r.code).toBe(2);
+    // A tag in the key, a value without namespace, a key without registry: three problems, each by its path.
+    expect(r.stderr).toContain('mirror.repositories.quay.io/prometheus/node-exporter:v1.7.0: the key must be the upstream registry/path without tag or digest');
+    expect(r.stderr).toContain('mirror.repositories.quay.io/prometheus/alertmanager: namespace/repository');
+    expect(r.stderr).toContain('mirror.repositories.nginx: the key must be the upstream registry/path');
+  });
+
   it('names the key path of every problem and exits 2', async () => {
     const file = join(tmp(), 'bad.yaml');
     writeFileSync(file, 'inputs:\n  - paths: [/var/log/quay.log]\n    framing: json\nslow_transfer:\n  min_bytes: -1\n');

@@ -305,6 +305,91 @@ describe('mirror tracker: attempt edges', () => {
   });
 });
 
+describe('mirror tracker: texts of older and newer Quay releases', () => {
+  const NE = 'quay.io/prometheus/node-exporter';
+  const skopeo = (time: string, pid: number, kind: 'STDERR' | 'STDOUT', text: string) =>
+    line(time, pid, 'DEBUG', 'util.repomirror.skopeomirror', `Skopeo [${kind}]: ${text}`);
+
+  it('v3.8–3.16: the failure reason comes from the lines after `Skopeo [STDERR]`, with or without time=', () => {
+    const s = setup({ repositories: { [NE]: 'mirrors/node-exporter' } });
+    s.feed([
+      skopeo('10:00:01,000', 7, 'STDERR', 'time="2026-11-22T10:00:01Z" level=debug msg="Ping https://quay.io/v2/ status 401"'),
+      PREFIX + 'level=fatal msg="initializing source docker://quay.io/prometheus/node-exporter:v1: pinging container registry quay.io: Get \\"https://quay.io/v2/\\": dial tcp 10.0.0.1:443: connect: connection refused"',
+      skopeo('10:00:01,001', 7, 'STDOUT', ''),
+      tagLine('10:00:01,002', 7, NE, 'v1', false),
+    ]);
+    // Not auth_failed (the debug ping's 401): the fatal line says connection refused.
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'connection_error')).toBe(1);
+    expect(s.results).toEqual([LineResult.Matched, LineResult.Matched, LineResult.Matched, LineResult.Matched]);
+  });
+
+  it('v3.5–3.7: a successful run\'s stderr is no error; stdout lines count as matched', () => {
+    const s = setup({ repositories: { [NE]: 'mirrors/node-exporter' } });
+    s.feed([
+      skopeo('10:00:01,000', 7, 'STDERR', 'time="2026-11-22T10:00:01Z" level=debug msg="Ping https://quay.io/v2/ status 401"'),
+      skopeo('10:00:01,001', 7, 'STDOUT', 'Getting image source signatures'),
+      PREFIX + 'Copying blob sha256:aa2a8d90b84cb2a9c422e7005cd166a008ccf22ef5d7d4f07128478585ce35ea',
+      PREFIX + 'Writing manifest to image destination',
+      tagLine('10:00:01,002', 7, NE, 'v1', true),
+    ]);
+    expect(s.results.every((r) => r === LineResult.Matched)).toBe(true);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.size).toBe(0);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
+  });
+
+  it('v3.17: a failure on the architecture-filter path belongs to the repository the filter line names', () => {
+    const s = setup();
+    const info = (time: string, msg: string) => line(time, 9, 'INFO', 'workers.repomirrorworker', msg);
+    s.feed([
+      info('10:00:00,000', "Architecture filter for team/busybox: ['arm64']"),
+      info('10:00:00,500', "Mirroring 1 architectures for docker://docker.io/library/busybox:1.36: ['arm64']"),
+      info('10:00:00,600', 'Copying architecture arm64 (sha256:6e9f7aab3e6f4fac6d1f1f5e7f8d9cab1f2e3d4c5b6a79889807b6c5d4e3f2a0)'),
+      line('10:00:02,000', 9, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo command failed (exit code 1): time="2026-11-22T10:00:02Z" level=fatal msg="reading blob sha256:6e9f: fetching blob: unknown blob"'),
+      line('10:00:02,001', 9, 'ERROR', 'workers.repomirrorworker', 'Failed to copy arch arm64'),
+      tagLine('10:00:02,002', 9, 'docker.io/library/busybox', '1.36', false),
+      // The next sync of the same repository, at a later run, has its tag line only: the learned upstream names it.
+      line('10:05:00,000', 9, 'INFO', 'apscheduler.executors.default', 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:05:30 UTC)" executed successfully'),
+    ]);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'team', 'busybox', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'team', 'unknown_blob')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'team', 'busybox', 'failed')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_tag_syncs_total').has('unknown', 'unknown', 'failed')).toBe(false);
+  });
+
+  it('v3.17: org mirror tag results are tag results, its cancel a cancel', () => {
+    const s = setup({ repositories: { 'harbor.example.com/proj/app': 'orgmirror/app' } });
+    const info = (time: string, msg: string) => line(time, 9, 'INFO', 'workers.repomirrorworker', msg);
+    s.feed([
+      info('10:00:01,000', "Org mirror: Source 'docker://harbor.example.com/proj/app:v1' successful sync."),
+      info('10:00:02,000', "Org mirror: Source 'docker://harbor.example.com/proj/app:v2' failed to sync."),
+      info('10:00:03,000', 'Org mirror sync cancelled on repo orgmirror/app.'),
+    ]);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'orgmirror', 'app', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'orgmirror', 'app', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'orgmirror', 'app', 'cancelled')).toBe(1);
+  });
+
+  it('a newer success seen by the same exporter always wins over an older failure read later', () => {
+    const s = setup();
+    const end = (time: string, pid: number) =>
+      line(time, pid, 'INFO', 'apscheduler.executors.default', 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:30:00 UTC)" executed successfully');
+    // Pod b's stream first: success at 10:05:01. Then pod a's stream, read late: a failure at 10:00:01.
+    s.feed([jobLine('10:05:00,000', 8, NE, 'v1', 'mirrors/node-exporter'), tagLine('10:05:01,000', 8, NE, 'v1', true), end('10:05:02,000', 8)]);
+    s.feed([jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter')]);
+    // The older line does not show the repository as syncing …
+    expect(s.status('mirrors', 'node-exporter')['success/']).toBe(1);
+    s.feed([tagLine('10:00:01,000', 7, NE, 'v1', false), end('10:00:02,000', 7)]);
+    // … and its failure is counted, but the status, the timestamp and the health stay with the newer success.
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(1);
+    expect(s.status('mirrors', 'node-exporter')).toEqual({ 'success/': 1, 'syncing/': 0, 'cancelled/': 0, 'failed/': 0 });
+    expect(s.registry.gauge('quay_log_repository_mirror_last_sync_timestamp_seconds').at('mirrors', 'node-exporter').value).toBe(secs('2026-11-22 10:05:01,000'));
+    const h = s.tracker.health(new URLSearchParams(), Date.now());
+    expect(h.status).toBe(200);
+    expect(h.body).toMatchObject({ scope: 'pod', healthy: true, repositories: [{ status: 'success', consecutive_failures: 0 }] });
+  });
+});
+
 describe('mirror tracker: bad input', () => {
   it('never throws on huge, binary or near-miss lines', () => {
     const s = setup();
