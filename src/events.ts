@@ -7,7 +7,7 @@
 import type { StreamInfo } from './inputs/types.js';
 
 /** Built-in measurements, or one a rule names (src/rules). */
-export type EventMeasurement = 'quay_slow_transfer' | 'quay_mirror_sync' | 'quay_gc_run' | (string & {});
+export type EventMeasurement = 'quay_slow_transfer' | 'quay_mirror_sync' | 'quay_mirror_attempt' | 'quay_gc_run' | (string & {});
 
 export interface QuayEvent {
   readonly measurement: EventMeasurement;

@@ -91,6 +91,26 @@ describe.skipIf(!ok)('Grafana InfluxDB dashboard against influxd', () => {
       fields: { upstream: 'docker.io/library/nginx', tag: 'latest', error: 'unauthorized' },
     });
     out.events.emit({ measurement: 'quay_gc_run', time: Date.now() - 300, tags: { job: 'gc', result: 'success' }, fields: { Tag: 5 } });
+    // Finished sync attempts from two mirror pods (quay-0 here, quay-1 through a second output), times
+    // in log time. acme/web: quay-1 failed (tls) at -700, quay-0 failed (auth) at -400 → failing, auth.
+    // acme/api: quay-0 failed (auth) at -600, quay-1 synced it at -350 → not failing.
+    const attempt = (o: typeof out, ago: number, repository: string, reason: string) =>
+      o.events.emit({
+        measurement: 'quay_mirror_attempt',
+        time: Date.now() - ago,
+        tags: { namespace: 'acme', repository, result: reason === '' ? 'success' : 'failed' },
+        fields: { failed: reason === '' ? 0 : 1, reason, upstream: 'quay.io/acme/' + repository, duration_seconds: 3 },
+      });
+    const out1 = createInfluxOutput(influxConfig({ url: influx.url, username: influx.username, password: influx.password, database: db, interval: '1h', tags: { pod: 'quay-1' } }), {
+      registry: new MetricRegistry(),
+      producer: new HistogramProducer(new MetricRegistry()),
+      log: silentLogger,
+    });
+    attempt(out1, 700, 'web', 'tls_error');
+    attempt(out, 600, 'api', 'auth');
+    attempt(out, 400, 'web', 'auth');
+    attempt(out1, 350, 'api', '');
+    await out1.shutdown();
     await out.shutdown();
     await provider.shutdown();
     t1 = Date.now() + 1000;
@@ -138,6 +158,13 @@ describe.skipIf(!ok)('Grafana InfluxDB dashboard against influxd', () => {
     const q = expand(panels.find((p) => p.title === 'Mirrors failing now')!.targets![0]!.query, vars);
     const rows = await influx.rows(q, db);
     // acme/web failed (1); acme/ok has status=failed at 0, and the repository filter excludes it anyway.
+    expect(rows.map((r) => [r['namespace'], r['repository'], r['last_error_reason'], r['failing']])).toEqual([['acme', 'web', 'auth', 1]]);
+  });
+
+  it('"Mirrors failing now" over two pods: the newest attempt of each repository, whichever pod ran it', async () => {
+    const q = expand(panels.find((p) => p.title === 'Mirrors failing now')!.targets![0]!.query, { namespace: '.*', repository: '.*' });
+    const rows = await influx.rows(q, db);
+    // acme/web: newest is quay-0's auth failure (quay-1's tls one is older); acme/api: quay-1's newer success.
     expect(rows.map((r) => [r['namespace'], r['repository'], r['last_error_reason'], r['failing']])).toEqual([['acme', 'web', 'auth', 1]]);
   });
 

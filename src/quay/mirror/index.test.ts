@@ -140,9 +140,14 @@ describe('mirror tracker: replay of interleaved workers (test/fixtures/mirror-in
     expect(h.at('team').sum).toBeCloseTo(36, 6);
     expect(Array.from(h.at('team').counts)).toEqual([4, 0, 0, 0, 0]);
 
-    // Events: one per tag line (10) and one for the cancelled sync.
-    expect(s.got).toHaveLength(11);
-    const first = s.got[0]!;
+    // Events: one per tag line (10) and one for the cancelled sync …
+    const sync = s.got.filter((e) => e.measurement === 'quay_mirror_sync');
+    expect(sync).toHaveLength(11);
+    // … and one quay_mirror_attempt per attempt counted above.
+    let attempts = 0;
+    for (const slot of s.registry.counter('quay_log_repository_mirror_sync_attempts_total').slots.values()) attempts += slot.value;
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_attempt')).toHaveLength(attempts);
+    const first = sync[0]!;
     expect(first).toEqual({
       measurement: 'quay_mirror_sync',
       time: Date.UTC(2026, 10, 22, 10, 15, 40, 6),
@@ -153,7 +158,7 @@ describe('mirror tracker: replay of interleaved workers (test/fixtures/mirror-in
         error: expect.stringContaining('toomanyrequests: too many requests'),
       },
     });
-    expect(s.got.filter((e) => e.tags['result'] === 'cancelled')).toEqual([
+    expect(sync.filter((e) => e.tags['result'] === 'cancelled')).toEqual([
       expect.objectContaining({ tags: { namespace: 'team', repository: 'alpine', result: 'cancelled', reason: 'cancelled' } }),
     ]);
   });
@@ -387,6 +392,11 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     const h = s.tracker.health(new URLSearchParams(), Date.now());
     expect(h.status).toBe(200);
     expect(h.body).toMatchObject({ scope: 'pod', healthy: true, repositories: [{ status: 'success', consecutive_failures: 0 }] });
+    // One quay_mirror_attempt point per attempt, at its last line's log time: the newest (success) is the state.
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_attempt').map((e) => [e.tags['result'], e.fields['failed'], e.fields['reason'], e.time])).toEqual([
+      ['success', 0, '', secs('2026-11-22 10:05:01,000') * 1000],
+      ['failed', 1, 'unknown_error', secs('2026-11-22 10:00:01,000') * 1000],
+    ]);
   });
 });
 
@@ -430,7 +440,7 @@ describe('mirror tracker: skopeo --debug output (DEBUGLOG=true)', () => {
       'failed/not_found': 0,
       'failed/rate_limited': 1,
     });
-    expect(s.got.map((e) => [e.tags['reason'], e.fields['tag'], e.fields['error']])).toEqual([
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_sync').map((e) => [e.tags['reason'], e.fields['tag'], e.fields['error']])).toEqual([
       ['not_found', 'v1.7.0', 'time="2026-11-22T10:00:09Z" level=fatal msg="initializing source docker://quay.io/prometheus/node-exporter:v1.7.0: reading manifest v1.7.0 in quay.io/prometheus/node-exporter: manifest unknown"'],
       ['rate_limited', '', 'time="2026-11-22T10:00:40Z" level=fatal msg="Error listing repository tags: fetching tags list: toomanyrequests: too many requests"'],
     ]);

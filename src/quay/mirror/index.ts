@@ -419,7 +419,20 @@ class MirrorTrackerImpl implements MirrorTracker {
     }
     if (reason === '') reason = UNKNOWN_ERROR;
     this.attempts.at(a.namespace, a.repository, result).value++;
-    this.duration.observe(this.duration.at(a.namespace), Math.max(0, a.lastMs - a.startMs) / 1000);
+    const seconds = Math.max(0, a.lastMs - a.startMs) / 1000;
+    this.duration.observe(this.duration.at(a.namespace), seconds);
+    if (this.events.active) {
+      // One point per finished attempt at its log time: over many pods the newest point of a repository
+      // is its state (InfluxQL has no join to pick the pod with the newest timestamp gauge).
+      const failed = result === 'failed' || result === 'partial';
+      this.events.emit({
+        measurement: 'quay_mirror_attempt',
+        time: a.lastMs,
+        tags: { namespace: a.namespace, repository: a.repository, result },
+        fields: { failed: failed ? 1 : 0, reason: failed ? reason : '', upstream: a.upstream, duration_seconds: seconds },
+        ...eventStream(a.owner.stream.info),
+      });
+    }
     const status: FinishedStatus = result === 'success' ? 'success' : result === 'cancelled' ? 'cancelled' : 'failed';
     this.store.markFinished(this.store.get(a.namespace, a.repository), status, reason, result === 'success', a.lastMs);
   }
