@@ -128,7 +128,7 @@ export function gcStory(ctx) {
     const hex = d.slice(7);
     items.push({
       line: (ms) => prog(ms, 'INFO', 'data.model.storage', `Removed blob ${d} from local_us (path: sha256/${hex.slice(0, 2)}/${hex}) under namespace ${r.ns} (repo: ${r.repo})`),
-      record: () => T('quay_log_gc_storage_blobs_deleted_total', [r.ns]),
+      record: () => T('quay_log_gc_storage_blobs_deleted_total', [r.ns, 'local_us']),
     });
   }
   const fn = 'GarbageCollectionWorker._garbage_collection_repos';
