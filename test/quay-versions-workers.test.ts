@@ -22,10 +22,11 @@ const CONFIG = `mirror:
     docker.io/library/nginx: mirrors/nginx
 `;
 
-async function replay(name: string): Promise<Sample[]> {
+async function replay(name: string, multiline = false): Promise<Sample[]> {
   const state = mkdtempSync(join(dir, 'state-'));
   const config = join(state, 'config.yaml');
-  writeFileSync(config, `state_dir: ${state}\n${CONFIG}`);
+  const input = multiline ? 'inputs:\n  - paths: [/dev/null]\n    source: supervisord\n    multiline: {preset: python-traceback}\n' : '';
+  writeFileSync(config, `state_dir: ${state}\n${input}${CONFIG}`);
   const r = await runCli(['replay', '--config', config, fileURLToPath(new URL(`./fixtures/quay-versions/${name}`, import.meta.url))]);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
@@ -232,4 +233,17 @@ describe("Quay's main branch", () => {
       'namespace=acme,location=s3_us_east': 1, // with a delete marker
     });
   });
+});
+
+describe('the same numbers with the README\'s multiline preset (python-traceback) as without', () => {
+  const fixtures = ['v3.7', 'v3.12', 'v3.15', 'v3.17', 'main'].flatMap((v) => [`${v}-mirror.log`, `${v}-gc.log`]);
+  for (const name of fixtures) {
+    it(name, async () => {
+      const [plain, joined] = await Promise.all([replay(name), replay(name, true)]);
+      // Joined tracebacks and skopeo output make fewer, longer lines: every other metric is equal.
+      const metrics = (s: Sample[]) => s.filter((x) => !x.name.startsWith('quay_log_exporter_'));
+      expect(metrics(joined)).toEqual(metrics(plain));
+      expect(Object.keys(nonZero(joined, 'quay_log_exporter_lines_total')).filter((k) => k.includes('unmatched'))).toEqual([]);
+    });
+  }
 });

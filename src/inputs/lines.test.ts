@@ -196,6 +196,22 @@ describe('multiline', () => {
     expect(r.lines[0]!.endsWith('\nException: GC interrupted; will retry\nsecond line of the message')).toBe(true);
   });
 
+  it('python-traceback: an exception message with indented lines of its own does not swallow the next record', async () => {
+    const text = [
+      '2023-09-05 08:01:30,100 [63] [ERROR] [workers.worker] Operation raised exception',
+      'Traceback (most recent call last):',
+      '  File "/quay-registry/workers/worker.py", line 86, in _operation_func',
+      'psycopg2.OperationalError: server closed the connection unexpectedly',
+      '\tThis probably means the server terminated abnormally',
+      '2023-09-05 08:01:30,101 [63] [INFO] [apscheduler.executors.default] Job "X.y (trigger: interval[0:00:30])" executed successfully',
+    ].join('\n');
+    const r = await replay(text + '\n', { source: 'gcworker', multiline: { preset: 'python-traceback' } });
+    // 5 lines in the exception's event (psycopg2's message goes on with a tab); apscheduler's record is its own.
+    expect(r.lines).toHaveLength(2);
+    expect(r.lines[0]!.split('\n')).toHaveLength(5);
+    expect(r.lines[1]).toMatch(/^2023-09-05 08:01:30,101 .* executed successfully$/);
+  });
+
   it('pattern/previous with max_lines, and pattern/next', async () => {
     const prev = await replay('a\n b\n c\n d\ne\n', { source: 'nginx', multiline: { pattern: '^\\s', max_lines: 3 } });
     // a+b+c reach max_lines 3; " d" starts a new event; e alone.

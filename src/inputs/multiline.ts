@@ -55,8 +55,9 @@ const pythonTraceback: Rule = (line, from, ev) => {
   if (kind === TracebackLine.Blank) return ev.tb; // a blank line between chained tracebacks
   if (!ev.tb) return false;
   // The exception line right after the frames ("ValueError: boom", "Exception: …"),
-  // then the further lines of its message, until a line that starts a record.
-  if (ev.indented || (ev.exceptionText && !startsRecord(line, from))) {
+  // then the further lines of its message, until a line that starts a record (also right after an
+  // indented line of the message itself, as psycopg2's "\tThis probably means…").
+  if ((ev.indented || ev.exceptionText) && !startsRecord(line, from)) {
     ev.exceptionText = true;
     return true;
   }
