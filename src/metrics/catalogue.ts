@@ -169,12 +169,12 @@ export const CATALOGUE = {
   // ---- garbage collection (gcworker) ----
   quay_log_gc_iterations_total: {
     kind: 'counter',
-    help: 'Successful runs of GarbageCollectionWorker._garbage_collection_repos.',
+    help: 'Successful runs of GarbageCollectionWorker._garbage_collection_repos (not those that logged Operation raised exception).',
     labels: [],
   },
   quay_log_gc_job_runs_total: {
     kind: 'counter',
-    help: 'apscheduler job runs in the GC worker by job and result (success, error, missed, skipped).',
+    help: 'apscheduler job runs in the GC worker by job and result (success, error, missed, skipped); a run that logged Operation raised exception is an error.',
     labels: ['job', 'result'],
   },
   quay_log_gc_table_rows_deleted_total: {
