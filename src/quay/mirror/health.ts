@@ -39,8 +39,11 @@ export interface PodHealth {
 }
 
 export interface HealthBody {
-  /** Always "pod": what this exporter read from its own pod's log, not the whole Quay deployment. */
-  scope: 'pod';
+  /**
+   * What the answer covers: never the whole Quay deployment, only what this exporter read. `pod`: one
+   * pod's log (a sidecar); `pods`: the pods listed in `pods` (a DaemonSet exporter on a node).
+   */
+  scope: 'pod' | 'pods';
   healthy: boolean;
   checked_at: string;
   worker: { last_seen: string | null; stale: boolean };
@@ -89,7 +92,7 @@ export function evaluateHealth(
   return {
     status: healthy ? 200 : 503,
     body: {
-      scope: 'pod',
+      scope: pods.length > 1 ? 'pods' : 'pod',
       healthy,
       checked_at: new Date(nowMs).toISOString(),
       worker: { last_seen: iso(workerLastSeenMs), stale },

@@ -518,7 +518,7 @@ describe('mirror tracker: streams (two pods, one exporter)', () => {
     const failures = [...s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.values()].reduce((n, x) => n + x.value, 0);
     expect(failures).toBe(1);
     // Each event carries its pod: 2 redis + 1 alpine successes from their pods, the failure from B.
-    expect(s.got.map((e) => `${e.tags['repository']}/${e.tags['result']}@${e.stream?.pod}`)).toEqual([
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_sync').map((e) => `${e.tags['repository']}/${e.tags['result']}@${e.stream?.pod}`)).toEqual([
       'redis/success@quay-a',
       'node-exporter/failed@quay-b',
       'redis/success@quay-a',
@@ -547,6 +547,9 @@ describe('mirror tracker: streams (two pods, one exporter)', () => {
     const body = (q: string, at = now) => s.tracker.health(new URLSearchParams(q), at).body as Body;
     expect(body('').pods!.map((x) => `${x.namespace}/${x.pod} ${x.stale}`)).toEqual(['quay/quay-a false', 'quay/quay-b false']);
     expect(body('pod=quay-b').pods!.map((x) => x.pod)).toEqual(['quay-b']);
+    // The answer covers what this exporter reads: two pods here ("pods"), one pod with ?pod= ("pod").
+    expect(s.tracker.health(new URLSearchParams(''), now).body).toMatchObject({ scope: 'pods' });
+    expect(s.tracker.health(new URLSearchParams('pod=quay-b'), now).body).toMatchObject({ scope: 'pod' });
     // A pod this exporter does not read: no entry, and its worker counts as not seen (stale, 503).
     expect(body('pod=quay-z').pods).toEqual([]);
     expect(s.tracker.health(new URLSearchParams('pod=quay-z'), now).status).toBe(503);
