@@ -374,6 +374,27 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'orgmirror', 'app', 'cancelled')).toBe(1);
   });
 
+  it('v3.18: "Unexpected error during tag sync for org mirror <ns>/<repo>" is one failure of that repository', () => {
+    const s = setup({ repositories: { 'harbor.example.com/proj/app': 'orgmirror/app' } });
+    const err = (time: string, repo: string) => line(time, 9, 'ERROR', 'workers.repomirrorworker', `Unexpected error during tag sync for org mirror orgmirror/${repo}`);
+    s.feed([
+      line('10:00:01,000', 9, 'INFO', 'workers.repomirrorworker', "Org mirror: Source 'docker://harbor.example.com/proj/app:v1' successful sync."),
+      // Joined by a multiline stage: the reason comes from the traceback's last line.
+      err('10:00:02,000', 'app') + '\nTraceback (most recent call last):\n  File "/quay-registry/workers/repomirrorworker/__init__.py", line 1700, in _sync\nrequests.exceptions.ConnectionError: Connection refused',
+      // Not joined: unknown_error, and the traceback lines count as matched.
+      err('10:01:00,000', 'tool'),
+      PREFIX + 'Traceback (most recent call last):',
+      PREFIX + 'peewee.OperationalError: (2006, "MySQL server has gone away")',
+    ]);
+    expect(s.results.every((r) => r === LineResult.Matched)).toBe(true);
+    // app: v1 synced, then the error → partial, connection_error. tool: failed, unknown_error.
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'orgmirror', 'app', 'partial')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'orgmirror', 'tool', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'orgmirror', 'connection_error')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'orgmirror', 'unknown_error')).toBe(1);
+    expect(s.status('orgmirror', 'tool')['failed/unknown_error']).toBe(1);
+  });
+
   it('a newer success seen by the same exporter always wins over an older failure read later', () => {
     const s = setup();
     const end = (time: string, pid: number) =>

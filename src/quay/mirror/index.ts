@@ -247,6 +247,26 @@ class MirrorTrackerImpl implements MirrorTracker {
         this.failures.at(UNKNOWN, 'preempted').value++;
         this.emit(st, t, UNKNOWN, UNKNOWN, 'failed', 'preempted', '', '', this.py.message);
         break;
+      case MirrorMessage.SyncError: {
+        // The repository's sync raised: one failure of its attempt, which ends here. The reason is read
+        // from the traceback's last line when a multiline stage joined it.
+        let a = st.attempt;
+        if (a !== undefined && (a.namespace !== m.namespace || a.repository !== m.repository)) {
+          this.close(a, undefined);
+          a = undefined;
+        }
+        a ??= this.open(st, m.namespace, m.repository, '', t);
+        this.touch(a, t);
+        const nl = line.indexOf('\n', start);
+        const reason = nl < 0 ? UNKNOWN_ERROR : this.classify(line.slice(line.lastIndexOf('\n') + 1));
+        a.failed++;
+        if (a.reason === '') a.reason = reason;
+        a.counted = true;
+        this.failures.at(a.namespace, reason).value++;
+        this.emit(st, t, a.namespace, a.repository, 'failed', reason, a.upstream, '', nl < 0 ? this.py.message : line.slice(line.lastIndexOf('\n') + 1));
+        this.close(a, undefined);
+        break;
+      }
       case MirrorMessage.DecryptFailed: {
         const a = st.attempt;
         if (a !== undefined) {

@@ -28,6 +28,8 @@ export const enum MirrorMessage {
   ArchMirroring,
   /** v3.17.0+: `Copying architecture <arch> (<digest>)`. */
   ArchCopying,
+  /** v3.18.0+: `Unexpected error during tag sync for org mirror <ns>/<repo>` (a traceback follows). */
+  SyncError,
 }
 
 export class MirrorMessageReader {
@@ -47,6 +49,7 @@ export class MirrorMessageReader {
   private readonly archMirroring: MessagePattern;
   private readonly archCopying: MessagePattern;
   private readonly sparsePushed: MessagePattern;
+  private readonly syncError: MessagePattern;
 
   upstream = '';
   tag = '';
@@ -75,6 +78,7 @@ export class MirrorMessageReader {
     this.archMirroring = new MessagePattern(grok, 'QUAY_MIRROR_ARCH_MIRRORING', ['upstream', 'tag']);
     this.archCopying = new MessagePattern(grok, 'QUAY_MIRROR_ARCH_COPYING', []);
     this.sparsePushed = new MessagePattern(grok, 'QUAY_MIRROR_SPARSE_PUSHED', ['namespace', 'repository', 'tag']);
+    this.syncError = new MessagePattern(grok, 'QUAY_MIRROR_ORG_SYNC_ERROR', ['namespace', 'repository']);
   }
 
   read(message: string): MirrorMessage {
@@ -117,6 +121,11 @@ export class MirrorMessageReader {
       this.repository = this.sparsePushed.get(1);
       this.tag = this.sparsePushed.get(2);
       return MirrorMessage.ArchRepository;
+    }
+    if (this.syncError.match(message)) {
+      this.namespace = this.syncError.get(0);
+      this.repository = this.syncError.get(1);
+      return MirrorMessage.SyncError;
     }
     if (this.unchanged.match(message)) {
       this.tag = this.unchanged.get(0);
