@@ -18,6 +18,9 @@ const GC_REPOS_JOB = 'GarbageCollectionWorker._garbage_collection_repos';
 const POLL_QUEUE_SUFFIX = '.poll_queue';
 /** The logger of `Removing <path> from <location>` (data/model/storage.py). */
 const STORAGE_LOGGER = 'data.model.storage';
+/** Quay's Worker wrapper around every operation (workers/worker.py); the next traceback frame is the operation. */
+const OPERATION_WRAPPER = '_operation_func';
+const FRAME = /^\s+File "[^"]*", line \d+, in ([A-Za-z_][A-Za-z0-9_]*)/;
 /** Job names are code (Class.method), but they come from a log: keep them sane. */
 const JOB_NAME = /^[A-Za-z_][A-Za-z0-9_.]{0,127}$/;
 
@@ -38,11 +41,15 @@ interface PidGc {
   namespacePending: boolean;
   /** Quay's Worker wrapper logged `Operation raised exception` since this pid's last job line. */
   raised: boolean;
+  /** The operation that raised (`poll_queue`), from the traceback frame after `_operation_func`; '' unknown. */
+  raisedIn: string;
 }
 
 /** One stream's GC worker processes (two pods' workers may share a pid). */
 interface GcStream extends ParserStream {
   readonly pids: Map<string, PidGc>;
+  /** The pid whose `Operation raised exception` traceback is arriving line by line (no multiline stage). */
+  raising: PidGc | undefined;
 }
 
 class GcParser implements SourceParser<GcStream> {
@@ -70,7 +77,7 @@ class GcParser implements SourceParser<GcStream> {
   private readonly reposPurged: ValueSlot;
   private readonly namespacesPurged: ValueSlot;
   private readonly immutableSkipped: ValueSlot;
-  private readonly anonymous: GcStream = { info: ANONYMOUS_STREAM, pids: new Map() };
+  private readonly anonymous: GcStream = { info: ANONYMOUS_STREAM, pids: new Map(), raising: undefined };
 
   constructor(private readonly ctx: ParserContext) {
     const g = ctx.grok;
@@ -101,7 +108,7 @@ class GcParser implements SourceParser<GcStream> {
   }
 
   openStream(info: StreamInfo): GcStream {
-    return { info, pids: new Map() };
+    return { info, pids: new Map(), raising: undefined };
   }
 
   /** A job run left open by a process that is gone is neither counted nor reported: its outcome is unknown. */
@@ -111,7 +118,11 @@ class GcParser implements SourceParser<GcStream> {
 
   parse(line: string, start: number, stream = this.anonymous): LineResult {
     const py = this.py;
-    if (!py.read(line, start)) return isTracebackContinuation(line, start) ? LineResult.Matched : LineResult.Unmatched;
+    if (!py.read(line, start)) {
+      if (stream.raising !== undefined) this.tracebackLine(stream, stream.raising, line, start);
+      return isTracebackContinuation(line, start) ? LineResult.Matched : LineResult.Unmatched;
+    }
+    stream.raising = undefined;
     const msg = py.message;
     const pid = this.pidGc(stream, py.pid);
     if (py.level === 'DEBUG') pid.debug = true;
@@ -137,7 +148,11 @@ class GcParser implements SourceParser<GcStream> {
       // The wrapper swallowed an exception of the running operation: apscheduler will call the run a
       // success; it was not. A namespace GC item being purged was not ("GC interrupted; will retry").
       pid.raised = true;
+      pid.raisedIn = '';
       pid.namespacePending = false;
+      // Which operation raised: the frame after the wrapper's `_operation_func` (joined, or on the next lines).
+      stream.raising = pid;
+      for (let nl = line.indexOf('\n', start); nl >= 0 && stream.raising === pid; nl = line.indexOf('\n', nl + 1)) this.tracebackLine(stream, pid, line, nl + 1);
     } else if (this.candidates.match(msg)) {
       const kind = CANDIDATE_KIND[this.candidates.get(1)];
       const n = Number(this.candidates.get(0));
@@ -165,9 +180,25 @@ class GcParser implements SourceParser<GcStream> {
     return LineResult.Matched;
   }
 
+  /** A traceback line of the pid's `Operation raised exception`: `  File "…", line N, in <function>`. */
+  private tracebackLine(stream: GcStream, pid: PidGc, line: string, start: number): void {
+    const m = FRAME.exec(line.slice(start, start + 1000));
+    if (m === null) return;
+    if (m[1] === OPERATION_WRAPPER) {
+      pid.raisedIn = OPERATION_WRAPPER;
+    } else if (pid.raisedIn === OPERATION_WRAPPER) {
+      pid.raisedIn = m[1]!;
+      stream.raising = undefined;
+    }
+  }
+
   private jobLine(rawJob: string, result: JobResult, pid: PidGc, stream: GcStream): void {
-    if (result === 'success' && pid.raised) result = 'error';
-    if (result === 'success' || result === 'error') pid.raised = false;
+    // The run that raised is the pid's next run of the operation its traceback names (the process runs
+    // several operations at once: QueueWorker's poll_queue, run_watchdog, …), or its next run when unknown.
+    const named = pid.raisedIn !== '' && pid.raisedIn !== OPERATION_WRAPPER;
+    const hit = pid.raised && (!named || rawJob.endsWith('.' + pid.raisedIn));
+    if (result === 'success' && hit) result = 'error';
+    if ((result === 'success' || result === 'error') && (hit || !pid.raised)) pid.raised = false;
     const job = JOB_NAME.test(rawJob) ? rawJob : 'other';
     this.jobRuns.at(job, result).value++;
     if (result === 'success' && job === GC_REPOS_JOB) this.iterations.value++;
@@ -194,7 +225,7 @@ class GcParser implements SourceParser<GcStream> {
     if (p === undefined) {
       // Bounded: one entry per worker process seen; restarts over months stay small.
       if (pids.size >= 10_000) pids.clear();
-      p = { rowsTag: 0, rowsManifest: 0, rowsUploadedBlob: 0, blobsRemoved: 0, debug: false, namespacePending: false, raised: false };
+      p = { rowsTag: 0, rowsManifest: 0, rowsUploadedBlob: 0, blobsRemoved: 0, debug: false, namespacePending: false, raised: false, raisedIn: '' };
       pids.set(own(pid), p);
     }
     return p;
