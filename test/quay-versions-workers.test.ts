@@ -1,6 +1,6 @@
 /**
  * Issue 9 (mirror and GC; test/quay-versions.test.ts has nginx/gunicorn): one mirror and one GC fixture per Quay version family, written from the texts the release
- * tags print (test/fixtures/quay-versions/README.md names the tag of each text), replayed through the
+ * tags print (test/fixtures/quay-versions/SOURCES.md, "Mirror and GC fixtures", names the tag of each text), replayed through the
  * real CLI. Every expected value was counted by hand from the fixture; the comments say which lines.
  * Each fixture also proves that no line of it is unmatched.
  */
