@@ -250,3 +250,25 @@ describe('the same numbers with the README\'s multiline preset (python-traceback
     });
   }
 });
+
+describe('a mixed log of each family (nginx, gunicorn, supervisord, mirror and GC together) has no unmatched line', () => {
+  // The nginx/gunicorn fixtures are quay-nginx's (test/quay-versions.test.ts); 3.8–3.14 is their v3.8.
+  const families: [string, string][] = [['v3.7', 'v3.7'], ['v3.8', 'v3.12'], ['v3.15', 'v3.15'], ['v3.17', 'v3.17'], ['main', 'main']];
+  for (const [web, workers] of families) {
+    it(`${web}-nginx.log + ${workers}-mirror.log + ${workers}-gc.log`, async () => {
+      const state = mkdtempSync(join(dir, 'mixed-'));
+      const config = join(state, 'config.yaml');
+      writeFileSync(config, `state_dir: ${state}\n${CONFIG}`);
+      const file = (n: string) => fileURLToPath(new URL(`./fixtures/quay-versions/${n}`, import.meta.url));
+      const r = await runCli(['replay', '--config', config, file(`${web}-nginx.log`), file(`${workers}-mirror.log`), file(`${workers}-gc.log`)]);
+      expect(r.code).toBe(0);
+      const s = parseExposition(r.stdout);
+      expect(Object.keys(nonZero(s, 'quay_log_exporter_lines_total')).filter((k) => k.includes('unmatched'))).toEqual([]);
+      // The workers' numbers are those of their own replays.
+      const [mirror, gc] = await Promise.all([replay(`${workers}-mirror.log`), replay(`${workers}-gc.log`)]);
+      const of = (x: Sample[], prefix: string) => x.filter((m) => m.name.startsWith(prefix));
+      expect(of(s, 'quay_log_repository_mirror_')).toEqual(of(mirror, 'quay_log_repository_mirror_'));
+      expect(of(s, 'quay_log_gc_')).toEqual(of(gc, 'quay_log_gc_'));
+    });
+  }
+});
