@@ -55,7 +55,7 @@ export class Pipeline {
   readonly rules: RuleSet;
   private readonly parsers: Parsers;
   private readonly routers = new Map<InputSource, Router>();
-  /** limits.pod_label: each pod's parsers record through its view of the registry; dropped when its last stream ends. */
+  /** limits.pod_label: each pod's (`namespace/pod`) parsers record through its view of the registry; dropped when its last stream ends. */
   private readonly pods = new Map<string, PodParsers>();
   private readonly podParsers: ((registry: MetricRegistry) => Parsers) | undefined;
   private readonly unprefixed: UnprefixedParsers;
@@ -116,10 +116,11 @@ export class Pipeline {
 
   /** limits.pod_label: the pod's own parsers (their slots carry its pod label), kept while it has a stream open. */
   private openPodStream(source: InputSource, info: StreamInfo, pod: string): LineStream {
-    let p = this.pods.get(pod);
+    const key = `${info.namespace ?? ''}/${pod}`;
+    let p = this.pods.get(key);
     if (p === undefined) {
       const registry = this.registry.forPod(pod);
-      this.pods.set(pod, (p = { registry, parsers: this.podParsers!(registry), routers: new Map(), open: 0 }));
+      this.pods.set(key, (p = { registry, parsers: this.podParsers!(registry), routers: new Map(), open: 0 }));
     }
     let r = p.routers.get(source);
     if (r === undefined) p.routers.set(source, (r = createRouter(source, p.parsers, p.registry, this.unprefixed, this.rules)));
@@ -133,7 +134,7 @@ export class Pipeline {
         stream.end();
         if (ended) return;
         ended = true;
-        if (--entry.open === 0 && this.pods.get(pod) === entry) this.pods.delete(pod);
+        if (--entry.open === 0 && this.pods.get(key) === entry) this.pods.delete(key);
       },
     };
   }
