@@ -1,7 +1,7 @@
 /**
  * Issue 2's "done when": replaying a Quay log gives the counts a person
  * counts by hand. Every expected value below was counted from
- * test/fixtures/quay-supervisord.log (33 lines); the comment on each says
+ * test/fixtures/quay-supervisord.log (35 lines); the comment on each says
  * which lines make it.
  */
 import { fileURLToPath } from 'node:url';
@@ -31,9 +31,10 @@ describe('replay of the supervisord fixture', () => {
   it('counts registry requests by v2 operation, with multi-segment names', () => {
     expect(family(samples, 'quay_registry_requests_total')).toEqual({
       'operation=pull_blob,namespace=acme,repository=app,status=200': 1,
-      'operation=pull_manifest,namespace=acme,repository=app,status=200': 2, // GET + HEAD
+      'operation=pull_manifest,namespace=acme,repository=app,status=200': 3, // GET latest + HEAD latest + GET v1.2.3
       'operation=pull_manifest,namespace=acme,repository=missing,status=404': 1,
       'operation=pull_blob,namespace=org,repository=team/app,status=200': 1,
+      'operation=pull_manifest,namespace=org,repository=team/app,status=200': 1, // GET stable
       'operation=pull_blob,namespace=org,repository=team/app,status=302': 1,
       'operation=push_blob_start,namespace=acme,repository=app,status=202': 1,
       'operation=push_blob_chunk,namespace=acme,repository=app,status=202': 1,
@@ -47,7 +48,9 @@ describe('replay of the supervisord fixture', () => {
   });
 
   it('counts pulls (manifest GET 2xx, not HEAD) and pushes (manifest PUT 2xx)', () => {
-    expect(family(samples, 'quay_registry_pulls_total')).toEqual({ 'namespace=acme,repository=app': 1 });
+    // Pulls: acme/app GET latest (10:15:33) + GET v1.2.3 (10:15:53), not the HEAD; org/team/app GET stable (10:15:54).
+    // Pushes: the one manifest PUT (acme/app v1.2.3, 10:15:44). The two differ, so swapping them shows.
+    expect(family(samples, 'quay_registry_pulls_total')).toEqual({ 'namespace=acme,repository=app': 2, 'namespace=org,repository=team/app': 1 });
     expect(family(samples, 'quay_registry_pushes_total')).toEqual({ 'namespace=acme,repository=app': 1 });
   });
 
@@ -81,7 +84,7 @@ describe('replay of the supervisord fixture', () => {
 
   it('counts every nginx access line by component, method and status', () => {
     expect(family(samples, 'quay_http_requests_total')).toEqual({
-      'component=registry,method=GET,status=200': 4,
+      'component=registry,method=GET,status=200': 6, // 2 blobs, 3 manifests, the token
       'component=registry,method=HEAD,status=200': 1,
       'component=registry,method=GET,status=404': 1,
       'component=registry,method=GET,status=302': 1,
@@ -94,8 +97,8 @@ describe('replay of the supervisord fixture', () => {
       'component=web,method=GET,status=200': 1,
       'component=web,method=OTHER,status=405': 1, // "BREW" is not a method we label
     });
-    expect(value(samples, 'quay_http_request_duration_seconds_count', { component: 'registry' })).toBe(14);
-    expect(value(samples, 'quay_http_request_duration_seconds_sum', { component: 'registry' })).toBeCloseTo(14.431, 9);
+    expect(value(samples, 'quay_http_request_duration_seconds_count', { component: 'registry' })).toBe(16);
+    expect(value(samples, 'quay_http_request_duration_seconds_sum', { component: 'registry' })).toBeCloseTo(14.501, 9); // 14.431 + 0.040 + 0.030 of the two manifest GETs at 10:15:53-54
     expect(value(samples, 'quay_http_request_duration_seconds_count', { component: 'web' })).toBe(2);
     expect(value(samples, 'quay_http_request_duration_seconds_sum', { component: 'api' })).toBeCloseTo(0.3, 9);
   });
@@ -131,7 +134,10 @@ describe('replay of the supervisord fixture', () => {
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout) as { metrics: { name: string; series: { labels: Record<string, string>; value?: number }[] }[] };
     const pulls = json.metrics.find((m) => m.name === 'quay_registry_pulls_total')!;
-    expect(pulls.series).toEqual([{ labels: { namespace: 'acme', repository: 'app' }, value: 1 }]);
+    expect(pulls.series).toEqual([
+      { labels: { namespace: 'acme', repository: 'app' }, value: 2 },
+      { labels: { namespace: 'org', repository: 'team/app' }, value: 1 },
+    ]);
     const bytes = json.metrics.find((m) => m.name === 'quay_registry_transfer_bytes_total')!;
     expect(bytes.series.reduce((a, s) => a + s.value!, 0)).toBe(5242880 + 2097152 + 10486280 + 3145728);
   });
