@@ -328,8 +328,9 @@ describe('mirror tracker: skopeo --debug output (DEBUGLOG=true)', () => {
   it('classifies the fatal line, takes unjoined stderr lines, and counts a failed list-tags (test/fixtures/mirror-skopeo-debug.log)', () => {
     const s = setup();
     s.fixture('mirror-skopeo-debug.log');
-    // 15 lines: 5 Python lines, 10 skopeo stderr lines that were not joined to their record.
-    expect(s.results.every((r) => r === LineResult.Matched)).toBe(true);
+    // 15 lines: 6 Python lines (1, 2, 7, 8, 9, 15), 9 skopeo lines that were not joined to their record
+    // (3-6, 10-14): every one matched.
+    expect(s.results).toEqual(Array.from({ length: 15 }, () => LineResult.Matched));
     // The copy failed with "manifest unknown" in its fatal line; the debug lines' "status 401" is a normal ping.
     expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'not_found')).toBe(1);
     expect(s.counter('quay_repository_mirror_sync_failures_total', 'mirrors', 'auth_failed')).toBe(0);
