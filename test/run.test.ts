@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from './helpers/cli.js';
 import { startDaemon, waitFor, type RunningDaemon } from './helpers/daemon.js';
 import { sum } from './helpers/exposition.js';
+import { FIXTURE_LINES } from './fixtures/quay-supervisord.counts.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/quay-supervisord.log', import.meta.url));
 let daemon: RunningDaemon;
@@ -21,8 +22,8 @@ beforeAll(async () => {
   log = join(dir, 'quay.log');
   copyFileSync(FIXTURE, log);
   daemon = await startDaemon({ inputs: [{ paths: [log], start_at: 'beginning', source: 'supervisord' }] }, dir);
-  // 33 lines in the fixture (see replay.test.ts)
-  await waitFor('33 lines', async () => sum(await daemon.samples(), 'quay_log_exporter_lines_total') === 33);
+  // 35 lines in the fixture (see replay.test.ts)
+  await waitFor('35 lines', async () => sum(await daemon.samples(), 'quay_log_exporter_lines_total') === FIXTURE_LINES);
 });
 
 afterAll(async () => {
@@ -41,7 +42,7 @@ describe('run', () => {
         .join('\n');
     expect(withoutInputSeries(scraped)).toBe(withoutInputSeries(replayed));
     // `wc -c` of the fixture
-    expect(scraped).toMatch(/^quay_log_exporter_input_bytes_total\{input="file-0"\} 6496$/m);
+    expect(scraped).toMatch(/^quay_log_exporter_input_bytes_total\{input="file-0"\} 6869$/m);
   });
 
   it('answers health and readiness', async () => {

@@ -37,6 +37,8 @@ export class LineSplitter {
   /** Head of an oversize line whose rest is being skipped. */
   private head: string | null = null;
   private headStart = 0;
+  /** A partial was just handed over: the newline that ends it, if it comes next, is not another (empty) line. */
+  private endsFlushed = false;
 
   constructor(
     private readonly maxLineBytes: number,
@@ -68,6 +70,7 @@ export class LineSplitter {
     this.base = offset;
     this.fill = 0;
     this.head = null;
+    this.endsFlushed = false;
   }
 
   /** Copy a chunk in (for streams such as stdin, which bring their own buffers). */
@@ -86,6 +89,10 @@ export class LineSplitter {
     const buf = this.buf;
     const end = this.fill + n;
     let start = 0;
+    if (this.endsFlushed && n > 0) {
+      this.endsFlushed = false;
+      if (this.fill === 0 && buf[0] === NL) start = 1;
+    }
     if (this.head !== null) {
       // Skipping the rest of an oversize line (fill is 0 in this state).
       const nl = buf.indexOf(NL, 0);
@@ -139,6 +146,7 @@ export class LineSplitter {
       this.sink(this.buf.toString('utf8', 0, len), this.base);
       this.base += this.fill;
       this.fill = 0;
+      this.endsFlushed = true;
     }
   }
 

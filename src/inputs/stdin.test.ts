@@ -3,12 +3,14 @@
  * `kubectl logs -f … | quay-log-exporter`.
  */
 import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { inputSchema, type InputConfig } from '../config/schema.js';
 import { silentLogger } from '../log.js';
 import { MetricRegistry } from '../metrics/series.js';
 import { StreamInput } from './stdin.js';
 import { oneHandler } from './types.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 describe('stdin input', () => {
   it('hands over every line of a pipe, the partial last one at its end, then finishes', async () => {
@@ -56,5 +58,43 @@ describe('stdin input', () => {
     expect(await run(false)).toEqual(['open stdin:pipe', 'a', 'b', 'end']);
     // stop() while the writer goes on: the line read, no end().
     expect(await run(true)).toEqual(['open stdin:pipe', 'a']);
+  });
+
+  it('an open pipe: a partial last line waits for its newline, then after partial_line_timeout is handed over once', async () => {
+    const stream = new PassThrough();
+    const config: InputConfig = { ...inputSchema.parse({ type: 'stdin', source: 'nginx', partial_line_timeout: '200ms', poll_interval: '20ms' }), name: 'open' };
+    const lines: string[] = [];
+    const input = new StreamInput(config, { open: oneHandler((l) => lines.push(l)), registry: new MetricRegistry(), log: silentLogger }, stream);
+    await input.start();
+    stream.write('a\nb');
+    await waitFor('"a", then "b" by timeout', () => (lines.length >= 2 ? true : undefined), 10_000, 10);
+    expect(lines).toEqual(['a', 'b']);
+    // The newline that ends "b" comes late: no empty line; "c" is a line.
+    stream.write('\nc\n');
+    await waitFor('"c"', () => (lines.length >= 3 ? true : undefined), 10_000, 10);
+    expect(lines).toEqual(['a', 'b', 'c']);
+    // stop(): what was received is handed over ("d" without newline), then finished; a second stop is a no-op.
+    stream.write('d');
+    await new Promise((r) => setImmediate(r));
+    await input.stop();
+    expect(lines).toEqual(['a', 'b', 'c', 'd']);
+    await input.stop();
+    expect(lines).toHaveLength(4);
+  });
+
+  it('a read error ends the input with what was received', async () => {
+    const stream = new PassThrough();
+    const config: InputConfig = { ...inputSchema.parse({ type: 'stdin', source: 'nginx' }), name: 'broken' };
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (msg: string) => void errors.push(msg) };
+    const input = new StreamInput(config, { open: oneHandler((l) => lines.push(l)), registry: new MetricRegistry(), log }, stream);
+    await input.start();
+    stream.write('x\ny');
+    await new Promise((r) => setImmediate(r));
+    stream.destroy(new Error('EIO'));
+    await input.finished;
+    expect(lines).toEqual(['x', 'y']);
+    expect(errors).toEqual(['stdin read failed']);
   });
 });

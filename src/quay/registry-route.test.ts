@@ -48,11 +48,62 @@ describe('classifyRegistryRequest', () => {
     ['GET', '/v2/acme/app/unknown/thing', 'other', '', ''],
     ['GET', '/v2/manifests/latest', 'other', '', ''],
     ['GET', '/v2/../../etc/passwd', 'other', '', ''],
+    // Near misses of each route word: same length, other letters, or one letter more.
+    ['GET', '/v2x', 'other', '', ''],
+    ['GET', '/v2/authx', 'other', '', ''],
+    ['GET', '/v2/autx', 'other', '', ''],
+    ['GET', '/v2/_catalogs', 'other', '', ''],
+    ['GET', '/v2/_catalox', 'other', '', ''],
+    ['GET', '/v2/acme/app/manifestz/latest', 'other', '', ''],
+    ['GET', '/v2/acme/app/blobz/x', 'other', '', ''],
+    ['GET', `/v2/acme/app/blob/${D}`, 'other', '', ''],
+    ['GET', '/v2/acme/app/tags/lists', 'other', '', ''],
+    ['GET', '/v2/acme/app/tags/lisx', 'other', '', ''],
+    ['GET', '/v2/acme/app/tagz/list', 'other', '', ''],
+    ['GET', `/v2/acme/app/referrerz/${D}`, 'other', '', ''],
+    // Upload routes with the wrong method, or the wrong word before "uploads".
+    ['PUT', '/v2/acme/app/blobs/uploads/', 'other', '', ''],
+    ['GET', '/v2/acme/app/blobs/uploads', 'other', '', ''],
+    ['POST', '/v2/acme/app/blobz/uploads/', 'other', '', ''],
+    ['POST', '/v2/blobs/uploads/', 'other', '', ''],
+    ['POST', `/v2/acme/app/blobs/${D}`, 'other', '', ''],
+    ['DELETE', '/v2/acme/app/blobs/uploads/u1', 'other', '', ''],
+    ['PATCH', '/v2/acme/app/blobz/uploads/u1', 'other', '', ''],
+    ['PATCH', '/v2/blobs/uploads/u1', 'other', '', ''],
+    ['PATCH', '/v2/acme/app/uploadz/u1', 'other', '', ''],
+    // Names: upper case, digits, separators and the characters the grammar refuses.
+    ['GET', '/v2/Acme/App_1.2-x/manifests/latest', 'pull_manifest', 'Acme', 'App_1.2-x'],
+    ['GET', '/v2/0rg/9/manifests/latest', 'pull_manifest', '0rg', '9'],
+    ['GET', '/v2/acme/app!/manifests/latest', 'other', '', ''],
+    ['GET', '/v2/acme/a p/manifests/latest', 'other', '', ''],
+    ['GET', '/v2/acme/app~/manifests/latest', 'other', '', ''],
+    ['GET', '/v2/acme/app{/manifests/latest', 'other', '', ''],
+    ['GET', '/v2/acme/app@/manifests/latest', 'other', '', ''],
+    ['GET', '/v2/acme/app[/manifests/latest', 'other', '', ''],
+    ['GET', '/v2/acme/app`/manifests/latest', 'other', '', ''],
+    ['GET', '/v2/acme/app:/manifests/latest', 'other', '', ''],
+    ['GET', '/v2/acme/app//manifests/latest', 'other', '', ''],
+    ['GET', '/v2//manifests/latest', 'other', '', ''],
+    ['GET', '/v2/acme/app//blobs/uploads/x', 'other', '', ''],
+    ['PATCH', '/v2//blobs/uploads/x', 'other', '', ''],
   ])('%s %s → %s %s/%s', (method, path, op, ns, repo) => {
     expect(classify(method, path)).toEqual([op, ns, repo]);
   });
 
-  it('refuses names longer than Quay allows', () => {
+  it('refuses names longer than Quay allows (511 characters: 255 + "/" + 255), and takes one of exactly 511', () => {
     expect(classify('GET', `/v2/a/${'b'.repeat(600)}/manifests/latest`)).toEqual(['other', '', '']);
+    // "a/" + 509 b's = 511 characters: allowed; one more is not.
+    expect(classify('GET', `/v2/a/${'b'.repeat(509)}/manifests/latest`)).toEqual(['pull_manifest', 'a', 'b'.repeat(509)]);
+    expect(classify('GET', `/v2/a/${'b'.repeat(510)}/manifests/latest`)).toEqual(['other', '', '']);
+  });
+
+  it('a route reused for another request forgets the name of the one before', () => {
+    const r = newRoute();
+    classifyRegistryRequest('GET', '/v2/acme/app/manifests/latest', r);
+    expect(r.nameEnd).toBe(12);
+    for (const path of ['/v2/', '/v2/acme/app/unknown/thing', '/v2/acme/app/blobs/uploads/', '/v2/acme//app/manifests/x']) {
+      classifyRegistryRequest('GET', path, r);
+      expect([path, r.operation, r.nameEnd]).toEqual([path, path === '/v2/' ? 'ping' : 'other', -1]);
+    }
   });
 });

@@ -44,7 +44,8 @@ export function parsePythonTime(text: string, offsetMinutes = 0): number {
         cachedDayMs = Date.UTC(+day[1]!, +day[2]! - 1, +day[3]!);
       }
     }
-    const ms = two(text, 20) * 10 + (text.charCodeAt(22) - 48);
+    const d3 = text.charCodeAt(22) - 48; // the third millisecond digit: checked like the others
+    const ms = d3 >= 0 && d3 <= 9 ? two(text, 20) * 10 + d3 : Number.NaN;
     const t = two(text, 11) * 3_600_000 + two(text, 14) * 60_000 + two(text, 17) * 1000 + ms;
     if (text.startsWith(cachedDay) && cachedDay !== '' && t === t && text.charCodeAt(13) === 58 && text.charCodeAt(16) === 58) {
       return cachedDayMs + t - offsetMinutes * 60_000;

@@ -2,7 +2,7 @@
  * Backfill through the real CLI: `quay-log-exporter replay --config CFG
  * test/fixtures/quay-supervisord.log` with an `outputs.influxdb` pointing at
  * a real influxd, then InfluxQL over HTTP. Every expected value was counted
- * by hand from the fixture (33 lines); the metric counts are the ones
+ * by hand from the fixture (35 lines); the metric counts are the ones
  * test/replay.test.ts explains line by line, the event counts are worked out
  * in the comments below.
  */
@@ -84,8 +84,8 @@ describe.skipIf(!haveBinary(INFLUXD))('replay backfills InfluxDB (real CLI, real
   });
 
   it('writes pulls, pushes and blob bytes per repository and direction', async () => {
-    // One manifest GET 2xx (10:15:33 acme/app; the HEAD is not a pull), one manifest PUT 2xx (10:15:44).
-    expect(await counters('quay_registry_pulls_total', ['namespace', 'repository'])).toEqual({ 'namespace=acme,repository=app': 1 });
+    // Manifest GET 2xx: acme/app 10:15:33 + 10:15:53 (the HEAD is not a pull), org/team/app 10:15:54; one manifest PUT 2xx (10:15:44).
+    expect(await counters('quay_registry_pulls_total', ['namespace', 'repository'])).toEqual({ 'namespace=acme,repository=app': 2, 'namespace=org,repository=team/app': 1 });
     expect(await counters('quay_registry_pushes_total', ['namespace', 'repository'])).toEqual({ 'namespace=acme,repository=app': 1 });
     expect(await counters('quay_registry_transfer_bytes_total', ['direction', 'namespace', 'repository'])).toEqual({
       'direction=pull,namespace=acme,repository=app': 5242880, // the 10:15:32 blob GET 200
@@ -111,7 +111,7 @@ describe.skipIf(!haveBinary(INFLUXD))('replay backfills InfluxDB (real CLI, real
     expect(dur!['sum']).toBeCloseTo(8.03, 9);
   });
 
-  it('writes every line once, by source and result (33 lines)', async () => {
+  it('writes every line once, by source and result (35 lines)', async () => {
     const lines = await counters('quay_log_exporter_lines_total', ['source', 'result']);
     expect(lines).toEqual(LINES_BY_SOURCE_RESULT);
     expect(Object.values(lines).reduce((a: number, v) => a + (v as number), 0)).toBe(FIXTURE_LINES);

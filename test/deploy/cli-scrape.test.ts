@@ -6,6 +6,7 @@
  * line). promtool lints the daemon's own /metrics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURE_LINES } from '../fixtures/quay-supervisord.counts.js';
 import { haveBinary, PROMETHEUS, PROMTOOL, promtool, waitFor } from '../outputs/servers.js';
 import { JOB, promApi, startScrapeStack, type ScrapeStack } from './scrape-stack.js';
 
@@ -26,8 +27,8 @@ describe.skipIf(!haveBinary(PROMETHEUS) || !haveBinary(PROMTOOL))('prometheus sc
 
   beforeAll(async () => {
     stack = await startScrapeStack();
-    // The fixture's 33 lines, all read, and scraped.
-    await waitFor('33 lines scraped', async () => ((await stack.prom.query('sum(quay_log_exporter_lines_total)'))[0]?.value[1] === '33' ? true : undefined));
+    // The fixture's 35 lines, all read, and scraped.
+    await waitFor('35 lines scraped', async () => ((await stack.prom.query('sum(quay_log_exporter_lines_total)'))[0]?.value[1] === String(FIXTURE_LINES) ? true : undefined));
   });
   afterAll(async () => {
     await stack?.destroy();
@@ -38,9 +39,9 @@ describe.skipIf(!haveBinary(PROMETHEUS) || !haveBinary(PROMTOOL))('prometheus sc
   });
 
   it('stores the hand counts of the fixture', async () => {
-    // 33 lines: nginx 18+1, gunicorn 2+1+2 ignored, repomirrorworker 5, gcworker 2, other 1 ignored + 1 unmatched.
+    // 35 lines: nginx 20+1, gunicorn 2+1+2 ignored, repomirrorworker 5, gcworker 2, other 1 ignored + 1 unmatched.
     expect(await series('sum by (source, result) (quay_log_exporter_lines_total) > 0')).toEqual({
-      'result=matched,source=nginx': '18',
+      'result=matched,source=nginx': '20',
       'result=unmatched,source=nginx': '1',
       'result=matched,source=gunicorn': '2',
       'result=unmatched,source=gunicorn': '1',
@@ -50,8 +51,11 @@ describe.skipIf(!haveBinary(PROMETHEUS) || !haveBinary(PROMTOOL))('prometheus sc
       'result=ignored,source=other': '1',
       'result=unmatched,source=other': '1',
     });
-    // One manifest GET 2xx (HEAD is not a pull) and one manifest PUT 2xx, both acme/app.
-    expect(await series('quay_registry_pulls_total')).toEqual({ '__name__=quay_registry_pulls_total,namespace=acme,repository=app': '1' });
+    // Manifest GET 2xx (HEAD is not a pull): acme/app latest + v1.2.3, org/team/app stable; one manifest PUT 2xx, acme/app.
+    expect(await series('quay_registry_pulls_total')).toEqual({
+      '__name__=quay_registry_pulls_total,namespace=acme,repository=app': '2',
+      '__name__=quay_registry_pulls_total,namespace=org,repository=team/app': '1',
+    });
     expect(await series('quay_registry_pushes_total{namespace="acme",repository="app"}')).toEqual({ '__name__=quay_registry_pushes_total,namespace=acme,repository=app': '1' });
     // pull: 5242880 (acme/app) + 2097152 (org/team/app); push: 10485860 + 420 (acme/app) + 3145728 (org/team/app).
     expect(await series('sum by (direction) (quay_registry_transfer_bytes_total)')).toEqual({ 'direction=pull': '7340032', 'direction=push': '13632008' });
@@ -92,7 +96,7 @@ describe.skipIf(!haveBinary(PROMETHEUS) || !haveBinary(PROMTOOL))('prometheus sc
 
   it('stores the input self-metrics of the followed file', async () => {
     // `wc -c` of the fixture; one file watched; read to the end, so no lag.
-    expect(await series('quay_log_exporter_input_bytes_total')).toEqual({ '__name__=quay_log_exporter_input_bytes_total,input=file-0': '6496' });
+    expect(await series('quay_log_exporter_input_bytes_total')).toEqual({ '__name__=quay_log_exporter_input_bytes_total,input=file-0': '6869' }); // wc -c of the fixture
     expect(await series('quay_log_exporter_files_watched')).toEqual({ '__name__=quay_log_exporter_files_watched': '1' });
     expect(await series('quay_log_exporter_input_lag_bytes')).toEqual({ [`__name__=quay_log_exporter_input_lag_bytes,path=${stack.log}`]: '0' });
   });

@@ -5,7 +5,7 @@
  * lost, nothing repeated" is run 1 total + run 2 total == lines written.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +24,6 @@ afterEach(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-
-
 interface Exporter {
   child: ChildProcess;
   port: number;
@@ -42,7 +40,13 @@ async function startExporter(configPath: string, port: number): Promise<Exporter
     r(code);
   }));
   const e = { child, port, exited };
-  await waitFor(`/metrics of ${configPath} (stderr: ${stderr.slice(-500)})`, async () => ((await scrape(e)) ? true : undefined));
+  let code: number | null | undefined;
+  void exited.then((c) => (code = c));
+  await waitFor(`/metrics of ${configPath}`, async () => {
+    if (code !== undefined) throw new Error(`exited with ${code}: ${stderr.slice(-500)}`);
+    // Ready = the inputs have started (their start offsets are taken): only then may a test append.
+    return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined;
+  });
   return e;
 }
 
@@ -68,7 +72,7 @@ async function readUpTo(e: Exporter, bytes: number): Promise<void> {
   await waitFor(`${bytes} bytes read`, async () => ((await total(e, 'quay_log_exporter_input_bytes_total')) === bytes ? true : undefined));
 }
 
-function setup(name: string, port: number) {
+function setup(name: string, port: number, extra: string[] = []) {
   const dir = join(root, name);
   const log = join(dir, 'logs', 'quay.log');
   const state = join(dir, 'state');
@@ -86,7 +90,8 @@ function setup(name: string, port: number) {
       '  - name: quay',
       `    paths: [${JSON.stringify(join(dir, 'logs', '*.log'))}]`,
       '    source: nginx',
-      '    start_at: saved-or-beginning',
+      ...(extra.some((l) => l.startsWith('start_at:')) ? [] : ['    start_at: saved-or-beginning']),
+      ...extra.map((l) => `    ${l}`),
       '',
     ].join('\n'),
   );
@@ -175,17 +180,158 @@ describe('exporter process: restarts', () => {
     expect(repeated).toBeLessThanOrEqual(1000);
   });
 
-  it('a line appended shows on /metrics within 1 s', async () => {
+  it('a line appended to a followed file is counted once, as it arrives', async () => {
+    // How fast it shows is the benchmark's business (bench/); here only that it arrives, once.
     const port = await freePort();
-    const { log, config } = setup('latency', port);
+    const { log, config } = setup('append', port);
     const bytes = append(log, 10);
     const run = await startExporter(config, port);
     await readUpTo(run, bytes);
-    const before = await total(run, LINES);
-    append(log, 1);
-    // Deadline 1 s from the append (default poll_interval 250 ms).
-    await waitFor('the appended line', async () => ((await total(run, LINES)) === before + 1 ? true : undefined), 1000);
+    expect(await total(run, LINES)).toBe(10);
+    const one = append(log, 1);
+    await readUpTo(run, bytes + one);
+    // 10 + the 1 appended, and no line counted twice.
+    expect(await total(run, LINES)).toBe(11);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
+  });
+
+  /** The saved offset of the file at `path` in the input's state file, if any. */
+  const savedOffsetOf = (state: string, path?: string) => {
+    try {
+      const files = (JSON.parse(readFileSync(join(state, 'offsets-quay.json'), 'utf8')) as { files: { path: string; offset: number }[] }).files;
+      return (path ? files.find((f) => f.path === path) : files[0])?.offset;
+    } catch {
+      return undefined;
+    }
+  };
+
+  it('rotation by rename while down, the old file still matched by the glob: its rest, then the new file from byte 0', async () => {
+    const port = await freePort();
+    // start_at saved-or-end, the default: a new file at a path followed before is a rotation's successor.
+    const { dir, log, config } = setup('rotate-down', port, ['start_at: saved-or-end']);
+    const run1 = await startExporter(config, port);
+    const b1 = append(log, 3000); // written while run 1 follows from the (empty) end
+    await readUpTo(run1, b1);
+    run1.child.kill('SIGTERM');
+    expect(await run1.exited).toBe(0);
+
+    // While down: 500 more lines, then logrotate renames quay.log to quay-1.log (still *.log) and
+    // the writer starts a new quay.log with 200 lines.
+    const rest = append(log, 500);
+    renameSync(log, join(dir, 'logs', 'quay-1.log'));
+    writeFileSync(log, '');
+    const fresh = append(log, 200);
+    const run2 = await startExporter(config, port);
+    await readUpTo(run2, rest + fresh);
+    // 500 from the saved offset of the renamed file + 200 from byte 0 of the new one: 700, none twice.
+    expect(await total(run2, LINES)).toBe(700);
+    run2.child.kill('SIGTERM');
+    expect(await run2.exited).toBe(0);
+  });
+
+  // Fails on today's code: the renamed file (quay.log.1) is no longer matched by the glob, and its unread
+  // rest is never read. Branch `hardening` (issue 10, item 3) fixes it; flip to `it` when it lands.
+  it.fails('rotation by rename while down, the old name outside the glob (logrotate quay.log.1): its rest is read too', async () => {
+    const port = await freePort();
+    const { dir, log, config } = setup('rotate-down-outside', port, ['start_at: saved-or-end']);
+    const run1 = await startExporter(config, port);
+    const b1 = append(log, 2000);
+    await readUpTo(run1, b1);
+    run1.child.kill('SIGTERM');
+    expect(await run1.exited).toBe(0);
+
+    const rest = append(log, 500);
+    renameSync(log, join(dir, 'logs', 'quay.log.1')); // *.log does not match it
+    writeFileSync(log, '');
+    const fresh = append(log, 200);
+    const run2 = await startExporter(config, port);
+    // Hand count: 500 left in the renamed file + 200 in the new one = 700.
+    await waitFor('700 lines', async () => ((await total(run2, LINES)) >= 700 ? true : undefined), 5000);
+    expect(await total(run2, LINES)).toBe(700);
+    expect(await total(run2, 'quay_log_exporter_input_bytes_total')).toBe(rest + fresh);
+  });
+
+  it('copytruncate while down, new content different: the file is read again from byte 0', async () => {
+    const port = await freePort();
+    const { log, config } = setup('truncate-down', port, ['start_at: saved-or-end']);
+    const run1 = await startExporter(config, port);
+    const b1 = append(log, 3000);
+    await readUpTo(run1, b1);
+    run1.child.kill('SIGTERM');
+    expect(await run1.exited).toBe(0);
+    // While down: copied away and truncated; the writer goes on from byte 0 (100 lines, < the saved offset).
+    truncateSync(log, 0);
+    const fresh = append(log, 100);
+    expect(fresh).toBeLessThan(b1);
+    const run2 = await startExporter(config, port);
+    await readUpTo(run2, fresh);
+    expect(await total(run2, LINES)).toBe(100);
+    run2.child.kill('SIGTERM');
+    expect(await run2.exited).toBe(0);
+  });
+
+  it('copytruncate while down, new content starting with the same 256 bytes: still read from byte 0, counted as a truncation', async () => {
+    const port = await freePort();
+    const { log, config } = setup('truncate-down-same-start', port, ['start_at: saved-or-end']);
+    // The same banner (> 256 bytes, the fingerprint's length) heads the file before and after the truncation,
+    // so the saved identity still matches; only the size (below the saved offset) tells.
+    const banner = Array.from({ length: 4 }, (_, i) => `10.0.0.9 - - [22/Nov/2026:10:00:00 +0000] "GET /v2/ HTTP/1.1" 401 87 "-" "banner-${i}"`).join('\n') + '\n';
+    expect(Buffer.byteLength(banner)).toBeGreaterThan(256);
+    const run1 = await startExporter(config, port);
+    appendFileSync(log, banner);
+    const b1 = Buffer.byteLength(banner) + append(log, 2000);
+    await readUpTo(run1, b1);
+    run1.child.kill('SIGTERM');
+    expect(await run1.exited).toBe(0);
+
+    truncateSync(log, 0);
+    appendFileSync(log, banner);
+    const fresh = Buffer.byteLength(banner) + append(log, 50);
+    const run2 = await startExporter(config, port);
+    await readUpTo(run2, fresh);
+    // 4 banner lines + 50 = 54, all of the new content.
+    expect(await total(run2, LINES)).toBe(54);
+    expect(await total(run2, 'quay_log_exporter_rotations_total')).toBe(1);
+    run2.child.kill('SIGTERM');
+    expect(await run2.exited).toBe(0);
+  });
+
+  it('SIGKILL while a traceback is held past a checkpoint: the restart reads the whole event, once', async () => {
+    const port = await freePort();
+    const { dir, config, state } = setup('sigkill-held', port, ['multiline: {preset: python-traceback, timeout: 1h}', 'checkpoint_interval: 100ms']);
+    // A supervisord stream: reconfigure the input's source in the same file.
+    writeFileSync(config, readFileSync(config, 'utf8').replace('source: nginx', 'source: supervisord'));
+    const log = join(dir, 'logs', 'quay.log');
+    const gc = (text: string) => `gcworker stdout | ${text}\n`;
+    const info = (i: number) => gc(`2026-11-22 10:00:${String(i % 60).padStart(2, '0')},000 [63] [INFO] [workers.gc] pass ${i}`);
+    let head = '';
+    for (let i = 0; i < 100; i++) head += info(i);
+    const event = [
+      gc('2026-11-22 10:01:00,000 [63] [ERROR] [workers.gc] gc failed'),
+      gc('Traceback (most recent call last):'),
+      gc('  File "gc.py", line 1, in run'),
+      gc("KeyError: 'x'"),
+    ].join('');
+    const run1 = await startExporter(config, port);
+    appendFileSync(log, head + event);
+    const eventAt = Buffer.byteLength(head);
+    await readUpTo(run1, eventAt + Buffer.byteLength(event));
+    // The 100 INFO lines are handed over (the ERROR line closed the last one); the event is open.
+    expect(await total(run1, LINES)).toBe(100);
+    // A checkpoint after the event was read saves the offset where the held event starts, not past it.
+    await waitFor('a checkpoint at or past the held event', () => ((savedOffsetOf(state) ?? 0) >= eventAt ? true : undefined));
+    expect(savedOffsetOf(state)).toBe(eventAt);
+    run1.child.kill('SIGKILL');
+    await run1.exited;
+
+    const run2 = await startExporter(config, port);
+    const tail = gc('2026-11-22 10:02:00,000 [63] [INFO] [workers.gc] pass 100') + gc('2026-11-22 10:02:01,000 [63] [INFO] [workers.gc] pass 101');
+    appendFileSync(log, tail);
+    await readUpTo(run2, Buffer.byteLength(event + tail));
+    // Run 2: the whole 4-line event (1) + "pass 100" (1); "pass 101" is held. 100 + 2: no line lost, none twice.
+    expect(await total(run2, LINES)).toBe(2);
+    run2.child.kill('SIGTERM');
+    expect(await run2.exited).toBe(0);
   });
 });

@@ -228,6 +228,75 @@ describe('mirror tracker: replay of interleaved workers (test/fixtures/mirror-in
     expect(r.status('mirrors', 'nginx')['failed/unknown_error']).toBe(1);
   });
 
+  it('restores only well-formed entries of a saved file, each field checked', () => {
+    const T = Date.UTC(2026, 10, 22, 10, 0, 0);
+    writeFileSync(
+      join(dir, STATE_FILE),
+      JSON.stringify({
+        version: 1,
+        worker_last_seen_ms: T,
+        repositories: [
+          { namespace: 'm', repository: 'a', status: 'failed', last_error_reason: 'auth_failed', last_attempt_ms: T, last_sync_ms: T, consecutive_failures: 3.7, complete: false },
+          { namespace: 'm', repository: 'b', status: 'failed', last_error_reason: '', consecutive_failures: -2 }, // empty reason: unknown_error; negative count: 0
+          { namespace: 'm', repository: 'c', status: 'success', last_error_reason: 'auth_failed', complete: 'true' }, // a reason on success is dropped; "true" is not true
+          { namespace: 'm', repository: 'd', status: 'syncing' }, // not a finished status
+          { namespace: 'm', repository: 7, status: 'success' },
+          { namespace: null, repository: 'e', status: 'success' },
+          'not an object',
+          ['m', 'f', 'success'],
+          null,
+        ],
+      }),
+    );
+    const s = setup();
+    const h = s.tracker.health(new URLSearchParams(), T + 60_000);
+    expect((h.body as { repositories: unknown[] }).repositories).toEqual([
+      { namespace: 'm', repository: 'a', status: 'failed', last_error_reason: 'auth_failed', last_attempt: new Date(T).toISOString(), consecutive_failures: 3 },
+      { namespace: 'm', repository: 'b', status: 'failed', last_error_reason: 'unknown_error', last_attempt: null, consecutive_failures: 0 },
+      { namespace: 'm', repository: 'c', status: 'success', last_error_reason: '', last_attempt: null, consecutive_failures: 0 },
+    ]);
+    // The worker was last seen 1 minute before "now": not stale (stale_after 15m).
+    expect((h.body as { worker: unknown }).worker).toEqual({ last_seen: new Date(T).toISOString(), stale: false });
+    expect(s.status('m', 'c')).toEqual({ 'success/': 1, 'syncing/': 0, 'cancelled/': 0, 'failed/': 0 });
+    expect(s.registry.gauge('quay_repository_mirror_sync_complete').at('m', 'c').value).toBe(0);
+    expect(s.registry.gauge('quay_repository_mirror_last_sync_timestamp_seconds').at('m', 'a').value).toBe(T / 1000);
+    // a failed its last 3 (3.7 truncated): a problem; b's count came back as 0, which is none.
+    expect((h.body as { problems: string[] }).problems).toEqual(['m/a failed its last 3 sync attempt(s) (auth_failed)']);
+  });
+
+  it('refuses a saved file of another version or layout, and restores no worker time from a non-number', () => {
+    for (const doc of [{ version: 2, repositories: [] }, { version: 1, repositories: {} }, [1], { version: 1, worker_last_seen_ms: '5', repositories: [] }]) {
+      writeFileSync(join(dir, STATE_FILE), JSON.stringify(doc));
+      const s = setup();
+      expect((s.tracker.health(new URLSearchParams(), Date.now()).body as { worker: unknown }).worker).toEqual({ last_seen: null, stale: false });
+    }
+  });
+
+  it('health: filters by namespace and repository, empty filters select all, sorted by namespace then repository; stale at exactly stale_after', () => {
+    const T = Date.UTC(2026, 10, 22, 10, 0, 0);
+    const repos = [
+      ['z', 'a', 'success'],
+      ['a', 'z', 'failed'],
+      ['a', 'b', 'success'],
+    ].map(([namespace, repository, status]) => ({ namespace, repository, status, last_error_reason: status === 'failed' ? 'not_found' : '', last_attempt_ms: T, last_sync_ms: T, consecutive_failures: status === 'failed' ? 1 : 0, complete: true }));
+    writeFileSync(join(dir, STATE_FILE), JSON.stringify({ version: 1, worker_last_seen_ms: T, repositories: repos }));
+    const s = setup({ stale_after: '15m' });
+    const names = (q: string, now = T) => (s.tracker.health(new URLSearchParams(q), now).body as { repositories: { namespace: string; repository: string }[] }).repositories.map((r) => `${r.namespace}/${r.repository}`);
+    expect(names('')).toEqual(['a/b', 'a/z', 'z/a']);
+    expect(names('namespace=&repository=')).toEqual(['a/b', 'a/z', 'z/a']);
+    expect(names('namespace=a')).toEqual(['a/b', 'a/z']);
+    expect(names('repository=a')).toEqual(['z/a']);
+    expect(names('namespace=a&repository=b')).toEqual(['a/b']);
+    expect(s.tracker.health(new URLSearchParams('repository=b'), T).status).toBe(200);
+    expect(s.tracker.health(new URLSearchParams('namespace=a'), T).status).toBe(503);
+    // Stale: 15 min after the last worker line exactly, not a millisecond before.
+    const fresh = s.tracker.health(new URLSearchParams('repository=b'), T + 15 * 60_000 - 1);
+    expect(fresh.status).toBe(200);
+    const stale = s.tracker.health(new URLSearchParams('repository=b'), T + 15 * 60_000);
+    expect(stale.status).toBe(503);
+    expect((stale.body as { problems: string[] }).problems).toEqual(['no mirror worker line for 900s or more']);
+  });
+
   it('ignores a corrupt state file', () => {
     writeFileSync(join(dir, STATE_FILE), '{"version":1,"repositories":[{"namespace":');
     const s = setup();
@@ -444,8 +513,9 @@ describe('mirror tracker: skopeo --debug output (DEBUGLOG=true)', () => {
   it('classifies the fatal line, takes unjoined stderr lines, and counts a failed list-tags (test/fixtures/mirror-skopeo-debug.log)', () => {
     const s = setup();
     s.fixture('mirror-skopeo-debug.log');
-    // 15 lines: 5 Python lines, 10 skopeo stderr lines that were not joined to their record.
-    expect(s.results.every((r) => r === LineResult.Matched)).toBe(true);
+    // 15 lines: 6 Python lines (1, 2, 7, 8, 9, 15), 9 skopeo lines that were not joined to their record
+    // (3-6, 10-14): every one matched.
+    expect(s.results).toEqual(Array.from({ length: 15 }, () => LineResult.Matched));
     // The copy failed with "manifest unknown" in its fatal line; the debug lines' "status 401" is a normal ping.
     expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'not_found')).toBe(1);
     expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'auth_failed')).toBe(0);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { EventBus } from '../../events.js';
 import { PatternLibrary } from '../../grok/index.js';
@@ -42,7 +42,11 @@ describe('units', () => {
 });
 
 describe('oc-mirror parser: ci-images-mirror JSON (test/fixtures/oc-mirror-ci-images.log)', () => {
-  const s = replay('oc-mirror-ci-images.log');
+  // In beforeAll, not at collection: mutation testing switches its mutants on in beforeAll.
+  let s: ReturnType<typeof replay>;
+  beforeAll(() => {
+    s = replay('oc-mirror-ci-images.log');
+  });
 
   it('counts images by msg', () => {
     expect(s.counter('quay_mirror_images_total', 'ci-images-mirror', 'queued')).toBe(3);

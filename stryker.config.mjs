@@ -1,0 +1,38 @@
+// StrykerJS: `npm run mutate` (not in `npm test`, not in CI: too slow). Results in test/MUTATION.md.
+// One module at a time on a shared machine, each with its own incremental file:
+//   MUTATE_MODULE=quay npm run mutate        (quay | inputs | inputs-file | metrics | outputs | rules)
+/** The modules whose numbers users see. rules (src/rules) and the forward input (src/inputs/forward)
+ * are covered as soon as they land. */
+const MODULES = {
+  quay: ['src/quay/**/*.ts'],
+  // The file follower apart: its tests wait on real files and timers (seconds each), and every
+  // splitter mutant would run them too. See vitest.mutate.config.ts and test/MUTATION.md.
+  inputs: ['src/inputs/**/*.ts', '!src/inputs/file/**'],
+  'inputs-file': ['src/inputs/file/**/*.ts'],
+  metrics: ['src/metrics/**/*.ts'],
+  outputs: ['src/outputs/**/*.ts'],
+  rules: ['src/rules/**/*.ts'],
+};
+const only = process.env.MUTATE_MODULE;
+if (only && !(only in MODULES)) throw new Error(`MUTATE_MODULE must be one of ${Object.keys(MODULES).join(', ')}`);
+const globs = only ? MODULES[only] : ['src/quay/**/*.ts', 'src/inputs/**/*.ts', 'src/metrics/**/*.ts', 'src/outputs/**/*.ts', 'src/rules/**/*.ts'];
+const name = only ?? 'all';
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutate.config.ts' },
+  mutate: [...globs, '!src/**/*.test.ts', '!src/**/types.ts'],
+  coverageAnalysis: 'perTest',
+  // Two cores shared by the whole team.
+  concurrency: 2,
+  incremental: true,
+  // Local only (reports/ is not committed): ~1.7 MB per module, and it changes with every test edit.
+  incrementalFile: `reports/mutation/${name}.incremental.json`,
+  reporters: ['clear-text', 'progress', 'json'],
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  thresholds: { high: 90, low: 80, break: null },
+  timeoutMS: 10_000,
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};

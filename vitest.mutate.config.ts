@@ -1,0 +1,18 @@
+/**
+ * The tests StrykerJS runs against mutants (`npm run mutate`): the ones that import src/ in-process.
+ * Tests through the built CLI (dist/cli.js in a child process) cannot see a mutant (Stryker switches
+ * mutants inside the test worker), so they are left out here: they only cost time. See test/MUTATION.md.
+ */
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // MUTATE_MODULE=inputs leaves out the file follower's slow tests (it does not mutate that code).
+    exclude: process.env.MUTATE_MODULE === 'inputs' ? ['src/inputs/file/**'] : [],
+    include: ['src/**/*.test.ts', 'test/replay-inprocess.test.ts', 'test/outputs/**/*.test.ts', 'test/deploy/grafana-influxdb.test.ts', 'test/deploy/prometheus.test.ts'],
+    setupFiles: ['test/setup/has-assertions.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    maxWorkers: 1,
+  },
+});
