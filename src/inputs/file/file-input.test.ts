@@ -222,14 +222,17 @@ describe('file input', () => {
     const h = await follow(dir, { start_at: 'beginning', source: 'supervisord', multiline: { preset: 'python-traceback', timeout: '1h' } });
     const a = 'gcworker stdout | ';
     const b = 'securityworker stderr | ';
-    appendFileSync(file, [`${a}ERROR gc failed`, `${b}ERROR scan failed`, `${a}Traceback (most recent call last):`, `${b}Traceback (most recent call last):`,
+    // Records as Quay writes them (a Python header starts a record; an exception's text may go on over
+    // lines that do not start one).
+    const t = '2023-09-05 12:00:00,000 [88] ';
+    appendFileSync(file, [`${a}${t}[ERROR] [gc] gc failed`, `${b}${t}[ERROR] [scan] scan failed`, `${a}Traceback (most recent call last):`, `${b}Traceback (most recent call last):`,
       `${a}  File "gc.py", line 1, in run`, `${b}  File "scan.py", line 2, in run`, `${a}KeyError: 'x'`, `${b}OSError: disk`].join('\n') + '\n');
     // Each program's next record closes its event; the two new records stay held (1 h timeout).
-    appendFileSync(file, `${b}INFO scan again\n${a}INFO gc again\n`);
+    appendFileSync(file, `${b}${t}[INFO] [scan] scan again\n${a}${t}[INFO] [gc] gc again\n`);
     await until('2 events', () => h.lines.length === 2);
     expect([...h.lines].sort()).toEqual([
-      `${a}ERROR gc failed\nTraceback (most recent call last):\n  File "gc.py", line 1, in run\nKeyError: 'x'`,
-      `${b}ERROR scan failed\nTraceback (most recent call last):\n  File "scan.py", line 2, in run\nOSError: disk`,
+      `${a}${t}[ERROR] [gc] gc failed\nTraceback (most recent call last):\n  File "gc.py", line 1, in run\nKeyError: 'x'`,
+      `${b}${t}[ERROR] [scan] scan failed\nTraceback (most recent call last):\n  File "scan.py", line 2, in run\nOSError: disk`,
     ]);
   });
 
