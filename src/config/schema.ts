@@ -20,20 +20,23 @@ const duration = (fallback: string) =>
 
 const positiveInt = (fallback: number) => z.number().int().positive().default(fallback);
 
-/** `host:port`, `:port` or a bare port. */
-const listenAddress = z
-  .union([z.string(), z.number().int()])
-  .default('0.0.0.0:9464')
-  .transform((v, ctx) => {
-    const text = String(v);
-    const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(text);
-    const port = m ? Number(m[2]) : NaN;
-    if (!m || port > 65535) {
-      ctx.addIssue({ code: 'custom', message: `expected "host:port" or a port, got "${text}"` });
-      return z.NEVER;
-    }
-    return { host: m[1] || '0.0.0.0', port };
-  });
+/** `host:port`, `:port` or a bare port; undefined when absent and no fallback. */
+const listenAddress = (fallback?: string) =>
+  z
+    .union([z.string(), z.number().int()])
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined && fallback === undefined) return undefined;
+      const text = String(v ?? fallback);
+      const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(text);
+      const port = m ? Number(m[2]) : NaN;
+      // A host name or an IP address (IPv6 in brackets, with an optional %zone): nothing that cannot be one.
+      if (!m || port > 65535 || !/^[A-Za-z0-9.:%_-]*$/.test(m[1] ?? '')) {
+        ctx.addIssue({ code: 'custom', message: `expected "host:port" or a port, got "${text}"` });
+        return z.NEVER;
+      }
+      return { host: m[1] || '0.0.0.0', port };
+    });
 
 /** A mirror's external_reference: registry[:port]/path, no tag, no digest (docker:// allowed). */
 const MIRROR_UPSTREAM = /^(?:docker:\/\/)?[^/\s:@]+(?::\d+)?\/[^\s:@]+$/;
@@ -116,9 +119,22 @@ export const configSchema = z.strictObject({
   prometheus: z
     .strictObject({
       enabled: z.boolean().default(true),
-      listen: listenAddress,
+      listen: listenAddress('0.0.0.0:9464').transform((v) => v!),
       /** Keep OTel's `otel_scope_*` labels and `target_info`; off by default. */
       scope_info: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** The process's HTTP server (/metrics, /healthz, /readyz, /mirror/health); it runs even with prometheus.enabled: false. */
+  http: z
+    .strictObject({
+      /** Overrides prometheus.listen, which stays the address when this is not given. */
+      listen: listenAddress(),
+      /** Open connections past this are closed at accept. */
+      max_connections: z.number().int().min(1).max(100_000).default(64),
+      /** A client must send its request headers within this (slowloris). */
+      header_timeout: duration('10s'),
+      /** … and its whole request within this; Node answers 408 after it. */
+      request_timeout: duration('30s'),
     })
     .prefault({}),
   inputs: z.array(inputSchema).default([]),

@@ -1,11 +1,15 @@
 /**
  * The Prometheus output: OpenTelemetry's PrometheusExporter is the
- * MetricReader; it does not start its own server but is mounted at /metrics
- * in ours (server.ts), next to the health endpoints. `replay` prints the very
- * same exposition through the same exporter and serializer.
+ * MetricReader; it does not start its own server but registers /metrics on
+ * the process's (src/http). `replay` prints the very same exposition through
+ * the same exporter and serializer.
  */
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { DataPointType, type MetricProducer, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Route } from '../../http/server.js';
+
+/** Prometheus text format 0.0.4, which the SDK's serializer writes. */
+const EXPOSITION_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export interface PrometheusOutputOptions {
   /** Keep `otel_scope_*` labels and `target_info`. */
@@ -27,6 +31,28 @@ export class PrometheusOutput {
     });
     // The exporter's own serializer is private; this one has the same settings, so the text is identical.
     this.serializer = new PrometheusSerializer('', false, undefined, without, without);
+  }
+
+  private rendering: Promise<string> | undefined;
+  /** Collections+serializations done for scrapes; concurrent scrapes share one. */
+  renders = 0;
+
+  /**
+   * The text for a scrape. Scrapes that arrive while one is being rendered
+   * get that same text: N concurrent scrapes cost one collection and one
+   * string in memory instead of N (several Prometheus servers, retries).
+   */
+  scrape(): Promise<string> {
+    if (!this.rendering) {
+      this.renders++;
+      this.rendering = this.exposition().finally(() => (this.rendering = undefined));
+    }
+    return this.rendering;
+  }
+
+  /** The routes this output serves on the process's HTTP server. */
+  routes(): Record<string, Route> {
+    return { '/metrics': async () => ({ status: 200, contentType: EXPOSITION_TYPE, body: await this.scrape() }) };
   }
 
   /** The text a scrape of /metrics returns now. */
