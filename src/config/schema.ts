@@ -58,6 +58,13 @@ const multiline = z.strictObject({
   timeout: duration('1s'),
   /** An event never grows past this many lines; the rest starts a new event. */
   max_lines: positiveInt(500),
+  /**
+   * An event never holds more than this many bytes of text: the rest is
+   * consumed with it but dropped, and the event counts once in
+   * quay_log_exporter_lines_truncated_total. At most 64 events are open per
+   * input, so multi-line holds at most 64 × max_bytes.
+   */
+  max_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
 });
 
 export const inputSchema = z.strictObject({

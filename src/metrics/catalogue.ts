@@ -222,7 +222,7 @@ export const CATALOGUE = {
   },
   quay_log_exporter_lines_truncated_total: {
     kind: 'counter',
-    help: 'Lines longer than max_line_bytes, cut to that length.',
+    help: 'Lines longer than max_line_bytes and multi-line events longer than multiline.max_bytes, cut to that length.',
     labels: [],
   },
   quay_log_exporter_files_watched: {
