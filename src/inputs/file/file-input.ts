@@ -12,7 +12,7 @@
  */
 import { promises as fsp, type BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import type { InputConfig } from '../../config/schema.js';
@@ -78,6 +78,8 @@ export class FileInput implements Input {
   private lastScan = 0;
   private lastCheckpoint = 0;
   private readonly waitingFor = new Set<string>();
+  /** Paths whose file was renamed while we were down: the file now there is new, read from byte 0. */
+  private readonly movedAway = new Set<string>();
 
   constructor(
     private readonly config: InputConfig,
@@ -98,6 +100,7 @@ export class FileInput implements Input {
 
   async start(): Promise<void> {
     await this.store.load((msg, fields) => this.deps.log.warn(msg, { input: this.name, ...fields }));
+    if (this.config.start_at.startsWith('saved')) await this.resumeRotatedWhileDown();
     await this.scan(this.config.start_at);
     const now = Date.now();
     this.lastScan = now;
@@ -146,6 +149,50 @@ export class FileInput implements Input {
         };
       });
       this.wake = undefined;
+    }
+  }
+
+  /**
+   * A file renamed while we were not running (crash, OOM, node drain) whose
+   * new name the globs do not match (`quay.log` → `quay.log.1`, kubelet's
+   * `0.log` → `0.log.<timestamp>`): look for its identity beside its old path
+   * (same directory, any name) and read its unread rest, before scan() follows
+   * the new file at the old path from byte 0. Only files with a saved offset
+   * are looked for, so this reads nothing the state does not say was unread.
+   */
+  private async resumeRotatedWhileDown(): Promise<void> {
+    const listed = new Map<string, string[]>();
+    for (const saved of this.store.entries()) {
+      const now = await this.statPath(saved.path);
+      if (now !== undefined && keyOf(now) === saved.key) continue; // still at its path: scan() resumes it
+      if (this.tailers.has(saved.key)) continue;
+      const dir = dirname(saved.path);
+      let names = listed.get(dir);
+      if (names === undefined) {
+        names = await fsp.readdir(dir).catch(() => []);
+        listed.set(dir, names);
+      }
+      for (const name of names) {
+        const path = join(dir, name);
+        if (path === saved.path || this.excluded(path)) continue;
+        const st = await this.statPath(path).catch(() => undefined);
+        if (st === undefined || !st.isFile() || keyOf(st) !== saved.key || Number(st.size) <= saved.offset) continue;
+        const t = await this.follow(path, 'saved-or-end'); // the saved offset when the fingerprint agrees, else its end: nothing guessed
+        if (!t) break;
+        this.movedAway.add(saved.path);
+        this.rotRename.value++;
+        this.deps.log.info('reading the rest of a file rotated while stopped', { input: this.name, path, was: saved.path, offset: t.pos });
+        while (t.pos < t.size) {
+          const before = t.pos;
+          await this.readAvailable(t);
+          if (t.pos === before) break;
+        }
+        // From here on it is a rotated file: read to its end for ROTATE_WAIT_MS, then released.
+        t.rotatedAt = Date.now();
+        t.successor = true;
+        if (this.byPath.get(path) === t) this.byPath.delete(path);
+        break;
+      }
     }
   }
 
@@ -235,7 +282,7 @@ export class FileInput implements Input {
     if (mode === 'saved-or-beginning') return 0;
     // saved-or-end. A file at a path we followed before is the successor of a
     // rotation that happened while we were down: it is new, read it all.
-    return this.store.knowsPath(path) ? 0 : size;
+    return this.store.knowsPath(path) || this.movedAway.has(path) ? 0 : size;
   }
 
   private async pollAll(): Promise<void> {

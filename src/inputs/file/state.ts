@@ -97,6 +97,10 @@ export class OffsetStore {
     }
   }
 
+  entries(): SavedFile[] {
+    return [...this.saved.values()];
+  }
+
   get(key: string): SavedFile | undefined {
     return this.saved.get(key);
   }
