@@ -20,7 +20,7 @@ import { MetricRegistry } from './metrics/series.js';
 import { loadPatterns } from './pipeline.js';
 import { compileConfigRules } from './rules/index.js';
 import { runRuleCommand, UnknownRuleError } from './rules/cli.js';
-import { replay } from './replay.js';
+import { replay, ReplayLossError } from './replay.js';
 
 const VERSION = '0.1.0';
 
@@ -167,6 +167,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UnknownRuleError) {
       process.stderr.write(`${err.message}\n`);
       return 2;
+    }
+    if (err instanceof ReplayLossError) {
+      process.stderr.write(err.message + '\n');
+      return 1;
     }
     if (err instanceof GrokError) {
       process.stderr.write(`pattern error: ${err.message}\n`);

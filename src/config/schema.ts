@@ -110,6 +110,14 @@ const influxdb = z.strictObject({
   timeout: duration('5s'),
   max_retry_delay: duration('30s'),
   shutdown_timeout: duration('10s'),
+  /** Do not `CREATE DATABASE` at start-up (as Telegraf's skip_database_creation): for a user without admin rights, or 2.x/3.x. */
+  skip_database_creation: z.boolean().default(false),
+  /**
+   * `replay` waits for InfluxDB to take queued points, but at most this long
+   * without any point written; then it stops waiting, and exits 1 saying how
+   * many points were lost.
+   */
+  replay_max_wait: duration('1m'),
   /** Write the tag `host`, `pod`… on every point; values may come from `${ENV}`. */
   tags: z.record(z.string(), z.string()).default({}),
   events: z
