@@ -21,6 +21,7 @@ import { loadPatterns } from './pipeline.js';
 import { compileConfigRules } from './rules/index.js';
 import { runRuleCommand, UnknownRuleError } from './rules/cli.js';
 import { preflight } from './preflight.js';
+import { StateFileError } from './inputs/file/state.js';
 import { replay, ReplayLossError } from './replay.js';
 
 const VERSION = '0.1.0';
@@ -171,6 +172,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UnknownRuleError) {
       process.stderr.write(`${err.message}\n`);
       return 2;
+    }
+    if (err instanceof StateFileError) {
+      process.stderr.write(`quay-log-exporter: ${err.message}\n`);
+      return 1;
     }
     if (err instanceof ReplayLossError) {
       process.stderr.write(err.message + '\n');

@@ -16,6 +16,7 @@ import type { Logger } from './log.js';
 import { HttpServer, text } from './http/server.js';
 import { Pipeline } from './pipeline.js';
 import { mirrorRoutes } from './quay/mirror/routes.js';
+import { stateSaves } from './state/saves.js';
 
 const MIRROR_TICK_MS = 1000;
 const MIRROR_SAVE_MS = 5000;
@@ -50,7 +51,12 @@ export class Daemon {
     });
     const daemon = new Daemon(pipeline, inputs, server, log);
     server.route('/healthz', () => text(200, 'ok\n'));
-    server.route('/readyz', () => (daemon.ready ? text(200, 'ready\n') : text(503, 'starting\n')));
+    const saves = stateSaves(pipeline.registry, log);
+    server.route('/readyz', () => {
+      if (!daemon.ready) return text(503, 'starting\n');
+      const failing = saves.problems;
+      return failing.length === 0 ? text(200, 'ready\n') : text(503, `cannot save state: ${failing.join(', ')}\n`);
+    });
     const routes = { ...(config.prometheus.enabled ? pipeline.prometheus.routes() : {}), ...mirrorRoutes(pipeline.mirror) };
     for (const [path, route] of Object.entries(routes)) server.route(path, route);
     daemon.address = await server.listen();

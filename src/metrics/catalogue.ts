@@ -240,6 +240,11 @@ export const CATALOGUE = {
     help: 'Rotations seen, by input and kind (rename, truncate).',
     labels: ['input', 'kind'],
   },
+  quay_log_exporter_state_save_failures_total: {
+    kind: 'counter',
+    help: 'Failed saves of state files (offsets, mirror status) in state_dir; /readyz is 503 while the last save of any failed.',
+    labels: [],
+  },
   quay_log_exporter_series_overflow_total: {
     kind: 'counter',
     help: 'Recordings folded into __overflow__ because a metric reached limits.max_series_per_metric.',

@@ -20,12 +20,15 @@ import type { ValueSlot } from '../../metrics/series.js';
 import { buildLinePath, flushStages, safeOffset, tickStages, type LinePath } from '../chain.js';
 import { podOfPath } from '../kubernetes.js';
 import type { Input, InputDeps, LineStream } from '../types.js';
+import { stateSaves, type StateSaves } from '../../state/saves.js';
 import { FINGERPRINT_BYTES, fingerprint, OffsetStore, sameStart } from './state.js';
 
 /** How long a renamed or deleted file is still read (writers that have not reopened yet). */
 export const ROTATE_WAIT_MS = 5_000;
 /** At most this much is read from one file per poll, so other files get their turn. */
 const MAX_BYTES_PER_POLL = 256 << 20;
+/** When the offsets could not be trusted: at most this much of a changed file's end is read again. */
+export const RECOVERY_MAX_BYTES = 64 << 20;
 
 type StartMode = InputConfig['start_at'];
 
@@ -78,6 +81,7 @@ export class FileInput implements Input {
   private lastScan = 0;
   private lastCheckpoint = 0;
   private readonly waitingFor = new Set<string>();
+  private readonly saves: StateSaves;
   /** Paths whose file was renamed while we were down: the file now there is new, read from byte 0. */
   private readonly movedAway = new Set<string>();
 
@@ -87,6 +91,7 @@ export class FileInput implements Input {
   ) {
     this.name = config.name ?? 'file';
     this.store = new OffsetStore(deps.stateDir, this.name);
+    this.saves = stateSaves(deps.registry, deps.log);
     // Patterns without a slash match the file name, others the absolute path.
     this.excluded = config.exclude.length > 0 ? picomatch(config.exclude, { dot: true, basename: true }) : () => false;
     const r = deps.registry;
@@ -282,7 +287,26 @@ export class FileInput implements Input {
     if (mode === 'saved-or-beginning') return 0;
     // saved-or-end. A file at a path we followed before is the successor of a
     // rotation that happened while we were down: it is new, read it all.
-    return this.store.knowsPath(path) || this.movedAway.has(path) ? 0 : size;
+    if (this.store.knowsPath(path) || this.movedAway.has(path)) return 0;
+    // The offsets could not be trusted: a file changed after the state was written may hold
+    // lines we never read. Safe side: read it again from its start, at most its last RECOVERY_MAX_BYTES.
+    const since = this.store.unreadableSince;
+    if (since !== undefined && (await fh.stat()).mtimeMs > since) return this.lineStartFrom(fh, Math.max(0, size - RECOVERY_MAX_BYTES));
+    return size;
+  }
+
+  /** The first line start at or after `pos` (so a bounded re-read does not begin mid-line). */
+  private async lineStartFrom(fh: FileHandle, pos: number): Promise<number> {
+    if (pos === 0) return 0;
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    let at = pos - 1; // the byte before pos: a newline there means pos starts a line
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, at);
+      if (bytesRead === 0) return at;
+      const nl = buf.subarray(0, bytesRead).indexOf(10);
+      if (nl >= 0) return at + nl + 1;
+      at += bytesRead;
+    }
   }
 
   private async pollAll(): Promise<void> {
@@ -409,7 +433,12 @@ export class FileInput implements Input {
       this.saveEntry(t, now);
     }
     this.store.prune(now - this.config.forget_after, (key) => this.tailers.has(key));
-    await this.store.write();
+    try {
+      await this.store.write();
+      this.saves.saved(this.store.path);
+    } catch (err) {
+      this.saves.failed(this.store.path, err);
+    }
   }
 
   private saveEntry(t: Tailer, now: number): void {

@@ -9,10 +9,12 @@
  * exactly one of them is 1: (success,""), (syncing,""), (cancelled,""), and
  * (failed,<reason>) for each reason seen — or (failed,"") before any failure.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import { own, type GaugeFamily, type MetricRegistry, type ValueSlot } from '../../metrics/series.js';
+import { writeFileAtomicSync } from '../../state/atomic.js';
+import { stateSaves, type StateSaves } from '../../state/saves.js';
 
 export type SyncStatus = 'success' | 'failed' | 'syncing' | 'cancelled';
 export type FinishedStatus = Exclude<SyncStatus, 'syncing'>;
@@ -55,12 +57,14 @@ export class RepoStatusStore {
   /** Wall time (ms) of the last mirror-worker line, restored across restarts. */
   workerLastSeenMs: number | undefined;
   private dirty = false;
+  private readonly saves: StateSaves | undefined;
 
   constructor(
     registry: MetricRegistry,
     private readonly stateDir: string,
     private readonly log: Logger,
   ) {
+    this.saves = stateSaves(registry, log);
     this.statusGauge = registry.gauge('quay_log_repository_mirror_last_sync_status');
     this.completeGauge = registry.gauge('quay_log_repository_mirror_sync_complete');
     this.timestampGauge = registry.gauge('quay_log_repository_mirror_last_sync_timestamp_seconds');
@@ -187,21 +191,14 @@ export class RepoStatusStore {
       });
     }
     const text = JSON.stringify({ version: FILE_VERSION, worker_last_seen_ms: this.workerLastSeenMs ?? null, repositories }) + '\n';
-    const tmp = `${this.file}.tmp-${process.pid}`;
     try {
       mkdirSync(this.stateDir, { recursive: true });
-      const fd = openSync(tmp, 'w', 0o644);
-      try {
-        writeSync(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.file);
-      syncDir(this.stateDir);
+      writeFileAtomicSync(this.file, text);
       this.dirty = false;
+      this.saves?.saved(this.file);
     } catch (err) {
-      this.log.warn('cannot save the mirror status', { path: this.file, error: (err as Error).message });
+      if (this.saves) this.saves.failed(this.file, err);
+      else this.log.warn('cannot save the mirror status', { path: this.file, error: (err as Error).message });
     }
   }
 
@@ -253,18 +250,4 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN;
-}
-
-/** Makes the rename durable; not every filesystem allows fsync on a directory. */
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // best effort
-  }
 }
