@@ -64,6 +64,24 @@ describe('Kubernetes example', () => {
     }
   });
 
+  it('runs the sidecar as non-root, reading the 0640 root:root container logs through group 0, read-only root, no escalation', () => {
+    expect(sidecar['securityContext']).toEqual({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      runAsUser: 1000, // the Dockerfile's `node` user
+      runAsGroup: 0, // containerd/CRI-O write logs root:root 0640: the group reads them
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    // nothing in the pod or the sidecar runs it as uid 0
+    expect(pod['spec']['securityContext']?.['runAsUser']).not.toBe(0);
+    // the only writable mount is the state emptyDir
+    const writable = sidecar['volumeMounts'].filter((m: Doc) => m['readOnly'] !== true).map((m: Doc) => m['name']);
+    expect(writable).toEqual(['state']);
+    expect(pod['spec']['volumes'].find((v: Doc) => v['name'] === 'state')).toHaveProperty('emptyDir');
+  });
+
   it('the ServiceMonitor selects the Service and its metrics port', () => {
     const service = find('Service');
     const monitor = find('ServiceMonitor');
