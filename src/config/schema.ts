@@ -252,6 +252,12 @@ export const configSchema = z.strictObject({
       idle_gap: duration('10m'),
       stale_after: duration('15m'),
       unhealthy_after_failures: positiveInt(1, 1_000_000),
+      /**
+       * Repositories whose last status is kept (gauges, /mirror/health, the state file). Past
+       * it, the one least recently attempted is forgotten, counted in
+       * quay_log_exporter_mirror_repositories_evicted_total.
+       */
+      max_repositories: positiveInt(5_000, 1_000_000),
     })
     .prefault({}),
   outputs: z

@@ -23,7 +23,7 @@ import { parseTarget, type RequestTarget } from './target.js';
 export interface Reply {
   readonly status: number;
   readonly contentType?: string;
-  readonly body: string;
+  readonly body: string | Buffer;
   readonly headers?: Readonly<Record<string, string>>;
 }
 

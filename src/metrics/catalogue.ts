@@ -240,6 +240,11 @@ export const CATALOGUE = {
     help: 'Rotations seen, by input and kind (rename, truncate).',
     labels: ['input', 'kind'],
   },
+  quay_log_exporter_mirror_repositories_evicted_total: {
+    kind: 'counter',
+    help: 'Repositories whose mirror status was forgotten because mirror.max_repositories were known (the least recently attempted goes).',
+    labels: [],
+  },
   quay_log_exporter_state_save_failures_total: {
     kind: 'counter',
     help: 'Failed saves of state files (offsets, mirror status) in state_dir; /readyz is 503 while the last save of any failed.',

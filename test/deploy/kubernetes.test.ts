@@ -49,6 +49,8 @@ describe('Kubernetes example', () => {
     expect(pod['spec']['containers'].map((c: Doc) => c['name'])).toEqual(['quay-app', 'quay-log-exporter']);
     // bench/README.md: ~74 MB idle, ~130 MB at 10,000 series, ~260 MB with every metric at its cap
     expect(sidecar['resources']).toEqual({ requests: { cpu: '50m', memory: '160Mi' }, limits: { cpu: '500m', memory: '384Mi' } });
+    // V8's heap bounded below the limit (bench/scrape-at-cap.mjs measures with the same value)
+    expect(sidecar['env'].find((e: Doc) => e['name'] === 'NODE_OPTIONS')).toEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=256' });
     // probes that do not collect every series
     expect(sidecar['readinessProbe']).toMatchObject({ httpGet: { path: '/readyz', port: 'metrics' } });
     expect(sidecar['livenessProbe']).toMatchObject({ httpGet: { path: '/healthz', port: 'metrics' } });

@@ -59,12 +59,17 @@ export class RepoStatusStore {
   private dirty = false;
   private readonly saves: StateSaves | undefined;
 
+  private readonly evicted: ValueSlot;
+
   constructor(
     registry: MetricRegistry,
     private readonly stateDir: string,
     private readonly log: Logger,
+    /** Repositories kept; past it the least recently attempted is forgotten (bounds memory, /mirror/health and the state file). */
+    private readonly maxRepositories = 5_000,
   ) {
     this.saves = stateSaves(registry, log);
+    this.evicted = registry.counter('quay_log_exporter_mirror_repositories_evicted_total').at();
     this.statusGauge = registry.gauge('quay_log_repository_mirror_last_sync_status');
     this.completeGauge = registry.gauge('quay_log_repository_mirror_sync_complete');
     this.timestampGauge = registry.gauge('quay_log_repository_mirror_last_sync_timestamp_seconds');
@@ -87,8 +92,36 @@ export class RepoStatusStore {
         complete: false,
       };
       this.repos.set(own(key), r);
+      if (this.repos.size > this.maxRepositories) this.evictOldest();
     }
     return r;
+  }
+
+  /** Keeps the map in order of last attempt: the first entry is the least recently attempted. */
+  private touch(r: RepoStatus): void {
+    const key = r.namespace + '/' + r.repository;
+    if (this.repos.delete(key)) this.repos.set(key, r);
+  }
+
+  /**
+   * Forget the least recently attempted repository: its status, its gauge
+   * series (a stale "syncing" must not stay 1 for ever) and its line in the
+   * state file.
+   */
+  private evictOldest(): void {
+    const first = this.repos.entries().next();
+    if (first.done) return;
+    const [key] = first.value;
+    this.repos.delete(key);
+    const s = this.slots.get(key);
+    if (s !== undefined) {
+      this.slots.delete(key);
+      for (const slot of [s.success, s.syncing, s.cancelled, ...s.failed.values()]) this.statusGauge.dropSlot(slot);
+      this.completeGauge.dropSlot(s.complete);
+      this.timestampGauge.dropSlot(s.timestamp);
+    }
+    this.evicted.value++;
+    this.dirty = true;
   }
 
   all(): IterableIterator<RepoStatus> {
@@ -109,6 +142,7 @@ export class RepoStatusStore {
   markSyncing(r: RepoStatus, logMs: number): void {
     // A line older than the last finished attempt (another stream read late) does not hide it.
     if (logMs < r.lastSyncMs) return;
+    this.touch(r);
     r.status = 'syncing';
     r.lastAttemptMs = logMs;
     this.write(r);
@@ -122,6 +156,7 @@ export class RepoStatusStore {
       // showed `syncing`: markSyncing ignores lines older than the last finished attempt.)
       return;
     }
+    this.touch(r);
     r.status = status;
     r.finished = status;
     r.reason = status === 'failed' ? reason : '';
