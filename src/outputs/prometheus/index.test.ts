@@ -45,7 +45,7 @@ describe('renderExposition', () => {
     expect(renderExposition(registry)).toBe(text);
     registry.counter('quay_registry_pulls_total').at('ac"me', 'we\\b\nx').value = 42;
     registry.counter('quay_registry_pulls_total').at('', 'lib').value = 0.5;
-    registry.gauge('quay_repository_mirror_last_sync_timestamp_seconds').at('ns', 'r').value = 1_700_000_000.123;
+    registry.gauge('quay_log_repository_mirror_last_sync_timestamp_seconds').at('ns', 'r').value = 1_700_000_000.123;
     registry.gauge('quay_log_exporter_files_watched').at().value = Infinity;
     const h = registry.histogram('quay_registry_transfer_duration_seconds');
     for (const v of [0.003, 0.02, 7, 400]) h.observe(h.at('pull'), v);

@@ -258,8 +258,8 @@ describe('mirror tracker: replay of interleaved workers (test/fixtures/mirror-in
     // The worker was last seen 1 minute before "now": not stale (stale_after 15m).
     expect((h.body as { worker: unknown }).worker).toEqual({ last_seen: new Date(T).toISOString(), stale: false });
     expect(s.status('m', 'c')).toEqual({ 'success/': 1, 'syncing/': 0, 'cancelled/': 0, 'failed/': 0 });
-    expect(s.registry.gauge('quay_repository_mirror_sync_complete').at('m', 'c').value).toBe(0);
-    expect(s.registry.gauge('quay_repository_mirror_last_sync_timestamp_seconds').at('m', 'a').value).toBe(T / 1000);
+    expect(s.registry.gauge('quay_log_repository_mirror_sync_complete').at('m', 'c').value).toBe(0);
+    expect(s.registry.gauge('quay_log_repository_mirror_last_sync_timestamp_seconds').at('m', 'a').value).toBe(T / 1000);
     // a failed its last 3 (3.7 truncated): a problem; b's count came back as 0, which is none.
     expect((h.body as { problems: string[] }).problems).toEqual(['m/a failed its last 3 sync attempt(s) (auth_failed)']);
   });
