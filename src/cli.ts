@@ -20,7 +20,9 @@ import { MetricRegistry } from './metrics/series.js';
 import { loadPatterns } from './pipeline.js';
 import { compileConfigRules } from './rules/index.js';
 import { runRuleCommand, UnknownRuleError } from './rules/cli.js';
-import { replay } from './replay.js';
+import { preflight } from './preflight.js';
+import { StateFileError } from './inputs/file/state.js';
+import { replay, ReplayLossError } from './replay.js';
 
 const VERSION = '0.1.0';
 
@@ -50,6 +52,7 @@ async function cmdRun(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
   if (!values.config) throw new UsageError('run needs --config FILE');
   const config = loadConfig(values.config);
+  preflight(config, values.config);
   const log = createLogger(config.log_level);
   const daemon = await Daemon.start(config, log);
   await new Promise<void>((resolve) => {
@@ -91,6 +94,7 @@ async function cmdReplay(args: string[]): Promise<number> {
     throw new UsageError(`--framing: expected raw, cri or docker, got "${values.framing}"`);
   }
   const config = loadOrDefault(values.config);
+  preflight(config, values.config ?? '(defaults)');
   await replay(config, {
     files: positionals,
     format: values.format,
@@ -106,7 +110,8 @@ function cmdCheckConfig(args: string[]): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('check-config needs exactly one FILE');
   const config = loadConfig(positionals[0]!);
-  const rules = compileConfigRules(config, loadPatterns(config), new MetricRegistry(), positionals[0]); // pattern files, inline patterns and rules must load too
+  preflight(config, positionals[0]!); // exactly what run checks before it starts
+  const rules = compileConfigRules(config, loadPatterns(config), new MetricRegistry(), positionals[0]); // for the summary below
   const influx = config.outputs.influxdb ? `, influxdb ${new URL(config.outputs.influxdb.url).host}/${config.outputs.influxdb.database}` : '';
   process.stdout.write(
     `${positionals[0]}: ok (${config.inputs.length} input(s): ${config.inputs.map((i) => `${i.name} [${i.source}]`).join(', ') || 'none'}; ` +
@@ -168,6 +173,14 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${err.message}\n`);
       return 2;
     }
+    if (err instanceof StateFileError) {
+      process.stderr.write(`quay-log-exporter: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof ReplayLossError) {
+      process.stderr.write(err.message + '\n');
+      return 1;
+    }
     if (err instanceof GrokError) {
       process.stderr.write(`pattern error: ${err.message}\n`);
       return 2;
@@ -180,6 +193,12 @@ export async function main(argv: string[]): Promise<number> {
     if (io.code && io.syscall && io.path) {
       // A file the user named cannot be read: say which and why, without a stack.
       process.stderr.write(`quay-log-exporter: cannot ${io.syscall} ${io.path}: ${io.code}\n`);
+      return 1;
+    }
+    if (io.code && (io.syscall === 'listen' || io.syscall === 'getaddrinfo' || io.syscall === 'bind')) {
+      // The HTTP server's address: in use, not on this host, or not resolvable.
+      const where = (io as { address?: string; port?: number; hostname?: string }).hostname ?? `${(io as { address?: string }).address}:${(io as { port?: number }).port}`;
+      process.stderr.write(`quay-log-exporter: cannot listen on ${where}: ${io.code} (http.listen / prometheus.listen)\n`);
       return 1;
     }
     process.stderr.write(`quay-log-exporter: ${io.stack ?? String(err)}\n`);

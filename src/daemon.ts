@@ -1,9 +1,11 @@
 /**
- * `run`: follow the configured inputs, serve /metrics, push to InfluxDB,
+ * `run`: follow the configured inputs, serve HTTP, push to InfluxDB,
  * until stop(). stop() drains in the order that loses nothing: inputs read
  * what was written and save offsets, mirror state is saved, push outputs
  * export a last time, and the HTTP server closes last so scrapes keep
- * working during the drain.
+ * working during the drain. The HTTP server is the process's (src/http):
+ * the daemon serves /healthz and /readyz on it and each component adds its
+ * routes, so `prometheus.enabled: false` removes /metrics only.
  */
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -11,8 +13,10 @@ import type { Config } from './config/schema.js';
 import { createInput } from './inputs/index.js';
 import type { Input } from './inputs/types.js';
 import type { Logger } from './log.js';
-import { MetricsServer } from './outputs/prometheus/server.js';
+import { HttpServer, text } from './http/server.js';
 import { Pipeline } from './pipeline.js';
+import { mirrorRoutes } from './quay/mirror/routes.js';
+import { stateSaves } from './state/saves.js';
 
 const MIRROR_TICK_MS = 1000;
 const MIRROR_SAVE_MS = 5000;
@@ -26,7 +30,7 @@ export class Daemon {
   private constructor(
     readonly pipeline: Pipeline,
     private readonly inputs: Input[],
-    private readonly server: MetricsServer | undefined,
+    private readonly server: HttpServer,
     private readonly log: Logger,
   ) {}
 
@@ -36,21 +40,27 @@ export class Daemon {
     const inputs = config.inputs.map((input) =>
       createInput(input, { open: (info) => pipeline.openStream(input.source, info), registry: pipeline.registry, stateDir: config.state_dir, log }),
     );
-    let daemon: Daemon | undefined;
-    const server = config.prometheus.enabled
-      ? new MetricsServer({
-          host: config.prometheus.listen.host,
-          port: config.prometheus.listen.port,
-          exporter: pipeline.prometheus.reader,
-          ready: () => daemon?.ready ?? false,
-          jsonRoutes: { '/mirror/health': (q) => pipeline.mirror.health(q, Date.now()) },
-        })
-      : undefined;
-    daemon = new Daemon(pipeline, inputs, server, log);
-    if (server) {
-      daemon.address = await server.listen();
-      log.info('serving metrics', { address: `${daemon.address.address}:${daemon.address.port}` });
-    }
+    const listen = config.http.listen ?? config.prometheus.listen;
+    const server = new HttpServer({
+      host: listen.host,
+      port: listen.port,
+      maxConnections: config.http.max_connections,
+      headersTimeoutMs: config.http.header_timeout,
+      requestTimeoutMs: config.http.request_timeout,
+      log,
+    });
+    const daemon = new Daemon(pipeline, inputs, server, log);
+    server.route('/healthz', () => text(200, 'ok\n'));
+    const saves = stateSaves(pipeline.registry, log);
+    server.route('/readyz', () => {
+      if (!daemon.ready) return text(503, 'starting\n');
+      const failing = saves.problems;
+      return failing.length === 0 ? text(200, 'ready\n') : text(503, `cannot save state: ${failing.join(', ')}\n`);
+    });
+    const routes = { ...(config.prometheus.enabled ? pipeline.prometheus.routes() : {}), ...mirrorRoutes(pipeline.mirror) };
+    for (const [path, route] of Object.entries(routes)) server.route(path, route);
+    daemon.address = await server.listen();
+    log.info(config.prometheus.enabled ? 'serving metrics' : 'serving http', { address: `${daemon.address.address}:${daemon.address.port}`, paths: server.paths });
     await Promise.all(inputs.map((i) => i.start()));
     daemon.ready = true;
     const tick = setInterval(() => pipeline.mirror.tick(Date.now()), MIRROR_TICK_MS);
@@ -92,7 +102,7 @@ export class Daemon {
     await Promise.all(this.inputs.map((i) => i.stop()));
     this.pipeline.mirror.save();
     await this.pipeline.shutdown();
-    await this.server?.close();
+    await this.server.close();
     this.log.info('stopped');
   }
 }

@@ -73,7 +73,7 @@ export class Pipeline {
     // Rule metrics are defined before the MeterProvider registers instruments for every definition.
     this.rules = createRuleSet(config, this.grok, this.registry, this.events);
     const producer = new HistogramProducer(this.registry);
-    this.prometheus = new PrometheusOutput({ scopeInfo: config.prometheus.scope_info, producer });
+    this.prometheus = new PrometheusOutput({ scopeInfo: config.prometheus.scope_info, producer, registry: this.registry });
     const readers: MetricReader[] = [this.prometheus.reader];
     if (config.outputs.influxdb) {
       this.influx = createInfluxOutput(config.outputs.influxdb, { registry: this.registry, producer, log });

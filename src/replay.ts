@@ -57,5 +57,15 @@ export async function replay(config: Config, options: ReplayOptions): Promise<Pi
     options.format === 'json' ? JSON.stringify(await pipeline.prometheus.json(), null, 2) + '\n' : await pipeline.prometheus.exposition();
   await options.write(text);
   await pipeline.shutdown();
+  const lost = influx?.lost() ?? 0;
+  if (lost > 0) throw new ReplayLossError(lost);
   return pipeline;
+}
+
+/** The backfill lost points: the printed metrics are complete, InfluxDB is not. */
+export class ReplayLossError extends Error {
+  constructor(readonly points: number) {
+    super(`replay: ${points} point(s) were not written to InfluxDB (unreachable, refusing, or still queued at shutdown_timeout); the printed metrics are complete, the InfluxDB backfill is not`);
+    this.name = 'ReplayLossError';
+  }
 }

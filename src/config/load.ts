@@ -132,7 +132,14 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
   }
-  return parseConfig(doc.toJS(), file, env, dirname(resolve(file)));
+  let raw: unknown;
+  try {
+    // yaml's own guard: an alias expanded past 100× the document is refused ("billion laughs").
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError(file, [`YAML: ${(err as Error).message}`]);
+  }
+  return parseConfig(raw, file, env, dirname(resolve(file)));
 }
 
 /** The defaults alone: what runs when no config is given. */

@@ -9,31 +9,61 @@ import { parseDurationMs } from './duration.js';
 import { rulesSectionSchema } from '../rules/schema.js';
 
 /** A duration ("250ms", "5s", "10m") or a number of seconds, parsed to milliseconds. */
-const duration = (fallback: string) =>
+const duration = (fallback: string, options: { zeroMeansNever?: boolean } = {}) =>
   z
     .union([z.string(), z.number().nonnegative()])
     .default(fallback)
     .refine((v) => !Number.isNaN(parseDurationMs(v)), {
       message: 'expected a duration such as "250ms", "5s", "10m" or a number of seconds',
+      abort: true,
+    })
+    // Node fires a timer of 0 or of 2^31 ms and more every 1 ms: both are refused, not left to spin
+    // (0 stays allowed where it means "never" and is no timer).
+    .refine((v) => (options.zeroMeansNever && parseDurationMs(v) === 0) || (parseDurationMs(v) >= 1 && parseDurationMs(v) <= MAX_TIMER_MS), {
+      message: `expected a duration from 1ms to ${MAX_TIMER_MS}ms (about 24 days)${options.zeroMeansNever ? ', or 0 for never' : ''}`,
     })
     .transform((v) => parseDurationMs(v));
 
-const positiveInt = (fallback: number) => z.number().int().positive().default(fallback);
+/** The longest delay Node's timers take (2^31 - 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** `host:port`, `:port` or a bare port. */
-const listenAddress = z
-  .union([z.string(), z.number().int()])
-  .default('0.0.0.0:9464')
-  .transform((v, ctx) => {
-    const text = String(v);
-    const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(text);
-    const port = m ? Number(m[2]) : NaN;
-    if (!m || port > 65535) {
-      ctx.addIssue({ code: 'custom', message: `expected "host:port" or a port, got "${text}"` });
-      return z.NEVER;
-    }
-    return { host: m[1] || '0.0.0.0', port };
-  });
+const positiveInt = (fallback: number, max: number) => z.number().int().positive().max(max).default(fallback);
+
+/** http(s) URL whose userinfo decodes: checked here so `run` never meets it first. */
+const httpUrl = z.string().superRefine((v, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `not a URL: "${v}"` });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `expected http:// or https://, got "${url.protocol}//"` });
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'the user or password in the URL has a malformed %-escape (write % as %25)' });
+  }
+});
+
+/** `host:port`, `:port` or a bare port; undefined when absent and no fallback. */
+const listenAddress = (fallback?: string) =>
+  z
+    .union([z.string(), z.number().int()])
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined && fallback === undefined) return undefined;
+      const text = String(v ?? fallback);
+      const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(text);
+      const port = m ? Number(m[2]) : NaN;
+      // A host name or an IP address (IPv6 in brackets, with an optional %zone): nothing that cannot be one.
+      if (!m || port > 65535 || !/^[A-Za-z0-9.:%_-]*$/.test(m[1] ?? '')) {
+        ctx.addIssue({ code: 'custom', message: `expected "host:port" or a port, got "${text}"` });
+        return z.NEVER;
+      }
+      return { host: m[1] || '0.0.0.0', port };
+    });
 
 /** A mirror's external_reference: registry[:port]/path, no tag, no digest (docker:// allowed). */
 const MIRROR_UPSTREAM = /^(?:docker:\/\/)?[^/\s:@]+(?::\d+)?\/[^\s:@]+$/;
@@ -54,7 +84,14 @@ const multiline = z.strictObject({
   /** An event still open after this long is emitted as it is. */
   timeout: duration('1s'),
   /** An event never grows past this many lines; the rest starts a new event. */
-  max_lines: positiveInt(500),
+  max_lines: positiveInt(500, 100_000),
+  /**
+   * An event never holds more than this many bytes of text: the rest is
+   * consumed with it but dropped, and the event counts once in
+   * quay_log_exporter_lines_truncated_total. At most 64 events are open per
+   * input, so multi-line holds at most 64 × max_bytes.
+   */
+  max_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
 });
 
 export const inputSchema = z.strictObject({
@@ -67,7 +104,7 @@ export const inputSchema = z.strictObject({
   start_at: z.enum(['beginning', 'end', 'saved-or-beginning', 'saved-or-end']).default('saved-or-end'),
   framing: z.enum(['raw', 'cri', 'docker']).default('raw'),
   multiline: multiline.optional(),
-  max_line_bytes: positiveInt(1024 * 1024),
+  max_line_bytes: positiveInt(1024 * 1024, 64 * 1024 * 1024),
   poll_interval: duration('250ms'),
   rescan_interval: duration('5s'),
   /** A last line without its newline is emitted after this long. */
@@ -84,7 +121,7 @@ const failureReason = z.strictObject({
 });
 
 const influxdb = z.strictObject({
-  url: z.string().url(),
+  url: httpUrl,
   database: z.string().min(1),
   retention_policy: z.string().optional(),
   precision: z.enum(['ns', 'u', 'ms', 's']).default('ms'),
@@ -94,18 +131,26 @@ const influxdb = z.strictObject({
   token: z.string().optional(),
   /** How often the metrics are exported. */
   interval: duration('10s'),
-  batch_size: positiveInt(5000),
+  batch_size: positiveInt(5000, 1_000_000),
   flush_interval: duration('1s'),
-  queue_size: positiveInt(100_000),
+  queue_size: positiveInt(100_000, 10_000_000),
   timeout: duration('5s'),
   max_retry_delay: duration('30s'),
   shutdown_timeout: duration('10s'),
+  /** Do not `CREATE DATABASE` at start-up (as Telegraf's skip_database_creation): for a user without admin rights, or 2.x/3.x. */
+  skip_database_creation: z.boolean().default(false),
+  /**
+   * `replay` waits for InfluxDB to take queued points, but at most this long
+   * without any point written; then it stops waiting, and exits 1 saying how
+   * many points were lost.
+   */
+  replay_max_wait: duration('1m'),
   /** Write the tag `host`, `pod`… on every point; values may come from `${ENV}`. */
   tags: z.record(z.string(), z.string()).default({}),
   events: z
     .strictObject({
       enabled: z.boolean().default(true),
-      error_max_bytes: positiveInt(1024),
+      error_max_bytes: positiveInt(1024, 1024 * 1024),
     })
     .prefault({}),
 });
@@ -116,9 +161,22 @@ export const configSchema = z.strictObject({
   prometheus: z
     .strictObject({
       enabled: z.boolean().default(true),
-      listen: listenAddress,
+      listen: listenAddress('0.0.0.0:9464').transform((v) => v!),
       /** Keep OTel's `otel_scope_*` labels and `target_info`; off by default. */
       scope_info: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** The process's HTTP server (/metrics, /healthz, /readyz, /mirror/health); it runs even with prometheus.enabled: false. */
+  http: z
+    .strictObject({
+      /** Overrides prometheus.listen, which stays the address when this is not given. */
+      listen: listenAddress(),
+      /** Open connections past this are closed at accept. */
+      max_connections: z.number().int().min(1).max(100_000).default(64),
+      /** A client must send its request headers within this (slowloris). */
+      header_timeout: duration('10s'),
+      /** … and its whole request within this; Node answers 408 after it. */
+      request_timeout: duration('30s'),
     })
     .prefault({}),
   inputs: z.array(inputSchema).default([]),
@@ -150,12 +208,12 @@ export const configSchema = z.strictObject({
     .prefault({}),
   limits: z
     .strictObject({
-      max_series_per_metric: positiveInt(10_000),
+      max_series_per_metric: positiveInt(10_000, 1_000_000),
       /**
        * Series whose labels come from the logs (repository, namespace, pod) and have not
        * changed for this long are no longer exported (Telegraf's expiration_interval); 0: never.
        */
-      series_ttl: duration('0s'),
+      series_ttl: duration('0s', { zeroMeansNever: true }),
       /**
        * Add a `pod` label (the Kubernetes pod of the container log a line came from) to
        * every metric that can carry one (true) or to the metrics listed. Off: pods come and
@@ -193,7 +251,13 @@ export const configSchema = z.strictObject({
         .default({}),
       idle_gap: duration('10m'),
       stale_after: duration('15m'),
-      unhealthy_after_failures: positiveInt(1),
+      unhealthy_after_failures: positiveInt(1, 1_000_000),
+      /**
+       * Repositories whose last status is kept (gauges, /mirror/health, the state file). Past
+       * it, the one least recently attempted is forgotten, counted in
+       * quay_log_exporter_mirror_repositories_evicted_total.
+       */
+      max_repositories: positiveInt(5_000, 1_000_000),
     })
     .prefault({}),
   outputs: z

@@ -25,7 +25,7 @@ export function buildLinePath(config: InputConfig, handler: LineHandler, registr
   // Built back to front: each stage hands to the one after it.
   let sink: Sink = handler;
   if (config.multiline) {
-    const ml = new MultilineStage(config.multiline, config.source === 'supervisord', sink);
+    const ml = new MultilineStage(config.multiline, config.source === 'supervisord', sink, onTruncated);
     stages.unshift(ml);
     sink = ml.push;
   }

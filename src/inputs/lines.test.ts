@@ -212,6 +212,33 @@ describe('multiline', () => {
     expect(r.lines[1]).toMatch(/^2023-09-05 08:01:30,101 .* executed successfully$/);
   });
 
+  it('max_bytes cuts an event at a character boundary, counts it once, and still consumes its continuations', async () => {
+    // header (6 bytes "ERROR ") + "\n" + 5 frames of "  " + 20 × "é" (2 + 40 = 42 bytes each) …
+    const frame = '  ' + 'é'.repeat(20);
+    const text = ['ERROR ', frame, frame, frame, frame, frame, 'INFO after'].join('\n') + '\n';
+    const r = await replay(text, { source: 'gcworker', multiline: { pattern: '^\\s', max_bytes: 1024 } });
+    // … = 6 + 5 × 43 = 221 bytes: under 1024, whole, nothing counted
+    expect(r.lines).toEqual([['ERROR ', frame, frame, frame, frame, frame].join('\n'), 'INFO after']);
+    expect(r.truncated).toBe(0);
+    const big = '  ' + 'é'.repeat(600); // 1,202 bytes: alone past 1024
+    const r2 = await replay(['ERROR ', big, big, 'INFO after', 'ERROR 2', big].join('\n') + '\n', { source: 'gcworker', multiline: { pattern: '^\\s', max_bytes: 1024 } });
+    // event 1: "ERROR " (6) + "\n  " (3) + 507 "é" (1,014) = 1,023 bytes; the 508th "é" would make 1,025
+    expect(r2.lines[0]).toBe('ERROR \n  ' + 'é'.repeat(507));
+    expect(Buffer.byteLength(r2.lines[0]!)).toBe(1023);
+    // the second frame was consumed with the event, not emitted as a line of its own
+    // event 3: "ERROR 2" (7) + "\n  " (3) + 507 "é" (1,014) = exactly 1,024 bytes
+    expect(r2.lines.slice(1)).toEqual(['INFO after', 'ERROR 2\n  ' + 'é'.repeat(507)]);
+    // two events cut, each counted once
+    expect(r2.truncated).toBe(2);
+  });
+
+  it('holds at most 64 open events: the oldest is handed over to make room', async () => {
+    // 70 programs each open an event, none continued; then every one is emitted in file order.
+    const lines = Array.from({ length: 70 }, (_, i) => `p${i} stdout | start ${i}`);
+    const r = await replay(lines.join('\n') + '\n', { multiline: { preset: 'python-traceback' } });
+    expect(r.lines).toEqual(lines);
+  });
+
   it('pattern/previous with max_lines, and pattern/next', async () => {
     const prev = await replay('a\n b\n c\n d\ne\n', { source: 'nginx', multiline: { pattern: '^\\s', max_lines: 3 } });
     // a+b+c reach max_lines 3; " d" starts a new event; e alone.

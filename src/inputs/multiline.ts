@@ -15,6 +15,11 @@
  * program: a continuation joins the open event of its own program. The event
  * keeps its first line's prefix; continuations are appended after "\n"
  * without theirs.
+ *
+ * Memory is bounded: an event holds at most `max_bytes` of text (what comes
+ * after is consumed with the event, not kept, and the event is counted once
+ * as truncated), and at most MAX_OPEN events are open at once (the oldest is
+ * handed over to make room), so a stage holds at most MAX_OPEN × max_bytes.
  */
 import type { MultilineConfig } from '../config/schema.js';
 import { supervisordTextStart } from '../formats/supervisord.js';
@@ -24,6 +29,10 @@ import type { Sink, Stage } from './stage.js';
 /** One open event (objects are reused per program, not made per line). */
 class Event {
   text = '';
+  /** UTF-8 bytes of `text`. */
+  bytes = 0;
+  /** Text past max_bytes was dropped. */
+  cut = false;
   start = 0;
   lines = 0;
   open = false;
@@ -64,12 +73,25 @@ const pythonTraceback: Rule = (line, from, ev) => {
   return false;
 };
 
+/** Open events at once, across programs: Quay runs about 25 supervisord programs. */
+export const MAX_OPEN = 64;
+
+/** `text` cut to at most `max` UTF-8 bytes, never inside a character. */
+function cutUtf8(text: string, max: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  let end = max;
+  while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--; // back to a character boundary
+  return buf.subarray(0, end).toString('utf8');
+}
+
 export class MultilineStage implements Stage {
   readonly push: Sink;
   private readonly rule: Rule;
   private readonly previous: boolean;
   private readonly maxLines: number;
+  private readonly maxBytes: number;
   private readonly timeoutMs: number;
+  private open = 0;
   /** Non-supervisord inputs: one stream, one event. */
   private readonly single = new Event();
   /** Supervisord inputs: one event per program. */
@@ -79,6 +101,8 @@ export class MultilineStage implements Stage {
     config: MultilineConfig,
     supervisord: boolean,
     private readonly next: Sink,
+    /** Called once per event cut at max_bytes. */
+    private readonly onTruncated: () => void = () => {},
   ) {
     if (config.preset === 'python-traceback') {
       if (config.pattern !== undefined) throw new Error('multiline: set either "preset" or "pattern", not both');
@@ -98,6 +122,7 @@ export class MultilineStage implements Stage {
       throw new Error('multiline: set "pattern" or "preset"');
     }
     this.maxLines = config.max_lines;
+    this.maxBytes = config.max_bytes;
     this.timeoutMs = config.timeout;
     this.push = supervisord ? (line, start) => this.pushPrefixed(line, start) : (line, start) => this.add(this.single, line, 0, start);
   }
@@ -140,8 +165,12 @@ export class MultilineStage implements Stage {
   }
 
   private begin(ev: Event, line: string, from: number, start: number): void {
+    if (this.open >= MAX_OPEN) this.emitOldest();
+    this.open++;
     ev.open = true;
-    ev.text = line;
+    ev.cut = false;
+    ev.bytes = Buffer.byteLength(line);
+    ev.text = ev.bytes > this.maxBytes ? this.cutEvent(ev, line, this.maxBytes) : line;
     ev.start = start;
     ev.lines = 1;
     ev.seen = 0;
@@ -152,7 +181,16 @@ export class MultilineStage implements Stage {
   }
 
   private append(ev: Event, line: string, from: number): void {
-    ev.text += '\n' + (from === 0 ? line : line.slice(from));
+    if (!ev.cut) {
+      const part = '\n' + (from === 0 ? line : line.slice(from));
+      const bytes = Buffer.byteLength(part);
+      if (ev.bytes + bytes <= this.maxBytes) {
+        ev.text += part;
+        ev.bytes += bytes;
+      } else {
+        ev.text += this.cutEvent(ev, part, this.maxBytes - ev.bytes);
+      }
+    }
     ev.lines++;
     ev.seen = 0; // the timeout counts from the last line, so a slow traceback stays whole
     if (!ev.tb) ev.tb = isTracebackHeader(line, from);
@@ -160,7 +198,22 @@ export class MultilineStage implements Stage {
     ev.indented = c === SPACE || c === TAB;
   }
 
+  /** The part of `text` that fits in `room` bytes; the event is marked and counted as cut. */
+  private cutEvent(ev: Event, text: string, room: number): string {
+    ev.cut = true;
+    ev.bytes = this.maxBytes;
+    this.onTruncated();
+    return cutUtf8(text, room);
+  }
+
+  private emitOldest(): void {
+    let oldest: Event | undefined;
+    for (const ev of this.byProgram.values()) if (ev.open && (oldest === undefined || ev.start < oldest.start)) oldest = ev;
+    if (oldest) this.emit(oldest);
+  }
+
   private emit(ev: Event): void {
+    this.open--;
     ev.open = false;
     const text = ev.text;
     ev.text = '';

@@ -13,7 +13,7 @@ const collect = () => {
   const out: [string, number][] = [];
   return { out, sink: (line: string, at: number) => void out.push([line, at]) };
 };
-const traceback = { preset: 'python-traceback' as const, match_which_line: 'previous' as const, invert_match: false, timeout: 1000, max_lines: 500 };
+const traceback = { preset: 'python-traceback' as const, match_which_line: 'previous' as const, invert_match: false, timeout: 1000, max_lines: 500, max_bytes: 1024 * 1024 };
 
 describe('MultilineStage (python-traceback, supervisord)', () => {
   it('heldFrom is the start of the oldest open event of any program; Infinity when none is open', () => {

@@ -222,7 +222,7 @@ export const CATALOGUE = {
   },
   quay_log_exporter_lines_truncated_total: {
     kind: 'counter',
-    help: 'Lines longer than max_line_bytes, cut to that length.',
+    help: 'Lines longer than max_line_bytes and multi-line events longer than multiline.max_bytes, cut to that length.',
     labels: [],
   },
   quay_log_exporter_files_watched: {
@@ -239,6 +239,16 @@ export const CATALOGUE = {
     kind: 'counter',
     help: 'Rotations seen, by input and kind (rename, truncate).',
     labels: ['input', 'kind'],
+  },
+  quay_log_exporter_mirror_repositories_evicted_total: {
+    kind: 'counter',
+    help: 'Repositories whose mirror status was forgotten because mirror.max_repositories were known (the least recently attempted goes).',
+    labels: [],
+  },
+  quay_log_exporter_state_save_failures_total: {
+    kind: 'counter',
+    help: 'Failed saves of state files (offsets, mirror status) in state_dir; /readyz is 503 while the last save of any failed.',
+    labels: [],
   },
   quay_log_exporter_series_overflow_total: {
     kind: 'counter',

@@ -148,6 +148,18 @@ abstract class Family<S extends object> {
     }
   }
 
+  /**
+   * drop() in O(1) for a slot made by at(): found by its own labels. A slot
+   * folded into `__overflow__` is shared, so it is never dropped this way.
+   */
+  dropSlot(slot: S): void {
+    const attrs = (slot as { attributes?: Attributes }).attributes ?? {};
+    const values = this.def.labels.map((l) => String(attrs[l] ?? ''));
+    if (values.includes(OVERFLOW)) return;
+    const key = values.slice(0, Math.max(1, values.length)).join(SEP);
+    if (this.slots.get(key) === slot) this.slots.delete(key);
+  }
+
   /** Whether a series with these values exists (no slot is created). */
   has(...values: string[]): boolean {
     return this.slots.has(values.slice(0, Math.max(1, this.def.labels.length)).join(SEP));

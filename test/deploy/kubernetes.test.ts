@@ -49,6 +49,8 @@ describe('Kubernetes example', () => {
     expect(pod['spec']['containers'].map((c: Doc) => c['name'])).toEqual(['quay-app', 'quay-log-exporter']);
     // bench/README.md: ~74 MB idle, ~130 MB at 10,000 series, ~260 MB with every metric at its cap
     expect(sidecar['resources']).toEqual({ requests: { cpu: '50m', memory: '160Mi' }, limits: { cpu: '500m', memory: '384Mi' } });
+    // V8's heap bounded below the limit (bench/scrape-at-cap.mjs measures with the same value)
+    expect(sidecar['env'].find((e: Doc) => e['name'] === 'NODE_OPTIONS')).toEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=256' });
     // probes that do not collect every series
     expect(sidecar['readinessProbe']).toMatchObject({ httpGet: { path: '/readyz', port: 'metrics' } });
     expect(sidecar['livenessProbe']).toMatchObject({ httpGet: { path: '/healthz', port: 'metrics' } });
@@ -62,6 +64,24 @@ describe('Kubernetes example', () => {
       expect(e['valueFrom']['secretKeyRef']['name']).toBe(secret['metadata']['name']);
       expect(Object.keys(secret['stringData'])).toContain(e['valueFrom']['secretKeyRef']['key']);
     }
+  });
+
+  it('runs the sidecar as non-root, reading the 0640 root:root container logs through group 0, read-only root, no escalation', () => {
+    expect(sidecar['securityContext']).toEqual({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      runAsUser: 1000, // the Dockerfile's `node` user
+      runAsGroup: 0, // containerd/CRI-O write logs root:root 0640: the group reads them
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    // nothing in the pod or the sidecar runs it as uid 0
+    expect(pod['spec']['securityContext']?.['runAsUser']).not.toBe(0);
+    // the only writable mount is the state emptyDir
+    const writable = sidecar['volumeMounts'].filter((m: Doc) => m['readOnly'] !== true).map((m: Doc) => m['name']);
+    expect(writable).toEqual(['state']);
+    expect(pod['spec']['volumes'].find((v: Doc) => v['name'] === 'state')).toHaveProperty('emptyDir');
   });
 
   it('the ServiceMonitor selects the Service and its metrics port', () => {

@@ -32,7 +32,7 @@ export async function startDaemon(config: Record<string, unknown>, dir = mkdtemp
     const timer = setTimeout(() => reject(new Error(`daemon did not start in 15 s:\n${err}`)), 15_000);
     proc.stderr!.on('data', (b: Buffer) => {
       err += b.toString();
-      const m = /"msg":"serving metrics","address":"[^"]*:(\d+)"/.exec(err);
+      const m = /"msg":"serving (?:metrics|http)","address":"[^"]*:(\d+)"/.exec(err);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));

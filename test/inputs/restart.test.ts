@@ -335,3 +335,42 @@ describe('exporter process: restarts', () => {
     expect(await run2.exited).toBe(0);
   });
 });
+
+describe('exporter process: rotation while it is down', () => {
+  it('reads the unread rest of a file renamed while stopped (glob matches only the current name), then the new file', async () => {
+    const port = await freePort();
+    const { dir, log, config } = setup('rotated-while-down', port);
+    const bytes1 = append(log, 1500);
+    const run1 = await startExporter(config, port);
+    await readUpTo(run1, bytes1);
+    const t1 = await total(run1, LINES);
+    run1.child.kill('SIGTERM');
+    expect(await run1.exited).toBe(0);
+
+    // While down: 500 more lines, then logrotate renames quay.log → quay.log.1 (not matched by
+    // *.log) and the writer starts a new quay.log with 300 lines.
+    const unread = append(log, 500);
+    renameSync(log, join(dir, 'logs', 'quay.log.1'));
+    const fresh = append(log, 300);
+
+    const run2 = await startExporter(config, port);
+    await readUpTo(run2, unread + fresh);
+    const t2 = await total(run2, LINES);
+    const rotations = await total(run2, 'quay_log_exporter_rotations_total');
+    run2.child.kill('SIGTERM');
+    expect(await run2.exited).toBe(0);
+    // 1500 + 500 + 300 = 2,300 lines written; run 1 read 1,500, run 2 the 500 left in the renamed file and the 300 new ones
+    expect(t1).toBe(1500);
+    expect(t2).toBe(800);
+    // the one rename, seen at start-up
+    expect(rotations).toBe(1);
+
+    // A third run reads nothing again: the renamed file is at its end, the new one too.
+    const run3 = await startExporter(config, port);
+    const more = append(log, 7);
+    await readUpTo(run3, more);
+    expect(await total(run3, LINES)).toBe(7);
+    run3.child.kill('SIGTERM');
+    expect(await run3.exited).toBe(0);
+  });
+});

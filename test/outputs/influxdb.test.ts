@@ -202,22 +202,50 @@ describe.skipIf(!ok)('InfluxDB output against influxd', () => {
     expect(registry.counter('quay_log_exporter_output_dropped_points_total').at('influxdb').value).toBe(0);
   });
 
-  it('refuses for good: a missing database drops the batch; a partial write drops only the refused point', async () => {
+  it('creates a missing database at start-up (as Telegraf does) and writes into it', async () => {
+    const db = `qle_created_${process.pid}`;
     const registry = new MetricRegistry();
     const { log, lines } = memoryLogger();
-    const missing = createInfluxOutput(influxConfig({ ...auth(), database: 'no_such_db', flush_interval: '20ms' }), {
-      registry,
-      producer: new HistogramProducer(registry),
-      log,
-    });
-    for (let i = 0; i < 3; i++) missing.events.emit({ measurement: 'quay_gc_run', time: 1_700_000_000_000 + i, tags: {}, fields: { Tag: i } });
-    const dropped = registry.counter('quay_log_exporter_output_dropped_points_total').at('influxdb');
-    // 404 database not found: all 3 points of the batch are dropped, not retried forever.
-    await waitFor('3 dropped points', () => (dropped.value === 3 ? true : undefined));
-    await missing.shutdown();
-    expect(registry.counter('quay_log_exporter_output_write_errors_total').at('influxdb').value).toBe(0);
-    expect(lines.some((l) => l.includes('server refused points') && l.includes('"status":404'))).toBe(true);
+    const out = createInfluxOutput(influxConfig({ ...auth(), database: db, flush_interval: '20ms' }), { registry, producer: new HistogramProducer(registry), log });
+    for (let i = 0; i < 3; i++) out.events.emit({ measurement: 'quay_gc_run', time: 1_700_000_000_000 + i, tags: {}, fields: { Tag: i } });
+    await out.shutdown();
+    // 3 points emitted, 3 rows, nothing dropped (a batch sent before CREATE DATABASE landed is retried)
+    expect((await influx.rows(`SELECT count("Tag") FROM "quay_gc_run"`, db))[0]!['count']).toBe(3);
+    expect(registry.counter('quay_log_exporter_output_dropped_points_total').at('influxdb').value).toBe(0);
+    expect(lines.some((l) => l.includes('influxdb database ready'))).toBe(true);
+  });
 
+  it('database not found is retried, not dropped: a database created 1 s later gets every point', async () => {
+    const db = `qle_late_${process.pid}`;
+    const registry = new MetricRegistry();
+    const { log, lines } = memoryLogger();
+    const out = createInfluxOutput(
+      influxConfig({ ...auth(), database: db, skip_database_creation: true, flush_interval: '20ms', max_retry_delay: '100ms' }),
+      { registry, producer: new HistogramProducer(registry), log },
+    );
+    for (let i = 0; i < 3; i++) out.events.emit({ measurement: 'quay_gc_run', time: 1_700_000_000_000 + i, tags: {}, fields: { Tag: i } });
+    const errors = registry.counter('quay_log_exporter_output_write_errors_total').at('influxdb');
+    await waitFor('a 404 retried', () => (errors.value > 0 ? true : undefined));
+    // The start-up check said so, naming the database.
+    await waitFor('start-up warning', () => lines.some((l) => l.includes('database not ready at start-up') && l.includes(`database \\"${db}\\" does not exist`)));
+    await influx.query(`CREATE DATABASE "${db}"`);
+    await out.shutdown();
+    // all 3 points written once the database exists; none dropped
+    expect((await influx.rows(`SELECT count("Tag") FROM "quay_gc_run"`, db))[0]!['count']).toBe(3);
+    expect(registry.counter('quay_log_exporter_output_dropped_points_total').at('influxdb').value).toBe(0);
+    expect(lines.some((l) => l.includes('server refused points'))).toBe(false);
+  });
+
+  it('warns at start-up when InfluxDB cannot be reached', async () => {
+    const { log, lines } = memoryLogger();
+    const registry = new MetricRegistry();
+    // Nothing listens on port 9.
+    const out = createInfluxOutput(influxConfig({ url: 'http://127.0.0.1:9', database: 'x', shutdown_timeout: '100ms' }), { registry, producer: new HistogramProducer(registry), log });
+    await waitFor('start-up warning', () => lines.some((l) => l.includes('database not ready at start-up') && l.includes('ECONNREFUSED')));
+    await out.shutdown();
+  });
+
+  it('a partial write drops only the refused point', async () => {
     const db = await newDb();
     const reg2 = new MetricRegistry();
     const out = createInfluxOutput(influxConfig({ ...auth(), database: db, flush_interval: '20ms' }), { registry: reg2, producer: new HistogramProducer(reg2), log: silentLogger });

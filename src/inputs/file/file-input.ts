@@ -12,7 +12,7 @@
  */
 import { promises as fsp, type BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import type { InputConfig } from '../../config/schema.js';
@@ -20,12 +20,15 @@ import type { ValueSlot } from '../../metrics/series.js';
 import { buildLinePath, flushStages, safeOffset, tickStages, type LinePath } from '../chain.js';
 import { podOfPath } from '../kubernetes.js';
 import type { Input, InputDeps, LineStream } from '../types.js';
+import { stateSaves, type StateSaves } from '../../state/saves.js';
 import { FINGERPRINT_BYTES, fingerprint, OffsetStore, sameStart } from './state.js';
 
 /** How long a renamed or deleted file is still read (writers that have not reopened yet). */
 export const ROTATE_WAIT_MS = 5_000;
 /** At most this much is read from one file per poll, so other files get their turn. */
 const MAX_BYTES_PER_POLL = 256 << 20;
+/** When the offsets could not be trusted: at most this much of a changed file's end is read again. */
+export const RECOVERY_MAX_BYTES = 64 << 20;
 
 type StartMode = InputConfig['start_at'];
 
@@ -78,6 +81,9 @@ export class FileInput implements Input {
   private lastScan = 0;
   private lastCheckpoint = 0;
   private readonly waitingFor = new Set<string>();
+  private readonly saves: StateSaves;
+  /** Paths whose file was renamed while we were down: the file now there is new, read from byte 0. */
+  private readonly movedAway = new Set<string>();
 
   constructor(
     private readonly config: InputConfig,
@@ -85,6 +91,7 @@ export class FileInput implements Input {
   ) {
     this.name = config.name ?? 'file';
     this.store = new OffsetStore(deps.stateDir, this.name);
+    this.saves = stateSaves(deps.registry, deps.log);
     // Patterns without a slash match the file name, others the absolute path.
     this.excluded = config.exclude.length > 0 ? picomatch(config.exclude, { dot: true, basename: true }) : () => false;
     const r = deps.registry;
@@ -98,6 +105,7 @@ export class FileInput implements Input {
 
   async start(): Promise<void> {
     await this.store.load((msg, fields) => this.deps.log.warn(msg, { input: this.name, ...fields }));
+    if (this.config.start_at.startsWith('saved')) await this.resumeRotatedWhileDown();
     await this.scan(this.config.start_at);
     const now = Date.now();
     this.lastScan = now;
@@ -146,6 +154,50 @@ export class FileInput implements Input {
         };
       });
       this.wake = undefined;
+    }
+  }
+
+  /**
+   * A file renamed while we were not running (crash, OOM, node drain) whose
+   * new name the globs do not match (`quay.log` → `quay.log.1`, kubelet's
+   * `0.log` → `0.log.<timestamp>`): look for its identity beside its old path
+   * (same directory, any name) and read its unread rest, before scan() follows
+   * the new file at the old path from byte 0. Only files with a saved offset
+   * are looked for, so this reads nothing the state does not say was unread.
+   */
+  private async resumeRotatedWhileDown(): Promise<void> {
+    const listed = new Map<string, string[]>();
+    for (const saved of this.store.entries()) {
+      const now = await this.statPath(saved.path);
+      if (now !== undefined && keyOf(now) === saved.key) continue; // still at its path: scan() resumes it
+      if (this.tailers.has(saved.key)) continue;
+      const dir = dirname(saved.path);
+      let names = listed.get(dir);
+      if (names === undefined) {
+        names = await fsp.readdir(dir).catch(() => []);
+        listed.set(dir, names);
+      }
+      for (const name of names) {
+        const path = join(dir, name);
+        if (path === saved.path || this.excluded(path)) continue;
+        const st = await this.statPath(path).catch(() => undefined);
+        if (st === undefined || !st.isFile() || keyOf(st) !== saved.key || Number(st.size) <= saved.offset) continue;
+        const t = await this.follow(path, 'saved-or-end'); // the saved offset when the fingerprint agrees, else its end: nothing guessed
+        if (!t) break;
+        this.movedAway.add(saved.path);
+        this.rotRename.value++;
+        this.deps.log.info('reading the rest of a file rotated while stopped', { input: this.name, path, was: saved.path, offset: t.pos });
+        while (t.pos < t.size) {
+          const before = t.pos;
+          await this.readAvailable(t);
+          if (t.pos === before) break;
+        }
+        // From here on it is a rotated file: read to its end for ROTATE_WAIT_MS, then released.
+        t.rotatedAt = Date.now();
+        t.successor = true;
+        if (this.byPath.get(path) === t) this.byPath.delete(path);
+        break;
+      }
     }
   }
 
@@ -235,7 +287,26 @@ export class FileInput implements Input {
     if (mode === 'saved-or-beginning') return 0;
     // saved-or-end. A file at a path we followed before is the successor of a
     // rotation that happened while we were down: it is new, read it all.
-    return this.store.knowsPath(path) ? 0 : size;
+    if (this.store.knowsPath(path) || this.movedAway.has(path)) return 0;
+    // The offsets could not be trusted: a file changed after the state was written may hold
+    // lines we never read. Safe side: read it again from its start, at most its last RECOVERY_MAX_BYTES.
+    const since = this.store.unreadableSince;
+    if (since !== undefined && (await fh.stat()).mtimeMs > since) return this.lineStartFrom(fh, Math.max(0, size - RECOVERY_MAX_BYTES));
+    return size;
+  }
+
+  /** The first line start at or after `pos` (so a bounded re-read does not begin mid-line). */
+  private async lineStartFrom(fh: FileHandle, pos: number): Promise<number> {
+    if (pos === 0) return 0;
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    let at = pos - 1; // the byte before pos: a newline there means pos starts a line
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, at);
+      if (bytesRead === 0) return at;
+      const nl = buf.subarray(0, bytesRead).indexOf(10);
+      if (nl >= 0) return at + nl + 1;
+      at += bytesRead;
+    }
   }
 
   private async pollAll(): Promise<void> {
@@ -362,7 +433,12 @@ export class FileInput implements Input {
       this.saveEntry(t, now);
     }
     this.store.prune(now - this.config.forget_after, (key) => this.tailers.has(key));
-    await this.store.write();
+    try {
+      await this.store.write();
+      this.saves.saved(this.store.path);
+    } catch (err) {
+      this.saves.failed(this.store.path, err);
+    }
   }
 
   private saveEntry(t: Tailer, now: number): void {

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../state/atomic.js';
 
 export const FINGERPRINT_BYTES = 256;
 
@@ -68,6 +69,12 @@ export class OffsetStore {
   private readonly tmp: string;
   private saved = new Map<string, SavedFile>();
   private lastWritten = '';
+  /**
+   * Set when a state file existed but could not be trusted (corrupt, truncated,
+   * an unknown layout or bad entries): its mtime, so files changed after it are
+   * read again from their start (within a bound) instead of from their end.
+   */
+  unreadableSince: number | undefined;
 
   constructor(
     private readonly dir: string,
@@ -77,24 +84,58 @@ export class OffsetStore {
     this.tmp = `${this.path}.tmp`;
   }
 
-  /** Load the saved offsets; a missing file is an empty state, a corrupt one is reported and ignored. */
+  /**
+   * Load the saved offsets. A missing file is an empty state (a first start).
+   * A file that is there but cannot be trusted is always warned about and
+   * marks the state unreadable (see unreadableSince); a path that is a
+   * directory is an error naming it.
+   */
   async load(warn: (msg: string, fields: Record<string, unknown>) => void): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true });
     let text: string;
+    let mtime: number;
     try {
+      const st = await fsp.stat(this.path);
+      if (st.isDirectory()) throw new StateFileError(`the offsets file ${this.path} is a directory; remove it or set another state_dir`);
+      mtime = st.mtimeMs;
       text = await fsp.readFile(this.path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
+      if (err instanceof StateFileError) throw err;
+      throw new StateFileError(`cannot read the offsets file ${this.path}: ${(err as Error).message}`);
     }
+    const problem = (why: string, extra: Record<string, unknown> = {}) => {
+      this.unreadableSince = mtime;
+      warn('offset state unreadable: files changed since it was written are read again from their start (bounded)', { path: this.path, problem: why, ...extra });
+    };
+    let doc: unknown;
     try {
-      const doc = JSON.parse(text) as StateDoc;
-      for (const f of doc.files) {
-        if (typeof f.key === 'string' && Number.isSafeInteger(f.offset) && f.offset >= 0) this.saved.set(f.key, f);
-      }
+      doc = JSON.parse(text);
     } catch (err) {
-      warn('offset state unreadable, starting without it', { path: this.path, error: (err as Error).message });
+      problem(text.length === 0 ? 'empty file' : `not JSON (${(err as Error).message})`, { bytes: text.length });
+      return;
     }
+    const d = doc as Partial<StateDoc> | null;
+    if (typeof d !== 'object' || d === null || Array.isArray(d) || d.version !== 1 || !Array.isArray(d.files)) {
+      problem('unknown layout (expected {version: 1, files: [...]})');
+      return;
+    }
+    let bad = 0;
+    for (const f of d.files as unknown[]) {
+      const e = f as Partial<SavedFile> | null;
+      if (
+        typeof e === 'object' && e !== null &&
+        typeof e.key === 'string' && typeof e.path === 'string' && typeof e.fp === 'string' &&
+        Number.isSafeInteger(e.fpLen) && e.fpLen! >= 0 && Number.isSafeInteger(e.offset) && e.offset! >= 0
+      ) {
+        this.saved.set(e.key, { updated: Date.now(), ...e } as SavedFile);
+      } else bad++;
+    }
+    if (bad > 0) problem(`${bad} of ${d.files.length} entries are not valid`);
+  }
+
+  entries(): SavedFile[] {
+    return [...this.saved.values()];
   }
 
   get(key: string): SavedFile | undefined {
@@ -116,26 +157,17 @@ export class OffsetStore {
     for (const [key, f] of this.saved) if (f.updated < before && !keep(key)) this.saved.delete(key);
   }
 
-  /** Write the state if it changed: temp file, fsync, rename, fsync dir. */
+  /** Write the state if it changed (atomically, temp file created exclusively). Throws when it cannot. */
   async write(): Promise<void> {
     const doc: StateDoc = { version: 1, input: this.input, files: [...this.saved.values()] };
     const text = JSON.stringify(doc, (k, v) => (k === 'updated' ? undefined : v));
     if (text === this.lastWritten) return;
-    const full = JSON.stringify(doc);
-    const fh = await fsp.open(this.tmp, 'w');
-    try {
-      await fh.writeFile(full);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(this.tmp, this.path);
-    const dir = await fsp.open(this.dir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await writeFileAtomic(this.path, JSON.stringify(doc));
     this.lastWritten = text;
   }
+}
+
+/** The state file cannot be used at all (a directory, unreadable): start-up stops with this message. */
+export class StateFileError extends Error {
+  override name = 'StateFileError';
 }

@@ -74,6 +74,31 @@ export class InfluxWriter {
     return out;
   }
 
+  /**
+   * At start-up: `CREATE DATABASE` (idempotent in 1.x) unless told to skip it,
+   * else check that the database exists. Resolves with a problem to warn
+   * about, or undefined when the database is there. Never rejects.
+   */
+  async prepare(database: string, create: boolean): Promise<string | undefined> {
+    const q = create ? `CREATE DATABASE "${database.replace(/["\\]/g, '\\$&')}"` : 'SHOW DATABASES';
+    try {
+      const res = (await this.pool.json({
+        method: create ? 'POST' : 'GET',
+        path: '/query',
+        query: { q },
+        headers: this.headers,
+        ...(this.auth !== undefined ? { auth: this.auth } : {}),
+      })) as { results?: { error?: string; series?: { values?: unknown[][] }[] }[] };
+      const result = res.results?.[0];
+      if (result?.error) return this.redact(oneLine(result.error));
+      if (!create && !(result?.series?.[0]?.values ?? []).some((v) => v[0] === database)) return `database "${database}" does not exist`;
+      return undefined;
+    } catch (err) {
+      const r = this.classify(err, 0);
+      return r.kind === 'ok' ? undefined : r.message;
+    }
+  }
+
   /** POST one batch (lines joined by "\n"). Never rejects. */
   async send(lines: readonly string[], signal?: AbortSignal): Promise<SendResult> {
     try {
@@ -97,6 +122,9 @@ export class InfluxWriter {
       const status = err.res.statusCode ?? 0;
       const message = this.redact(oneLine(err.message));
       if (status === 429 || status < 400 || status >= 500) return { kind: 'retry', message };
+      // A database that does not exist yet (created by someone else later, or by us at start-up
+      // while this batch was in flight) is not a permanent refusal: keep the points.
+      if (status === 404 && /database not found/i.test(err.message)) return { kind: 'retry', message };
       return { kind: 'reject', status, dropped: refusedPoints(err.message, batch), message };
     }
     const e = err as NodeJS.ErrnoException;

@@ -26,6 +26,8 @@ export interface InfluxOutput {
    * quarter; otherwise undefined. `run` never waits on the network.
    */
   backpressure(): Promise<void> | undefined;
+  /** Points not written so far: refused, dropped while full, or left at shutdown. */
+  lost(): number;
 }
 
 export interface InfluxDeps {
@@ -59,6 +61,16 @@ export function createInfluxOutput(config: InfluxConfig, deps: InfluxDeps): Infl
     log,
   });
   queue.start();
+  // Not awaited: run and replay start at once; points written before the database exists are retried (404).
+  void writer.prepare(config.database, !config.skip_database_creation).then((problem) => {
+    if (problem === undefined) log.info('influxdb database ready', { database: config.database, created_if_missing: !config.skip_database_creation });
+    else
+      log.warn('influxdb output: database not ready at start-up; points are queued and retried', {
+        database: config.database,
+        action: config.skip_database_creation ? 'check it exists' : 'create it',
+        error: problem,
+      });
+  });
 
   let deadline: number | undefined;
   const remaining = () => (deadline === undefined ? config.shutdown_timeout : Math.max(0, deadline - Date.now()));
@@ -108,18 +120,35 @@ export function createInfluxOutput(config: InfluxConfig, deps: InfluxDeps): Infl
   let stopping: Promise<void> | undefined;
   const high = Math.max(1, Math.floor(config.queue_size / 2));
   const low = Math.floor(config.queue_size / 4);
+  // Set once replay has waited replay_max_wait without a point written: from then on it reads on
+  // and the points that do not fit are dropped and counted (replay then exits 1 with that count).
+  let gaveUp = false;
   const drained = async (): Promise<void> => {
     let waitedMs = 0;
+    let progressAt = Date.now();
+    let written = stats.written.value;
     while (queue.size > low) {
       await new Promise((r) => setTimeout(r, BACKPRESSURE_POLL_MS));
       waitedMs += BACKPRESSURE_POLL_MS;
+      if (stats.written.value !== written) {
+        written = stats.written.value;
+        progressAt = Date.now();
+      } else if (Date.now() - progressAt >= config.replay_max_wait) {
+        gaveUp = true;
+        log.error('replay gives up waiting for influxdb; points that do not fit the queue are dropped', {
+          waited_ms: Date.now() - progressAt,
+          queued: queue.size,
+        });
+        return;
+      }
       if (waitedMs % 10_000 === 0) log.warn('replay waits for influxdb to take queued points', { queued: queue.size });
     }
   };
   return {
     reader,
     events,
-    backpressure: () => (queue.size > high ? drained() : undefined),
+    backpressure: () => (!gaveUp && queue.size > high ? drained() : undefined),
+    lost: () => stats.dropped.value,
     shutdown(): Promise<void> {
       stopping ??= (async () => {
         deadline = Date.now() + config.shutdown_timeout;
@@ -128,6 +157,9 @@ export function createInfluxOutput(config: InfluxConfig, deps: InfluxDeps): Infl
           reader.shutdown({ timeoutMillis: Math.max(1, remaining()) }).catch(() => undefined),
           remaining(),
         );
+        // The reader's shutdown may have timed out before it stopped the exporter; the MeterProvider's
+        // shutdown would then export once more into a closed queue and count every point lost twice.
+        await exporter.shutdown();
         // Events emitted meanwhile (or a reader already shut down by the MeterProvider).
         await queue.flush(remaining());
         const lost = queue.close();

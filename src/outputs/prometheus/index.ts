@@ -1,23 +1,35 @@
 /**
  * The Prometheus output: OpenTelemetry's PrometheusExporter is the
- * MetricReader; it does not start its own server but is mounted at /metrics
- * in ours (server.ts), next to the health endpoints. `replay` prints the very
- * same exposition through the same exporter and serializer.
+ * MetricReader; it does not start its own server but registers /metrics on
+ * the process's (src/http). `replay` prints the very same exposition through
+ * the same exporter and serializer.
  */
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { DataPointType, type MetricProducer, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Route } from '../../http/server.js';
+import type { MetricRegistry } from '../../metrics/series.js';
+import { renderExpositionAsync } from './render.js';
+
+/** Prometheus text format 0.0.4, which the SDK's serializer writes. */
+const EXPOSITION_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export interface PrometheusOutputOptions {
   /** Keep `otel_scope_*` labels and `target_info`. */
   readonly scopeInfo: boolean;
   readonly producer: MetricProducer;
+  /** The slots themselves: the exposition is then written from them (render.ts), same bytes, far less work. */
+  readonly registry?: MetricRegistry;
 }
 
 export class PrometheusOutput {
   readonly reader: PrometheusExporter;
   private readonly serializer: PrometheusSerializer;
 
+  private readonly registry: MetricRegistry | undefined;
+
   constructor(options: PrometheusOutputOptions) {
+    // render.ts writes what the serializer writes without scope info and target_info only.
+    this.registry = options.scopeInfo ? undefined : options.registry;
     const without = !options.scopeInfo;
     this.reader = new PrometheusExporter({
       preventServerStart: true,
@@ -29,8 +41,33 @@ export class PrometheusOutput {
     this.serializer = new PrometheusSerializer('', false, undefined, without, without);
   }
 
+  private rendering: Promise<Buffer> | undefined;
+  /** Collections+serializations done for scrapes; concurrent scrapes share one. */
+  renders = 0;
+
+  /**
+   * The text for a scrape. Scrapes that arrive while one is being rendered
+   * get that same text: N concurrent scrapes cost one collection and one
+   * string in memory instead of N (several Prometheus servers, retries).
+   */
+  scrape(): Promise<Buffer> {
+    if (!this.rendering) {
+      this.renders++;
+      // One Buffer, written to every waiting socket as it is: no per-scrape string-to-bytes copy.
+      const bytes = this.registry ? renderExpositionAsync(this.registry) : this.exposition().then((text) => Buffer.from(text, 'utf8'));
+      this.rendering = bytes.finally(() => (this.rendering = undefined));
+    }
+    return this.rendering;
+  }
+
+  /** The routes this output serves on the process's HTTP server. */
+  routes(): Record<string, Route> {
+    return { '/metrics': async () => ({ status: 200, contentType: EXPOSITION_TYPE, body: await this.scrape() }) };
+  }
+
   /** The text a scrape of /metrics returns now. */
   async exposition(): Promise<string> {
+    if (this.registry) return (await renderExpositionAsync(this.registry)).toString('utf8');
     const { resourceMetrics } = await this.reader.collect();
     return this.serializer.serialize(resourceMetrics);
   }

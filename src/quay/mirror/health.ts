@@ -48,11 +48,17 @@ export interface HealthBody {
   checked_at: string;
   worker: { last_seen: string | null; stale: boolean };
   repositories: RepoHealth[];
+  /** Repositories selected; `repositories` lists at most MAX_LISTED of them, failing ones first. */
+  repositories_total: number;
   /** Present when lines come from pods' container logs. */
   pods?: PodHealth[];
   /** Why it is unhealthy, one sentence per problem (empty when healthy). */
   problems: string[];
 }
+
+/** The body stays small whatever the number of mirrors: at most this many repositories and problems are listed. */
+export const MAX_LISTED = 1000;
+const MAX_PROBLEMS = 100;
 
 const iso = (ms: number | undefined): string | null => (ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
 
@@ -85,6 +91,11 @@ export function evaluateHealth(
       problems.push(`${r.namespace}/${r.repository} failed its last ${r.consecutiveFailures} sync attempt(s) (${r.reason || 'unknown_error'})`);
     }
   }
+  if (problems.length > MAX_PROBLEMS) {
+    const more = problems.length - MAX_PROBLEMS;
+    problems.length = MAX_PROBLEMS;
+    problems.push(`… and ${more} more repositories failing`);
+  }
   const stale = selected.length > 0 && (workerLastSeenMs === undefined || nowMs - workerLastSeenMs >= rules.staleAfterMs);
   if (stale) problems.push(`no mirror worker line for ${Math.round(rules.staleAfterMs / 1000)}s or more`);
 
@@ -96,7 +107,8 @@ export function evaluateHealth(
       healthy,
       checked_at: new Date(nowMs).toISOString(),
       worker: { last_seen: iso(workerLastSeenMs), stale },
-      repositories: selected.map((r) => ({
+      repositories_total: selected.length,
+      repositories: listed(selected, rules).map((r) => ({
         namespace: r.namespace,
         repository: r.repository,
         status: r.status,
@@ -110,6 +122,14 @@ export function evaluateHealth(
       problems,
     },
   };
+}
+
+/** All of them when few; else the failing ones first, then the rest, MAX_LISTED in all, each part in name order. */
+function listed(selected: RepoStatus[], rules: HealthRules): RepoStatus[] {
+  if (selected.length <= MAX_LISTED) return selected;
+  const failing = selected.filter((r) => r.consecutiveFailures >= rules.unhealthyAfterFailures);
+  const rest = selected.filter((r) => r.consecutiveFailures < rules.unhealthyAfterFailures);
+  return [...failing, ...rest].slice(0, MAX_LISTED);
 }
 
 function cmp(a: string, b: string): number {

@@ -675,3 +675,36 @@ describe('mirror tracker: streams (two pods, one exporter)', () => {
     expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'team', 'unknown_error')).toBe(1);
   });
 });
+
+describe('mirror status store: capped at mirror.max_repositories (issue 10)', () => {
+  it('forgets the least recently attempted repository, counts it, and bounds the gauges, /mirror/health and the state file', () => {
+    const { tracker, feed, registry, status, counter } = setup({ max_repositories: 3 });
+    // 5 repositories synced in turn by one worker pid, one sync each: r0 … r4
+    const sync = (i: number, second: number, ok = true) => {
+      const t = `11:00:${String(second).padStart(2, '0')},000`;
+      feed([jobLine(t, 7, `docker.io/library/r${i}`, 'v1', `mirrors/r${i}`), tagLine(t, 7, `docker.io/library/r${i}`, 'v1', ok)]);
+    };
+    sync(0, 0);
+    sync(1, 10);
+    sync(2, 20);
+    sync(0, 30); // r0 attempted again: now r1 is the least recently attempted
+    sync(3, 40);
+    sync(4, 50, false);
+    tracker.tick(Date.parse('2026-11-22T12:00:00Z')); // closes the last attempt (idle)
+    feed([line('11:59:00,000', 8, 'INFO', 'workers.repomirrorworker', 'nothing')]);
+    // r1 then r2 went (5 repositories, room for 3): evicted 2
+    expect(counter('quay_log_exporter_mirror_repositories_evicted_total')).toBe(2);
+    expect(status('mirrors', 'r1')).toEqual({});
+    expect(status('mirrors', 'r2')).toEqual({});
+    expect(status('mirrors', 'r0')['success/']).toBe(1);
+    // 3 repositories × 5 series (success, syncing, cancelled, failed/<reason>…) at most; r4 has failed/'' and failed/<reason>
+    const names = new Set([...registry.gauge('quay_log_repository_mirror_last_sync_status').slots.values()].map((s) => s.attributes['repository']));
+    expect([...names].sort()).toEqual(['r0', 'r3', 'r4']);
+    const health = tracker.health(new URLSearchParams(), Date.parse('2026-11-22T12:00:00Z')).body as { repositories: { repository: string }[]; repositories_total: number };
+    expect(health.repositories.map((r) => r.repository)).toEqual(['r0', 'r3', 'r4']);
+    expect(health.repositories_total).toBe(3);
+    tracker.save();
+    const saved = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as { repositories: { repository: string }[] };
+    expect(saved.repositories.map((r) => r.repository).sort()).toEqual(['r0', 'r3', 'r4']);
+  });
+});

@@ -124,7 +124,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     this.failures = reg.counter('quay_log_repository_mirror_sync_failures_total');
     this.attempts = reg.counter('quay_log_repository_mirror_sync_attempts_total');
     this.duration = reg.histogram('quay_log_repository_mirror_sync_duration_seconds');
-    this.store = new RepoStatusStore(reg, ctx.config.state_dir, ctx.log);
+    this.store = new RepoStatusStore(reg, ctx.config.state_dir, ctx.log, cfg.max_repositories);
     this.store.load();
     this.anonymous = this.openStream(ANONYMOUS_STREAM);
     this.parser = {

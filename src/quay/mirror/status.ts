@@ -9,10 +9,12 @@
  * exactly one of them is 1: (success,""), (syncing,""), (cancelled,""), and
  * (failed,<reason>) for each reason seen — or (failed,"") before any failure.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import { own, type GaugeFamily, type MetricRegistry, type ValueSlot } from '../../metrics/series.js';
+import { writeFileAtomicSync } from '../../state/atomic.js';
+import { stateSaves, type StateSaves } from '../../state/saves.js';
 
 export type SyncStatus = 'success' | 'failed' | 'syncing' | 'cancelled';
 export type FinishedStatus = Exclude<SyncStatus, 'syncing'>;
@@ -55,12 +57,19 @@ export class RepoStatusStore {
   /** Wall time (ms) of the last mirror-worker line, restored across restarts. */
   workerLastSeenMs: number | undefined;
   private dirty = false;
+  private readonly saves: StateSaves | undefined;
+
+  private readonly evicted: ValueSlot;
 
   constructor(
     registry: MetricRegistry,
     private readonly stateDir: string,
     private readonly log: Logger,
+    /** Repositories kept; past it the least recently attempted is forgotten (bounds memory, /mirror/health and the state file). */
+    private readonly maxRepositories = 5_000,
   ) {
+    this.saves = stateSaves(registry, log);
+    this.evicted = registry.counter('quay_log_exporter_mirror_repositories_evicted_total').at();
     this.statusGauge = registry.gauge('quay_log_repository_mirror_last_sync_status');
     this.completeGauge = registry.gauge('quay_log_repository_mirror_sync_complete');
     this.timestampGauge = registry.gauge('quay_log_repository_mirror_last_sync_timestamp_seconds');
@@ -83,8 +92,36 @@ export class RepoStatusStore {
         complete: false,
       };
       this.repos.set(own(key), r);
+      if (this.repos.size > this.maxRepositories) this.evictOldest();
     }
     return r;
+  }
+
+  /** Keeps the map in order of last attempt: the first entry is the least recently attempted. */
+  private touch(r: RepoStatus): void {
+    const key = r.namespace + '/' + r.repository;
+    if (this.repos.delete(key)) this.repos.set(key, r);
+  }
+
+  /**
+   * Forget the least recently attempted repository: its status, its gauge
+   * series (a stale "syncing" must not stay 1 for ever) and its line in the
+   * state file.
+   */
+  private evictOldest(): void {
+    const first = this.repos.entries().next();
+    if (first.done) return;
+    const [key] = first.value;
+    this.repos.delete(key);
+    const s = this.slots.get(key);
+    if (s !== undefined) {
+      this.slots.delete(key);
+      for (const slot of [s.success, s.syncing, s.cancelled, ...s.failed.values()]) this.statusGauge.dropSlot(slot);
+      this.completeGauge.dropSlot(s.complete);
+      this.timestampGauge.dropSlot(s.timestamp);
+    }
+    this.evicted.value++;
+    this.dirty = true;
   }
 
   all(): IterableIterator<RepoStatus> {
@@ -105,6 +142,7 @@ export class RepoStatusStore {
   markSyncing(r: RepoStatus, logMs: number): void {
     // A line older than the last finished attempt (another stream read late) does not hide it.
     if (logMs < r.lastSyncMs) return;
+    this.touch(r);
     r.status = 'syncing';
     r.lastAttemptMs = logMs;
     this.write(r);
@@ -118,6 +156,7 @@ export class RepoStatusStore {
       // showed `syncing`: markSyncing ignores lines older than the last finished attempt.)
       return;
     }
+    this.touch(r);
     r.status = status;
     r.finished = status;
     r.reason = status === 'failed' ? reason : '';
@@ -187,21 +226,14 @@ export class RepoStatusStore {
       });
     }
     const text = JSON.stringify({ version: FILE_VERSION, worker_last_seen_ms: this.workerLastSeenMs ?? null, repositories }) + '\n';
-    const tmp = `${this.file}.tmp-${process.pid}`;
     try {
       mkdirSync(this.stateDir, { recursive: true });
-      const fd = openSync(tmp, 'w', 0o644);
-      try {
-        writeSync(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.file);
-      syncDir(this.stateDir);
+      writeFileAtomicSync(this.file, text);
       this.dirty = false;
+      this.saves?.saved(this.file);
     } catch (err) {
-      this.log.warn('cannot save the mirror status', { path: this.file, error: (err as Error).message });
+      if (this.saves) this.saves.failed(this.file, err);
+      else this.log.warn('cannot save the mirror status', { path: this.file, error: (err as Error).message });
     }
   }
 
@@ -253,18 +285,4 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN;
-}
-
-/** Makes the rename durable; not every filesystem allows fsync on a directory. */
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // best effort
-  }
 }

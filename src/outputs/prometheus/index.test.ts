@@ -1,0 +1,69 @@
+/** Concurrent scrapes share one render; a scrape after it renders anew. */
+import { describe, expect, it } from 'vitest';
+import { createMeterProvider, SlotProducer } from '../../metrics/provider.js';
+import { MetricRegistry } from '../../metrics/series.js';
+import { PrometheusOutput } from './index.js';
+import { renderExposition } from './render.js';
+import { parseConfig } from '../../config/load.js';
+import { replayStream } from '../../inputs/index.js';
+import { silentLogger } from '../../log.js';
+import { Pipeline } from '../../pipeline.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+describe('PrometheusOutput.scrape', () => {
+  it('renders once for 10 concurrent scrapes, each getting the same text', async () => {
+    const registry = new MetricRegistry();
+    const output = new PrometheusOutput({ scopeInfo: false, producer: new SlotProducer(registry) });
+    const provider = createMeterProvider(registry, [output.reader]);
+    registry.counter('quay_registry_pulls_total').at('acme', 'web').value = 42;
+    const texts = await Promise.all(Array.from({ length: 10 }, () => output.scrape()));
+    // 10 scrapes in flight together: 1 render
+    expect(output.renders).toBe(1);
+    expect(new Set(texts).size).toBe(1);
+    expect(texts[0]!.toString()).toMatch(/^quay_registry_pulls_total\{namespace="acme",repository="web"\} 42$/m);
+    // A later scrape sees the new value: the text is shared while rendering, never cached after.
+    registry.counter('quay_registry_pulls_total').at('acme', 'web').value = 43;
+    expect((await output.scrape()).toString()).toMatch(/^quay_registry_pulls_total\{namespace="acme",repository="web"\} 43$/m);
+    expect(output.renders).toBe(2);
+    await provider.shutdown();
+  });
+});
+
+describe('renderExposition', () => {
+  const sdkText = async (registry: MetricRegistry) => {
+    const sdk = new PrometheusOutput({ scopeInfo: false, producer: new SlotProducer(registry) }); // no registry: the SDK's serializer
+    createMeterProvider(registry, [sdk.reader]);
+    return sdk.exposition();
+  };
+
+  it('writes byte for byte what the SDK serializer writes: escapes, empty labels, Inf, fractions, histograms', async () => {
+    const registry = new MetricRegistry();
+    const text = await sdkText(registry); // creates the labelless series too
+    expect(renderExposition(registry)).toBe(text);
+    registry.counter('quay_registry_pulls_total').at('ac"me', 'we\\b\nx').value = 42;
+    registry.counter('quay_registry_pulls_total').at('', 'lib').value = 0.5;
+    registry.gauge('quay_log_repository_mirror_last_sync_timestamp_seconds').at('ns', 'r').value = 1_700_000_000.123;
+    registry.gauge('quay_log_exporter_files_watched').at().value = Infinity;
+    const h = registry.histogram('quay_registry_transfer_duration_seconds');
+    for (const v of [0.003, 0.02, 7, 400]) h.observe(h.at('pull'), v);
+    h.at('push'); // a series with no observation yet
+    expect(renderExposition(registry)).toBe(await sdkText(registry));
+  });
+
+  it('writes byte for byte what the SDK serializer writes for the test fixtures through the pipeline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qle-render-'));
+    const pipeline = new Pipeline(parseConfig({ state_dir: dir }), { log: silentLogger });
+    const fixtures = ['quay-supervisord.log', 'gc-workers.log', 'mirror-interleaved.log', 'mirror-skopeo-debug.log'];
+    for (const f of fixtures) {
+      const input = parseConfig({ state_dir: dir, inputs: [{ type: 'stdin' }] }).inputs[0]!;
+      await replayStream(fileURLToPath(new URL(`../../../test/fixtures/${f}`, import.meta.url)), input, { handler: pipeline.handler('supervisord'), registry: pipeline.registry, log: silentLogger });
+    }
+    const ours = await pipeline.prometheus.exposition();
+    expect(ours.length).toBeGreaterThan(10_000);
+    expect(ours).toBe(await sdkText(pipeline.registry));
+    await pipeline.shutdown();
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * The Prometheus text exposition written straight from the series slots:
+ * the same bytes as the SDK's PrometheusSerializer over SlotProducer's data
+ * (without scope info and target_info, our default), which a test checks
+ * byte for byte, at a fraction of the cost. With 90,000 series the SDK path
+ * built a data point object per series and its label string anew at every
+ * scrape (about 1 s and most of a scrape's garbage); here a series' label
+ * string is made once and kept with its slot.
+ */
+import { CATALOGUE, type MetricDef, type MetricName } from '../../metrics/catalogue.js';
+import { HistogramFamily, type CounterFamily, type MetricRegistry } from '../../metrics/series.js';
+
+/** As the SDK's escapeString / escapeAttributeValue. */
+const escapeHelp = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+const escapeValue = (s: string) => escapeHelp(s).replace(/"/g, '\\"');
+
+/** `{a="x",b="y"}` (or '') per attributes object, made once. */
+const labelCache = new WeakMap<object, string>();
+function labelsOf(attributes: Record<string, unknown>): string {
+  let s = labelCache.get(attributes);
+  if (s === undefined) {
+    s = '';
+    for (const [k, v] of Object.entries(attributes)) s += `${s ? ',' : ''}${k}="${escapeValue(typeof v === 'string' ? v : JSON.stringify(v))}"`;
+    labelCache.set(attributes, s);
+  }
+  return s;
+}
+
+function value(v: number): string {
+  return v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : `${v}`;
+}
+
+/** Series written between two yields of renderExpositionAsync. */
+const SERIES_PER_SLICE = 2000;
+const EMPTY = '# no registered metrics';
+
+/** Appends text as UTF-8 to one growing Buffer: no array of parts, no joined string, no second copy. */
+class Out {
+  buf = Buffer.allocUnsafe(1 << 20);
+  len = 0;
+  write(text: string): void {
+    // A UTF-8 byte count is at most 3 per UTF-16 unit; grow before, never mid-write.
+    if (this.len + text.length * 3 > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + text.length * 3));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    this.len += this.buf.write(text, this.len, 'utf8');
+  }
+  bytes(): Buffer {
+    return this.len === 0 ? Buffer.from(EMPTY) : Buffer.from(this.buf.subarray(0, this.len)); // a right-sized copy: the 2× slack is not kept
+  }
+}
+
+/** The whole text at once (replay, tests). */
+export function renderExposition(registry: MetricRegistry): string {
+  const out = new Out();
+  for (const _ of render(registry, out));
+  return out.bytes().toString('utf8');
+}
+
+/**
+ * The same bytes, written in slices of SERIES_PER_SLICE series with the event
+ * loop free in between: a scrape of 90,000 series never holds up /healthz or
+ * the tail loop, and scrapes that arrive meanwhile join this render.
+ */
+export async function renderExpositionAsync(registry: MetricRegistry): Promise<Buffer> {
+  const out = new Out();
+  for (const _ of render(registry, out)) await new Promise((r) => setImmediate(r));
+  return out.bytes();
+}
+
+/** Counters and gauges in catalogue order, then histograms, as SlotProducer hands them to the SDK; yields every SERIES_PER_SLICE series. */
+function* render(registry: MetricRegistry, out: Out): Generator<void> {
+  let n = 0;
+  for (const [name, def] of Object.entries(CATALOGUE) as [MetricName, MetricDef][]) {
+    if (def.kind === 'histogram') continue;
+    const family = registry.existing(name) as CounterFamily | undefined;
+    if (family === undefined || family.slots.size === 0) continue;
+    const full = def.kind === 'counter' && !name.endsWith('_total') ? `${name}_total` : name;
+    out.write(`# HELP ${full} ${escapeHelp(def.help || 'description missing')}\n# TYPE ${full} ${def.kind}\n`);
+    for (const slot of family.slots.values()) {
+      const l = labelsOf(slot.attributes);
+      out.write(full);
+      if (l) out.write(`{${l}}`);
+      out.write(` ${value(slot.value)}\n`);
+      if (++n % SERIES_PER_SLICE === 0) yield;
+    }
+  }
+  for (const [name, family] of registry.entries()) {
+    if (!(family instanceof HistogramFamily) || family.slots.size === 0) continue;
+    out.write(`# HELP ${name} ${escapeHelp(family.def.help || 'description missing')}\n# TYPE ${name} histogram\n`);
+    const les = [...Array.from(family.bounds, (b) => (b === Infinity ? '+Inf' : String(b))), '+Inf'];
+    const nb = family.bounds.length + 1;
+    for (const slot of family.slots.values()) {
+      const l = labelsOf(slot.attributes);
+      const braces = l ? `{${l}}` : '';
+      const prefix = l ? `{${l},le="` : '{le="';
+      out.write(`${name}_count${braces} ${value(slot.count)}\n${name}_sum${braces} ${value(slot.sum)}\n`);
+      let acc = 0;
+      for (let i = 0; i < nb; i++) {
+        acc += slot.counts[i]!;
+        out.write(`${name}_bucket${prefix}${les[i]}"} ${value(acc)}\n`);
+        if (family.bounds[i] === Infinity) break; // the SDK stops after an explicit +Inf bound
+      }
+      if (++n % SERIES_PER_SLICE === 0) yield;
+    }
+  }
+}
