@@ -97,6 +97,9 @@ describe('supervisordTextStart', () => {
   it('finds the text after "<program> <stdout|stderr> | ", else 0', () => {
     expect(supervisordTextStart('nginx stdout | x')).toBe(15);
     expect(supervisordTextStart('gcworker stderr | x')).toBe(18);
+    // supervisor_stdout always writes ' | ' (or ' |' at the end of an empty line): '|x' is no prefix (src/formats/supervisord.ts)
+    expect(supervisordTextStart('nginx stdout |x')).toBe(0);
+    expect(supervisordTextStart('nginx stdout |')).toBe(14);
     expect(supervisordTextStart('nginx stdin  | x')).toBe(0);
     expect(supervisordTextStart('nginx stdout - x')).toBe(0);
     expect(supervisordTextStart('nginx stdouts| x')).toBe(0);
