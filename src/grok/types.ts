@@ -65,7 +65,7 @@ export interface GrokMatch {
   readonly fields: Record<string, string | number>;
   /** `:tag` captures. */
   readonly tags: Record<string, string>;
-  /** The last `:measurement` capture that took part, when the expression has one. */
+  /** The first (outermost) `:measurement` capture that took part, when the expression has one. */
   readonly measurement?: string;
   /**
    * The line's own time from the `ts*` capture, when there is one and its text
