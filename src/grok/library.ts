@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { GrokError } from './errors.js';
 import { parseGoDurationNanos, parseGoDurationSeconds, toFloat, toInt } from './convert.js';
 import { parseTimestamp, resolveTimeZone } from './time.js';
-import { expand, PATTERN_NAME, type PatternDef } from './translate.js';
+import { expand, PATTERN_NAME, type PatternDef, type RepeatFix } from './translate.js';
 import type { CompileOptions, CompiledGrok, GrokField, GrokMatch, GrokTimestamp, MatchOptions } from './types.js';
 
 /** Both src/grok (vitest) and dist/grok (after tsc) sit two levels below the repo root. */
@@ -190,7 +190,9 @@ export class PatternLibrary {
     const source = anchorEnd ? `(?:${ex.source})$` : ex.source;
     if (mode === 'sticky') flags += 'y';
     const regex = this.buildRegExp(source, flags, expression, ex.expanded);
-    const compiled = new Compiled(expression, source, regex, ex.fields, mode === 'sticky', zone);
+    const stepFlags = flags.replace(/[gy]/g, '') + 'y';
+    const repeats = ex.repeats.map((r) => ({ ...r, regex: new RegExp(r.step, stepFlags) }));
+    const compiled = new Compiled(expression, source, regex, ex.fields, mode === 'sticky', zone, repeats);
     if (this.cache.size >= MAX_CACHED) this.cache.clear();
     this.cache.set(key, compiled);
     return compiled;
@@ -252,6 +254,7 @@ class Compiled implements CompiledGrok {
     readonly fields: readonly GrokField[],
     private readonly sticky: boolean,
     private readonly zone: string,
+    private readonly repeats: ReadonlyArray<RepeatFix & { readonly regex: RegExp }>,
   ) {
     for (const f of fields) if (!this.firstGroup.has(f.name)) this.firstGroup.set(f.name, f.group);
   }
@@ -270,13 +273,16 @@ class Compiled implements CompiledGrok {
       m = this.regex.exec(start > 0 ? line.slice(start) : line);
     }
     if (!m) return null;
+    const texts: Array<string | undefined> = this.fields.map((f) => m[f.group]);
+    for (const r of this.repeats) lastValues(r, m[r.group], texts);
     const fields: Record<string, string | number> = {};
     const tags: Record<string, string> = {};
     let measurement: string | undefined;
     let timestamp: GrokTimestamp | undefined;
     // Fields are in group order, so when a name repeats the later participating capture wins.
-    for (const f of this.fields) {
-      const text = m[f.group];
+    for (let i = 0; i < this.fields.length; i++) {
+      const f = this.fields[i]!;
+      const text = texts[i];
       // An empty capture makes no field (Telegraf skips it; Logstash keeps none by default).
       if (text === undefined || text === '') continue;
       switch (f.type) {
@@ -312,5 +318,21 @@ class Compiled implements CompiledGrok {
     if (measurement !== undefined) out.measurement = measurement;
     if (timestamp !== undefined) out.timestamp = timestamp;
     return out;
+  }
+}
+
+/**
+ * Oniguruma's value for captures inside a repetition: the last repetition that
+ * set each one (see RepeatFix). `span` is the text the whole repetition matched.
+ */
+function lastValues(r: RepeatFix & { readonly regex: RegExp }, span: string | undefined, texts: Array<string | undefined>): void {
+  if (span === undefined || span === '') return;
+  let pos = 0;
+  while (pos < span.length) {
+    r.regex.lastIndex = pos;
+    const step = r.regex.exec(span);
+    if (!step || r.regex.lastIndex === pos) break;
+    for (const f of r.fields) if (step[f.group] !== undefined) texts[f.field] = step[f.group];
+    pos = r.regex.lastIndex;
   }
 }

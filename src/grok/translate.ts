@@ -85,6 +85,25 @@ export interface Expansion {
   readonly fields: GrokField[];
   /** Every pattern expanded, innermost first (used to blame an invalid RegExp on one pattern). */
   readonly expanded: string[];
+  /** Repetitions whose captures need Oniguruma's "last value set" (see RepeatFix). */
+  readonly repeats: RepeatFix[];
+}
+
+/**
+ * A repeated group with captures not set on every repetition (`(?: (?:A=%{X:a}|B=%{Y:b}))*`).
+ * Oniguruma keeps each capture's value from the last repetition that set it; a JS RegExp
+ * resets captures on every repetition. The whole repetition is captured (`group`), and
+ * `CompiledGrok.match` walks its text one repetition at a time with `step` (sticky): each
+ * repetition is the first that leaves a text the rest of the repetitions can match, which is
+ * the split the full match made, and later values overwrite earlier ones.
+ */
+export interface RepeatFix {
+  /** Capture group of the whole repetition in the full RegExp. */
+  group: number;
+  /** One repetition, then a lookahead that the rest is repetitions to the end. */
+  readonly step: string;
+  /** Fields inside: index in `fields`, and capture group in `step`. */
+  readonly fields: ReadonlyArray<{ readonly field: number; readonly group: number }>;
 }
 
 export interface ExpandOptions {
@@ -111,7 +130,7 @@ export function expand(
   const ex = new Expander(lookup, options, text);
   ex.stack = scope.name === null ? [] : [scope.name];
   ex.translate(text, { name: scope.name, origin: scope.origin });
-  return { source: ex.out, fields: ex.fields, expanded: ex.expanded };
+  return { source: ex.out, fields: ex.fields, expanded: ex.expanded, repeats: ex.repeats };
 }
 
 function where(scope: Scope, expression: string): string {
@@ -124,6 +143,7 @@ class Expander {
   groups = 0;
   readonly fields: GrokField[] = [];
   readonly expanded: string[] = [];
+  readonly repeats: RepeatFix[] = [];
   stack: string[] = [];
   private flags: Flags;
   /** The group that closed last, while a quantifier may still follow it. */
@@ -268,6 +288,8 @@ class Expander {
   private quantified(src: string, i: number, scope: Scope, first: { text: string; min: number; max: number; end: number }, parens: Paren[], base: Paren): number {
     const start = this.closed?.outStart ?? this.lastAtom;
     if (start === this.out.length) this.fail(scope, `quantifier "${first.text}" with nothing to repeat at offset ${i}`);
+    // The repeated group as translated, before any quantifier (for a RepeatFix).
+    const body = this.out.slice(start);
     let q: { text: string; min: number; max: number; end: number } | undefined = first;
     let min = 1;
     let max = 1;
@@ -296,43 +318,41 @@ class Expander {
     this.closed = undefined;
     if (closed && closed.outStart === start) {
       const parent = parens[parens.length - 1] ?? base;
-      if (max > 1 && closed.conditional.size > 0) {
-        const names = [...closed.conditional].map((f) => `"${this.fields[f]!.name}"`).join(', ');
-        this.fail(
-          scope,
-          `capture ${names} inside a repeated group is not set on every repetition: Oniguruma keeps the value of an earlier repetition, a JS RegExp forgets it (make the capture mandatory in the group, or capture the whole repetition)`,
-        );
-      }
+      if (max > 1 && closed.conditional.size > 0 && !this.options.syntaxOnly) this.repeatFix(start, body, closed, scope);
       if (min === 0) for (let f = closed.fieldStart; f < closed.fieldEnd; f++) parent.conditional.add(f);
     }
     return i;
   }
 
+  /** Wraps the repetition at `start` in a capture and records how to redo its captures the Oniguruma way. */
+  private repeatFix(start: number, body: string, closed: Closed, scope: Scope): void {
+    const first = countGroups(this.out.slice(0, start)) + 1;
+    const inside = countGroups(body);
+    const local = (text: string, offset: number): string =>
+      text.replace(/\\\\|\\(\d+)/g, (m, d: string | undefined) => {
+        if (d === undefined) return m;
+        const n = Number(d);
+        if (n < first || n >= first + inside) {
+          this.fail(scope, 'a backreference from inside a repeated group with optional captures to a capture outside it is not supported');
+        }
+        return `\\${n - first + 1 + offset}`;
+      });
+    const step = `(?:${local(body, 0)})(?=(?:${local(body, inside)})*$)`;
+    const fields: Array<{ field: number; group: number }> = [];
+    for (let f = closed.fieldStart; f < closed.fieldEnd; f++) fields.push({ field: f, group: this.fields[f]!.group - first + 1 });
+    const g = this.insertGroupBefore(start);
+    this.out = `${this.out.slice(0, start)}(${this.out.slice(start)})`;
+    this.repeats.push({ group: g, step, fields });
+  }
+
   /**
    * A capture group inserted before output position `start` (for possessive
-   * quantifiers): every group number already emitted at or after `start` moves up by one.
+   * quantifiers and repetitions): every group number already emitted at or after `start` moves up by one.
    */
   private insertGroupBefore(start: number): number {
     const before = this.out.slice(0, start);
-    // Count the capture groups opened before `start`: they keep their numbers.
-    let count = 0;
-    for (let k = 0; k < before.length; k++) {
-      const ch = before[k];
-      if (ch === '\\') {
-        k++;
-        continue;
-      }
-      if (ch === '[') {
-        k++;
-        while (k < before.length && before[k] !== ']') {
-          if (before[k] === '\\') k++;
-          k++;
-        }
-        continue;
-      }
-      if (ch === '(' && before[k + 1] !== '?') count++;
-    }
-    const g = count + 1;
+    // The capture groups opened before `start` keep their numbers.
+    const g = countGroups(before) + 1;
     if (g <= this.groups) {
       // Renumber: later groups (fields and backreferences in the tail) shift by one.
       const tail = this.out.slice(start).replace(/\\\\|\\(\d+)/g, (m, d: string | undefined) => (d !== undefined && Number(d) >= g ? `\\${Number(d) + 1}` : m));
@@ -341,6 +361,7 @@ class Expander {
         const fld = this.fields[f]!;
         if (fld.group >= g) this.fields[f] = { ...fld, group: fld.group + 1 };
       }
+      for (const r of this.repeats) if (r.group >= g) r.group++;
     }
     this.groups++;
     return g;
@@ -623,6 +644,28 @@ class Expander {
     this.closeFrame(frame, parens[parens.length - 1] ?? base);
     return end + 1;
   }
+}
+
+/** Capture groups opened in a translated source (escapes and classes skipped). */
+function countGroups(src: string): number {
+  let count = 0;
+  for (let k = 0; k < src.length; k++) {
+    const ch = src[k];
+    if (ch === '\\') {
+      k++;
+      continue;
+    }
+    if (ch === '[') {
+      k++;
+      while (k < src.length && src[k] !== ']') {
+        if (src[k] === '\\') k++;
+        k++;
+      }
+      continue;
+    }
+    if (ch === '(' && src[k + 1] !== '?') count++;
+  }
+  return count;
 }
 
 /** `a` → `[aA]` (for (?i) scopes when the whole RegExp is not case-insensitive). */
