@@ -263,7 +263,7 @@ class Compiled implements CompiledGrok {
     return this.firstGroup.get(name) ?? -1;
   }
 
-  match(line: string, start = 0, options: MatchOptions = {}): GrokMatch | null {
+  captures(line: string, start = 0): Array<string | undefined> | null {
     let m: RegExpExecArray | null;
     if (this.sticky) {
       this.regex.lastIndex = start;
@@ -275,6 +275,12 @@ class Compiled implements CompiledGrok {
     if (!m) return null;
     const texts: Array<string | undefined> = this.fields.map((f) => m[f.group]);
     for (const r of this.repeats) lastValues(r, m[r.group], texts);
+    return texts;
+  }
+
+  match(line: string, start = 0, options: MatchOptions = {}): GrokMatch | null {
+    const texts = this.captures(line, start);
+    if (!texts) return null;
     const fields: Record<string, string | number> = {};
     const tags: Record<string, string> = {};
     let measurement: string | undefined;

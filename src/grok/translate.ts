@@ -580,19 +580,18 @@ class Expander {
 
   /**
    * `%{NAME}`, `%{NAME:field}`, `%{NAME:field:type}` (types include Telegraf's
-   * `measurement` and `ts…`, with `ts-"layout"` quoted). As in Logstash, a
-   * `%{…}` that is not a reference at all (`%{NAME text}`, with a space) is
-   * literal text.
+   * `measurement` and `ts…`, with `ts-"layout"` quoted). As in Logstash, text
+   * after a space is ignored: `%{NAME some words}` is `%{NAME}`.
    */
   private reference(src: string, i: number, scope: Scope, parens: Paren[], base: Paren): number {
     const layout = /^%\{([^{}:\s]+):([^{}:\s]+):(ts-"[^"]*")\}/.exec(src.slice(i, i + 400));
     const end = layout ? i + layout[0].length - 1 : src.indexOf('}', i + 2);
     if (end < 0) this.fail(scope, `unterminated reference "${src.slice(i, i + 30)}"`);
-    const body = src.slice(i + 2, end);
+    let body = src.slice(i + 2, end);
     if (/\s/.test(body) && !layout) {
-      // Logstash reads this as text (its reference syntax has no spaces); so do we.
-      this.out += '%\\{' + body.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&') + '\\}';
-      return end + 1;
+      // Logstash ignores what follows the name (and field) up to the "}": %{NAGIOSLOGLINE - CURRENT HOST STATE}
+      // is %{NAGIOSLOGLINE}, %{WORD:verb the method} is %{WORD:verb}.
+      body = /^[^\s]*/.exec(body)![0];
     }
     const parts = layout ? [layout[1]!, layout[2]!, layout[3]!] : body.split(':');
     const [name, field, typeText] = parts;

@@ -102,4 +102,10 @@ export interface CompiledGrok {
    * parser makes no metric from it (`fields` is empty: see telegraf.ts).
    */
   match(line: string, start?: number, options?: MatchOptions): GrokMatch | null;
+  /**
+   * The raw text of each field (same order as `fields`), undefined where it
+   * did not take part; null when no match. As Oniguruma gives them: a capture
+   * in a repetition keeps the value of the last repetition that set it.
+   */
+  captures(line: string, start?: number): Array<string | undefined> | null;
 }
