@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, defaultConfig, loadConfig } from './config/load.js';
 import { INPUT_SOURCES, type Config, type InputSource } from './config/schema.js';
 import { Daemon } from './daemon.js';
-import { GrokError } from './grok/index.js';
+import { GrokError, PatternLibrary } from './grok/index.js';
 import { runGrokCommand } from './grok/cli.js';
 import { createLogger } from './log.js';
 import { MetricRegistry } from './metrics/series.js';
@@ -106,7 +106,24 @@ function cmdCheckConfig(args: string[]): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('check-config needs exactly one FILE');
   const config = loadConfig(positionals[0]!);
-  const rules = compileConfigRules(config, loadPatterns(config), new MetricRegistry(), positionals[0]); // pattern files, inline patterns and rules must load too
+  // Pattern files and inline patterns must load too. Every bad pattern is shown; only one the
+  // built-in parsers depend on (a bundled name, or one it uses, overridden badly) fails the check.
+  const library = loadPatterns(config);
+  const bundled = new Set(PatternLibrary.bundled().names());
+  let fatal = 0;
+  const shown = new Set<string>();
+  for (const err of [...library.problems, ...library.validate()]) {
+    if (shown.has(err.message)) continue;
+    shown.add(err.message);
+    const used = err.pattern !== undefined && bundled.has(err.pattern);
+    if (used) fatal++;
+    process.stderr.write(`${used ? 'error' : 'warning'}: ${err.message}\n`);
+  }
+  if (fatal > 0) {
+    process.stderr.write(`${positionals[0]}: ${fatal} bundled pattern(s) broken by the configuration's patterns\n`);
+    return 2;
+  }
+  const rules = compileConfigRules(config, library, new MetricRegistry(), positionals[0]); // rules must compile too
   const influx = config.outputs.influxdb ? `, influxdb ${new URL(config.outputs.influxdb.url).host}/${config.outputs.influxdb.database}` : '';
   process.stdout.write(
     `${positionals[0]}: ok (${config.inputs.length} input(s): ${config.inputs.map((i) => `${i.name} [${i.source}]`).join(', ') || 'none'}; ` +
