@@ -283,7 +283,7 @@ describe('Oniguruma translation', () => {
   it.each([
     ['(?s)x', /inline option "s" in "\(\?s\)" is not supported/],
     ['[a[^b]]', /negated character class nested/],
-    ['(?:x|%{W:w})+', /capture "w" inside a repeated group is not set on every repetition/],
+    ['(?<a>x)(?:y|\\k<a>%{W:w})+', /backreference from inside a repeated group with optional captures to a capture outside it/],
     ['\\Gfoo', /\\G \(match-start anchor\) is not supported/],
     ['(?(1)a|b)', /conditional group/],
     ['(a)\\1', /numbered backreference "\\1"/],
@@ -365,5 +365,92 @@ describe('override order', () => {
     expect(l.compile('%{MINE:m}').match('ab-cd!')!.fields).toEqual({ m: 'ab-cd!' });
     // another bundled() is untouched by this one's user files
     expect(PatternLibrary.bundled().has('MINE')).toBe(false);
+  });
+});
+
+describe('Oniguruma constructs of Logstash pattern files', () => {
+  const l = lib('W [a-z]+\nN [0-9]+');
+  const m = (expr: string, text: string) => {
+    const r = l.compile(expr).regex.exec(text);
+    return r ? r[0] : null;
+  };
+
+  it('reads a class nested in a class as their union, POSIX classes included', () => {
+    expect(m('[[[:alnum:]]_%!$@:.,+~-]+', '#a1_%!$@:.,+~-#')).toBe('a1_%!$@:.,+~-');
+    expect(m('[a[0-9]]+', 'xa9a0y')).toBe('a9a0');
+  });
+
+  it('reads stacked quantifiers as nested ones, and emulates possessive ones', () => {
+    expect(m('a.?*z', 'abcz')).toBe('abcz'); // (?:.?)* = .*
+    expect(m('(?:ab){2}{2}', 'abababab')).toBe('abababab'); // {2}{2} = 4 times
+    expect(m('a*+a', 'aaa')).toBeNull(); // a*+ keeps every a
+    expect(m('a++b', 'aab')).toBe('aab');
+  });
+
+  it('keeps field group numbers right when a possessive quantifier adds a hidden group before them', () => {
+    const c = l.compile('%{W:a} (?:%{N:n})?+ %{W:b}\\k<b>');
+    // hidden atomic group 2 wraps n: a=1, (hidden)=2, n=3, b=4; \k<b> → \4
+    expect(c.fields.map((f) => `${f.name}:${f.group}`)).toEqual(['a:1', 'n:3', 'b:4']);
+    expect(c.match('x 12 yy')!.fields).toEqual({ a: 'x', n: '12', b: 'y' });
+  });
+
+  it('applies inline options to the end of their group: (?i), (?i:…), (?-m), (?x)', () => {
+    expect(m('a(?i)bc', 'aBC')).toBe('aBC');
+    expect(m('a(?i)bc', 'ABC')).toBeNull(); // the a before (?i) stays case-sensitive
+    expect(m('(?:(?i)b)c', 'BC')).toBeNull(); // (?i) ends with its group
+    expect(m('(?i:[a-c]+)d', 'aBcd')).toBe('aBcd');
+    expect(m('a.c', 'a\nc')).toBe('a\nc'); // Logstash: . matches a newline
+    expect(m('(?-m)a.c', 'a\nc')).toBeNull();
+    expect(m('(?x) a b # comment\n c', 'abc')).toBe('abc');
+  });
+
+  it('reads \\w and POSIX classes as Unicode (BMP), as Oniguruma does', () => {
+    expect(m('\\w+', '¿niño?')).toBe('niño');
+    expect(m('[[:alpha:]]+', '1Ärger2')).toBe('Ärger');
+    expect(m('[[:upper:]]+', 'aÉTÉb')).toBe('ÉTÉ');
+    expect(m('[[:space:]]+', 'a\u00a0\u2003b')).toBe('\u00a0\u2003');
+  });
+
+  it("reads %{NAME some words} as %{NAME}, as Logstash's reference syntax ignores the rest", () => {
+    expect(l.compile('%{N the count}-%{N:x also ignored}').match('7-8')!.fields).toEqual({ x: '8' });
+  });
+
+  it('gives a capture in a repetition its last value, with only some fields captured too', () => {
+    const expr = '(?:(?<k>[a-z])=%{N:v}|%{W:w};)+ %{N:after}';
+    // Iterations: a=1, b=2, zz; → k=b, v=2 (last set), w=zz; JS alone would forget k and v.
+    expect(l.compile(expr).match('a=1b=2zz; 9')!.fields).toEqual({ k: 'b', v: '2', w: 'zz', after: '9' });
+    expect(l.compile(expr, { capture: ['v', 'after'] }).match('a=1b=2zz; 9')!.fields).toEqual({ v: '2', after: '9' });
+    expect(l.compile(expr, { mode: 'sticky' }).match('-a=1zz; 9', 1)!.fields).toEqual({ k: 'a', v: '1', w: 'zz', after: '9' });
+  });
+});
+
+describe("Telegraf's types", () => {
+  const l = lib('ANY [^ ]+\nNUM [0-9.]+\nHD [^ ]+ [+-][0-9]{4}');
+
+  it('measurement and timestamp captures fill measurement and timestamp, not fields', () => {
+    const c = l.compile('%{ANY:m:measurement} %{HD:t:ts-httpd} %{NUM:v:float}');
+    expect(c.fields.map((f) => [f.name, f.type])).toEqual([
+      ['m', 'measurement'],
+      ['t', 'timestamp'],
+      ['v', 'float'],
+    ]);
+    const r = c.match('cpu 10/Oct/2000:13:55:36 -0700 1.5')!;
+    // 13:55:36 -0700 = 20:55:36 UTC = 971211336 s
+    expect(r).toEqual({ fields: { v: 1.5 }, tags: {}, measurement: 'cpu', timestamp: { epochNs: 971211336000000000n, epochMs: 971211336000 } });
+  });
+
+  it('a text without offset is read in the timezone option; an unknown zone is refused', () => {
+    const expr = '%{ANY:t:ts-"2006-01-02T15:04:05"}';
+    // 2024-01-15 12:00 in Berlin (CET, +1) = 11:00 UTC; in Tokyo (+9) = 03:00 UTC
+    expect(l.compile(expr, { timezone: 'Europe/Berlin' }).match('2024-01-15T12:00:00')!.timestamp!.epochMs).toBe(Date.UTC(2024, 0, 15, 11));
+    expect(l.compile(expr, { timezone: 'Asia/Tokyo' }).match('2024-01-15T12:00:00')!.timestamp!.epochMs).toBe(Date.UTC(2024, 0, 15, 3));
+    expect(l.compile(expr).match('2024-01-15T12:00:00')!.timestamp!.epochMs).toBe(Date.UTC(2024, 0, 15, 12));
+    expect(errorOf(() => l.compile(expr, { timezone: 'Mars/Olympus' })).message).toMatch(/unknown time zone "Mars\/Olympus"/);
+  });
+
+  it('one timestamp per expression; ts-"layout" may hold colons and spaces', () => {
+    expect(errorOf(() => l.compile('%{ANY:a:ts-epoch} %{ANY:b:ts}')).message).toMatch(/more than one timestamp capture \(a, b\)/);
+    const c = l.compile('%{ANY:t:ts-"Jan _2 15:04:05.000 PM"}x', {});
+    expect(c.fields[0]!.timestamp).toEqual({ kind: 'layout', layout: 'Jan _2 15:04:05.000 PM' });
   });
 });
