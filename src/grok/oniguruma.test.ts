@@ -8,12 +8,15 @@
  * cases aimed at each construct we translate.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import onig from 'oniguruma';
 import { describe, expect, it } from 'vitest';
 import { PatternLibrary } from './library.js';
 
-const { OnigRegExp } = onig as unknown as { OnigRegExp: new (source: string) => { searchSync(s: string): Array<{ index: number; match: string }> | null } };
+// The binding has no type declarations: the part used here, typed.
+const { OnigRegExp } = createRequire(import.meta.url)('oniguruma') as {
+  OnigRegExp: new (source: string) => { searchSync(s: string): Array<{ index: number; match: string }> | null };
+};
 const ROOT = fileURLToPath(new URL('../../test/fixtures/third-party/logstash-patterns-core/', import.meta.url));
 
 /** Pattern texts as loaded (later files override earlier, as in Logstash). */
