@@ -147,7 +147,13 @@ async function cmdGrok(args: string[]): Promise<number> {
     return result.matched > 0 || result.unmatched === 0 ? 0 : 1;
   }
   if (!values.pattern) throw new UsageError('grok needs --pattern PATTERN');
-  const result = await runGrokCommand({ library, pattern: values.pattern, lines, out: (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n') });
+  const result = await runGrokCommand({
+    library,
+    pattern: values.pattern,
+    lines,
+    timezone: config.grok.timezone,
+    out: (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
+  });
   return result.matched > 0 || result.unmatched === 0 ? 0 : 1;
 }
 

@@ -98,3 +98,29 @@ describe('pattern files with bad lines, through the CLI', () => {
     expect(bad.stderr).toContain(`${join(dir, 'site.grok')}:2: pattern MY_BAD "(?<x>a"`);
   });
 });
+
+describe("the grok command and Telegraf's modifiers", () => {
+  it('prints measurement and the time (RFC 3339, ns) read in the configured zone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qle-grok-tz-'));
+    writeFileSync(join(dir, 'c.yaml'), 'grok:\n  timezone: Europe/Berlin\n');
+    const r = await runCli([
+      'grok',
+      '--config',
+      join(dir, 'c.yaml'),
+      '--pattern',
+      '%{WORD:m:measurement} %{GREEDYDATA:t:ts-"2006-01-02 15:04:05.000"}',
+      'cpu 2024-01-15 12:00:00.123',
+    ]);
+    expect(r.code).toBe(0);
+    // 12:00:00.123 in Berlin in January (CET, +1) = 11:00:00.123 UTC
+    expect(JSON.parse(r.stdout)).toEqual({ line: 'cpu 2024-01-15 12:00:00.123', fields: {}, tags: {}, measurement: 'cpu', time: '2024-01-15T11:00:00.123000000Z' });
+  });
+
+  it('refuses an unknown grok.timezone in the config, naming the key, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qle-grok-tz-'));
+    writeFileSync(join(dir, 'c.yaml'), 'grok:\n  timezone: Mars/Olympus\n');
+    const r = await runCli(['check-config', join(dir, 'c.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('grok.timezone: unknown time zone');
+  });
+});
