@@ -148,7 +148,7 @@ class Expander {
   private flags: Flags;
   /** The group that closed last, while a quantifier may still follow it. */
   private closed: Closed | undefined;
-  /** Fields that are not set on every match of the top level (for messages only). */
+  /** The frame of the whole expression (a reference's own frame is passed to translate()). */
   private readonly root: Paren;
 
   constructor(
