@@ -409,6 +409,11 @@ describe('Oniguruma constructs of Logstash pattern files', () => {
     expect(m('[[:alpha:]]+', '1Ärger2')).toBe('Ärger');
     expect(m('[[:upper:]]+', 'aÉTÉb')).toBe('ÉTÉ');
     expect(m('[[:space:]]+', 'a\u00a0\u2003b')).toBe('\u00a0\u2003');
+    // word characters either side of the surrogate range (U+D7FB Hangul, U+F900 CJK compatibility), Arabic-Indic 3
+    expect(m('\\w+', '-\ud7fb\uf900\u0663_x-')).toBe('\ud7fb\uf900\u0663_x');
+    // not word characters: middle dot, no-break space, an em dash
+    expect(m('\\w+', 'a\u00b7b')).toBe('a');
+    expect(m('[\\w]+', '\u00a0\u2014')).toBeNull();
   });
 
   it("reads %{NAME some words} as %{NAME}, as Logstash's reference syntax ignores the rest", () => {

@@ -6,47 +6,54 @@
  * (a character outside it is two UTF-16 units to a RegExp without `u`).
  */
 
-function ranges(test: RegExp): string {
-  let out = '';
-  let from = -1;
-  const hex = (c: number): string => `\\u${c.toString(16).padStart(4, '0')}`;
-  const flush = (to: number): void => {
-    if (from < 0) return;
-    out += from === to ? hex(from) : from + 1 === to ? hex(from) + hex(to) : `${hex(from)}-${hex(to)}`;
-    from = -1;
-  };
-  for (let c = 0x80; c <= 0xffff; c++) {
-    // Surrogate halves are not characters on their own.
-    const inClass = (c < 0xd800 || c > 0xdfff) && test.test(String.fromCharCode(c));
-    if (inClass && from < 0) from = c;
-    else if (!inClass) flush(c - 1);
+/** Every BMP character from U+0080 up, surrogate halves left out (they are not characters on their own). */
+let bmp: string | undefined;
+
+/**
+ * `\uXXXX-\uYYYY` ranges of the non-ASCII BMP characters in `cls` (a class body for a `u` RegExp).
+ * One global scan over all of them: each run of matches is one range (a few ms, once per class).
+ */
+function ranges(cls: string): string {
+  if (bmp === undefined) {
+    const units = new Uint16Array(0x10000 - 0x80 - 0x800);
+    let n = 0;
+    for (let c = 0x80; c <= 0xffff; c++) if (c < 0xd800 || c > 0xdfff) units[n++] = c;
+    bmp = new TextDecoder('utf-16le').decode(units);
   }
-  flush(0xffff);
+  const hex = (c: number): string => `\\u${c.toString(16).padStart(4, '0')}`;
+  let out = '';
+  for (const m of bmp.matchAll(new RegExp(`[${cls}]+`, 'gu'))) {
+    // A run may cross the surrogate gap, which is not in the string: split it there.
+    const from = m[0].charCodeAt(0);
+    const to = m[0].charCodeAt(m[0].length - 1);
+    if (from < 0xd800 && to > 0xdfff) out += `${hex(from)}-${hex(0xd7ff)}${hex(0xe000)}-${hex(to)}`;
+    else out += from === to ? hex(from) : `${hex(from)}-${hex(to)}`;
+  }
   return out;
 }
 
 /** The ASCII part as written (what a reader of the expanded source knows), then the non-ASCII ranges. */
-function withAscii(ascii: string, test: RegExp): string {
-  return ascii + ranges(test);
+function withAscii(ascii: string, cls: string): string {
+  return ascii + ranges(cls);
 }
 
 /** Unicode word characters (Letter, Mark, Decimal_Number, Connector_Punctuation), as Oniguruma's `\w`. */
-export const UNICODE_WORD = withAscii('a-zA-Z0-9_', /^[\p{L}\p{M}\p{Nd}\p{Pc}]$/u);
+export const UNICODE_WORD = withAscii('a-zA-Z0-9_', '\\p{L}\\p{M}\\p{Nd}\\p{Pc}');
 
 const POSIX: Record<string, () => string> = {
-  alnum: () => withAscii('a-zA-Z0-9', /^[\p{Alphabetic}\p{Nd}]$/u),
-  alpha: () => withAscii('a-zA-Z', /^\p{Alphabetic}$/u),
+  alnum: () => withAscii('a-zA-Z0-9', '\\p{Alphabetic}\\p{Nd}'),
+  alpha: () => withAscii('a-zA-Z', '\\p{Alphabetic}'),
   ascii: () => '\\x00-\\x7f',
-  blank: () => withAscii(' \\t', /^[\p{Zs}\t]$/u),
-  cntrl: () => withAscii('\\x00-\\x1f\\x7f', /^\p{Cc}$/u),
-  digit: () => withAscii('0-9', /^\p{Nd}$/u),
-  graph: () => withAscii('\\x21-\\x7e', /^[^\p{White_Space}\p{Cc}\p{Cn}\p{Cs}]$/u),
-  lower: () => withAscii('a-z', /^\p{Lowercase}$/u),
-  print: () => withAscii('\\x20-\\x7e', /^[^\p{White_Space}\p{Cc}\p{Cn}\p{Cs}]|\p{Zs}$/u),
+  blank: () => withAscii(' \\t', '\\p{Zs}'),
+  cntrl: () => withAscii('\\x00-\\x1f\\x7f', '\\p{Cc}'),
+  digit: () => withAscii('0-9', '\\p{Nd}'),
+  graph: () => withAscii('\\x21-\\x7e', '^\\p{White_Space}\\p{Cc}\\p{Cn}\\p{Cs}'),
+  lower: () => withAscii('a-z', '\\p{Lowercase}'),
+  print: () => withAscii('\\x20-\\x7e', '\\p{L}\\p{M}\\p{N}\\p{P}\\p{S}\\p{Zs}\\p{Cf}\\p{Co}'),
   // Oniguruma's punct: Unicode punctuation plus the ASCII symbols POSIX counts ($+<=>^`|~).
-  punct: () => withAscii('!-\\/:-@\\[-`{-~', /^\p{P}$/u),
-  space: () => withAscii(' \\t\\r\\n\\v\\f', /^\p{White_Space}$/u),
-  upper: () => withAscii('A-Z', /^\p{Uppercase}$/u),
+  punct: () => withAscii('!-\\/:-@\\[-`{-~', '\\p{P}'),
+  space: () => withAscii(' \\t\\r\\n\\v\\f', '\\p{White_Space}'),
+  upper: () => withAscii('A-Z', '\\p{Uppercase}'),
   word: () => UNICODE_WORD,
   xdigit: () => '0-9a-fA-F',
 };
