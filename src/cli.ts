@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, defaultConfig, loadConfig } from './config/load.js';
 import { INPUT_SOURCES, type Config, type InputSource } from './config/schema.js';
 import { Daemon } from './daemon.js';
-import { GrokError } from './grok/index.js';
+import { GrokError, PatternLibrary } from './grok/index.js';
 import { runGrokCommand } from './grok/cli.js';
 import { createLogger } from './log.js';
 import { MetricRegistry } from './metrics/series.js';
@@ -110,8 +110,25 @@ function cmdCheckConfig(args: string[]): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('check-config needs exactly one FILE');
   const config = loadConfig(positionals[0]!);
+  // Pattern files and inline patterns must load too. Every bad pattern is shown; only one the
+  // built-in parsers depend on (a bundled name, or one it uses, overridden badly) fails the check.
+  const library = loadPatterns(config);
+  const bundled = new Set(PatternLibrary.bundled().names());
+  let fatal = 0;
+  const shown = new Set<string>();
+  for (const err of [...library.problems, ...library.validate()]) {
+    if (shown.has(err.message)) continue;
+    shown.add(err.message);
+    const used = err.pattern !== undefined && bundled.has(err.pattern);
+    if (used) fatal++;
+    process.stderr.write(`${used ? 'error' : 'warning'}: ${err.message}\n`);
+  }
+  if (fatal > 0) {
+    process.stderr.write(`${positionals[0]}: ${fatal} bundled pattern(s) broken by the configuration's patterns\n`);
+    return 2;
+  }
   preflight(config, positionals[0]!); // exactly what run checks before it starts
-  const rules = compileConfigRules(config, loadPatterns(config), new MetricRegistry(), positionals[0]); // for the summary below
+  const rules = compileConfigRules(config, library, new MetricRegistry(), positionals[0]); // for the summary below
   const influx = config.outputs.influxdb ? `, influxdb ${new URL(config.outputs.influxdb.url).host}/${config.outputs.influxdb.database}` : '';
   process.stdout.write(
     `${positionals[0]}: ok (${config.inputs.length} input(s): ${config.inputs.map((i) => `${i.name} [${i.source}]`).join(', ') || 'none'}; ` +
@@ -135,7 +152,13 @@ async function cmdGrok(args: string[]): Promise<number> {
     return result.matched > 0 || result.unmatched === 0 ? 0 : 1;
   }
   if (!values.pattern) throw new UsageError('grok needs --pattern PATTERN');
-  const result = await runGrokCommand({ library, pattern: values.pattern, lines, out: (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n') });
+  const result = await runGrokCommand({
+    library,
+    pattern: values.pattern,
+    lines,
+    timezone: config.grok.timezone,
+    out: (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
+  });
   return result.matched > 0 || result.unmatched === 0 ? 0 : 1;
 }
 

@@ -69,7 +69,7 @@ export class Pipeline {
     const podLabel = config.limits.pod_label;
     const podLabelled = podLabel === false ? [] : podLabel === true ? Object.keys(CATALOGUE).filter(podLabelAllowed) : podLabel;
     this.registry = new MetricRegistry(config.limits.max_series_per_metric, new Set(podLabelled));
-    this.grok = loadPatterns(config);
+    this.grok = loadPatterns(config, (message) => log.warn(`pattern skipped: ${message}`));
     // Rule metrics are defined before the MeterProvider registers instruments for every definition.
     this.rules = createRuleSet(config, this.grok, this.registry, this.events);
     const producer = new HistogramProducer(this.registry);
@@ -153,10 +153,13 @@ export class Pipeline {
   }
 }
 
-/** Bundled patterns, then the config's pattern files, then its inline patterns: later names override. */
-export function loadPatterns(config: Config): PatternLibrary {
+/**
+ * Bundled patterns, then the config's pattern files, then its inline patterns: later names override.
+ * A bad line in a pattern file is skipped and reported through `warn` (using its name fails later).
+ */
+export function loadPatterns(config: Config, warn: (message: string) => void = () => {}): PatternLibrary {
   const lib = PatternLibrary.bundled();
-  for (const file of config.grok.pattern_files) lib.loadFile(file);
+  for (const file of config.grok.pattern_files) for (const problem of lib.loadFile(file)) warn(problem.message);
   for (const [name, regex] of Object.entries(config.grok.patterns)) lib.define(name, regex, `config grok.patterns.${name}`);
   return lib;
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { podLabelAllowed } from '../metrics/catalogue.js';
 import { parseDurationMs } from './duration.js';
 import { rulesSectionSchema } from '../rules/schema.js';
+import { resolveTimeZone } from '../grok/time.js';
 
 /** A duration ("250ms", "5s", "10m") or a number of seconds, parsed to milliseconds. */
 const duration = (fallback: string, options: { zeroMeansNever?: boolean } = {}) =>
@@ -186,6 +187,14 @@ export const configSchema = z.strictObject({
       pattern_files: z.array(z.string()).default([]),
       /** Inline patterns, NAME: regex. */
       patterns: z.record(z.string().regex(/^[A-Za-z0-9_]+$/), z.string()).default({}),
+      /**
+       * Zone of timestamps whose text has no offset, for `ts*` captures (Telegraf's
+       * `grok_timezone`): UTC, Local, or an IANA name such as Europe/Berlin.
+       */
+      timezone: z
+        .string()
+        .default('UTC')
+        .refine((v) => resolveTimeZone(v) !== undefined, { message: 'unknown time zone (use UTC, Local or an IANA name such as Europe/Berlin)' }),
     })
     .prefault({}),
   traffic: z

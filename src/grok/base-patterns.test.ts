@@ -240,4 +240,29 @@ describe('other base patterns', () => {
       response: '408',
     });
   });
+
+  it("syslog and date names of the grok library Telegraf uses (SYSLOGBASE, PROG, DATESTAMP_*, HTTPDERROR_DATE, TTY, URN, HOST)", () => {
+    const line = 'Mar 16 00:01:25 <3.4> evita postfix/smtpd[1713]: connect from camomile.cloud9.net[168.100.1.3]';
+    expect(lib.compile('%{SYSLOGBASE} %{GREEDYDATA:rest}').match(line)!.fields).toEqual({
+      timestamp: 'Mar 16 00:01:25',
+      facility: '3',
+      priority: '4',
+      logsource: 'evita',
+      program: 'postfix/smtpd',
+      pid: '1713',
+      rest: 'connect from camomile.cloud9.net[168.100.1.3]',
+    });
+    // PROG stops at a bracket: "sshd" of "sshd[22]"
+    expect(lib.compile('%{PROG:p}').match('sshd[22]:')!.fields).toEqual({ p: 'sshd' });
+    expect(whole('DATESTAMP_RFC822', 'Wed Jan 12 2014 14:32:52 UTC')).toBe(true);
+    expect(whole('DATESTAMP_RFC2822', 'Wed, 12 Jan 2014 14:32:52 +0100')).toBe(true);
+    expect(whole('DATESTAMP_OTHER', 'Wed Jan 12 14:32:52 UTC 2014')).toBe(true);
+    expect(whole('DATESTAMP_EVENTLOG', '20140112143252')).toBe(true);
+    expect(whole('HTTPDERROR_DATE', 'Wed Oct 11 14:32:52 2000')).toBe(true);
+    expect(whole('TTY', '/dev/pts/3')).toBe(true);
+    expect(whole('TTY', '/dev/ttyS0')).toBe(true);
+    expect(whole('URN', 'urn:isbn:0451450523')).toBe(true);
+    expect(whole('URN', 'urn:isbn')).toBe(false);
+    expect(whole('HOST', 'registry.example.com')).toBe(true);
+  });
 });

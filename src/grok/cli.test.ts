@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../../test/helpers/cli.js';
 import { GrokError, PatternLibrary, runGrokCommand } from './index.js';
 
 const library = PatternLibrary.bundled();
@@ -56,5 +60,67 @@ describe('runGrokCommand', () => {
     await expect(runGrokCommand({ library, pattern: 'QUAY_NGINX_ACCES', lines: [], out: () => {} })).rejects.toThrow(
       'unknown pattern "QUAY_NGINX_ACCES"',
     );
+  });
+});
+
+describe('pattern files with bad lines, through the CLI', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qle-grok-'));
+  // Line 2 is bad and unused; line 3 is fine; line 4 is bad and unused too.
+  writeFileSync(join(dir, 'site.grok'), '# site\nMY_BAD (?<x>a\nMY_OK %{INT:n:int} apples\nMY_WORSE a\\1\n');
+  writeFileSync(join(dir, 'ok.yaml'), 'grok:\n  pattern_files: [site.grok]\n');
+  // The same plus a broken override of a name the built-in parsers use (WORD: QUAY_HTTP_REQUEST's method).
+  writeFileSync(join(dir, 'override.grok'), 'WORD [a-z\n');
+  writeFileSync(join(dir, 'broken.yaml'), 'grok:\n  pattern_files: [site.grok, override.grok]\n');
+
+  it('check-config shows every bad line with file, line and the text as written, and passes when none is used', async () => {
+    const r = await runCli(['check-config', join(dir, 'ok.yaml')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n').filter(Boolean)).toEqual([
+      `warning: ${join(dir, 'site.grok')}:2: pattern MY_BAD "(?<x>a": missing ")" (1 group(s) left open)`,
+      `warning: ${join(dir, 'site.grok')}:4: pattern MY_WORSE "a\\\\1": numbered backreference "\\1" is not supported (groups are renumbered; name the group (?<name>…) and use \\k<name>)`,
+    ]);
+  });
+
+  it('check-config fails, exit 2, when a bad line replaces a pattern the built-in parsers use', async () => {
+    const r = await runCli(['check-config', join(dir, 'broken.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`error: ${join(dir, 'override.grok')}:1: pattern WORD "[a-z": unterminated character class starting at offset 0`);
+    expect(r.stderr).toContain(`warning: ${join(dir, 'site.grok')}:2: pattern MY_BAD`);
+    expect(r.stderr).toContain('1 bundled pattern(s) broken');
+  });
+
+  it('the grok command uses the good patterns of a file with bad ones', async () => {
+    const r = await runCli(['grok', '--config', join(dir, 'ok.yaml'), '--pattern', 'MY_OK', '12 apples']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ line: '12 apples', fields: { n: 12 }, tags: {} });
+    const bad = await runCli(['grok', '--config', join(dir, 'ok.yaml'), '--pattern', 'MY_BAD', 'a']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${join(dir, 'site.grok')}:2: pattern MY_BAD "(?<x>a"`);
+  });
+});
+
+describe("the grok command and Telegraf's modifiers", () => {
+  it('prints measurement and the time (RFC 3339, ns) read in the configured zone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qle-grok-tz-'));
+    writeFileSync(join(dir, 'c.yaml'), 'grok:\n  timezone: Europe/Berlin\n');
+    const r = await runCli([
+      'grok',
+      '--config',
+      join(dir, 'c.yaml'),
+      '--pattern',
+      '%{WORD:m:measurement} %{GREEDYDATA:t:ts-"2006-01-02 15:04:05.000"}',
+      'cpu 2024-01-15 12:00:00.123',
+    ]);
+    expect(r.code).toBe(0);
+    // 12:00:00.123 in Berlin in January (CET, +1) = 11:00:00.123 UTC
+    expect(JSON.parse(r.stdout)).toEqual({ line: 'cpu 2024-01-15 12:00:00.123', fields: {}, tags: {}, measurement: 'cpu', time: '2024-01-15T11:00:00.123000000Z' });
+  });
+
+  it('refuses an unknown grok.timezone in the config, naming the key, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qle-grok-tz-'));
+    writeFileSync(join(dir, 'c.yaml'), 'grok:\n  timezone: Mars/Olympus\n');
+    const r = await runCli(['check-config', join(dir, 'c.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('grok.timezone: unknown time zone');
   });
 });

@@ -6,5 +6,7 @@ export type { GrokType, GrokField, CompileOptions, GrokMatch, CompiledGrok, Time
 export { GROK_TYPES } from './types.js';
 export { GrokError } from './errors.js';
 export { PatternLibrary, BUNDLED_PATTERNS_DIR, bundledPatternFiles } from './library.js';
-export { parseGoDurationSeconds } from './convert.js';
+export { parseGoDurationSeconds, parseGoDurationNanos } from './convert.js';
 export { runGrokCommand, grokExpressionFor, type GrokCommandOptions } from './cli.js';
+export { TelegrafGrokParser, TimestampModder, type TelegrafGrokOptions, type TelegrafMetric } from './telegraf.js';
+export { parseGoLayout, parseTimestamp, NAMED_LAYOUTS } from './time.js';

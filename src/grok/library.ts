@@ -6,9 +6,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GrokError } from './errors.js';
-import { parseGoDurationSeconds, toFloat, toInt } from './convert.js';
-import { expand, PATTERN_NAME, type PatternDef } from './translate.js';
-import type { CompileOptions, CompiledGrok, GrokField, GrokMatch } from './types.js';
+import { parseGoDurationNanos, parseGoDurationSeconds, toFloat, toInt } from './convert.js';
+import { parseTimestamp, resolveTimeZone } from './time.js';
+import { expand, PATTERN_NAME, type PatternDef, type RepeatFix } from './translate.js';
+import type { CompileOptions, CompiledGrok, GrokField, GrokMatch, GrokTimestamp, MatchOptions } from './types.js';
 
 /** Both src/grok (vitest) and dist/grok (after tsc) sit two levels below the repo root. */
 export const BUNDLED_PATTERNS_DIR = fileURLToPath(new URL('../../patterns/', import.meta.url));
@@ -51,25 +52,33 @@ export class PatternLibrary {
     return lib;
   }
 
-  /** Loads a pattern file; its names override earlier definitions. */
-  loadFile(path: string): void {
+  /**
+   * Loads a pattern file; its names override earlier definitions. A file that
+   * cannot be read throws. A bad line does not: see loadText.
+   */
+  loadFile(path: string): GrokError[] {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
       throw new GrokError(`cannot read pattern file ${path}: ${(err as Error).message}`);
     }
-    this.loadText(text, path);
+    return this.loadText(text, path);
   }
 
   /**
    * Loads `NAME regex` lines (`#` comments and blank lines skipped). Whitespace
    * around a line is trimmed, as Telegraf does: write `[ ]` or `\s` when a
-   * pattern must end in a space. The whole text is checked before any name is
-   * defined, so a bad file changes nothing.
+   * pattern must end in a space.
+   *
+   * A bad line does not refuse the file (Logstash and Telegraf users bring
+   * files of hundreds of patterns, most unused): its name is defined as
+   * broken, so an expression that uses it fails with the line's own error,
+   * and the error is returned (and kept in `problems`) for a warning at load
+   * and for `check-config`. Every bad line is reported, not only the first.
    */
-  loadText(text: string, origin: string): void {
-    const parsed: ParsedLine[] = [];
+  loadText(text: string, origin: string): GrokError[] {
+    const found: GrokError[] = [];
     const lines = text.split(/\r?\n/);
     for (let ln = 0; ln < lines.length; ln++) {
       const line = lines[ln]!.trim();
@@ -77,23 +86,44 @@ export class PatternLibrary {
       const at = `${origin}:${ln + 1}`;
       const m = /^(\S+)(?:\s+(.*))?$/.exec(line)!;
       const name = m[1]!;
+      let problem: GrokError | undefined;
       if (!PATTERN_NAME.test(name)) {
-        throw new GrokError(`${at}: invalid pattern name "${name}" (expected "NAME regex", NAME of letters, digits, _ . -)`, name, at);
+        problem = new GrokError(`${at}: invalid pattern name "${name}" (expected "NAME regex", NAME of letters, digits, _ . -)`, name, at);
+      } else if (m[2] === undefined || m[2] === '') {
+        problem = new GrokError(`${at}: pattern ${name} has no regex (expected "NAME regex")`, name, at);
+      } else {
+        try {
+          checkSyntax(name, m[2], at);
+        } catch (err) {
+          if (!(err instanceof GrokError)) throw err;
+          problem = new GrokError(`${at}: pattern ${name} ${JSON.stringify(m[2])}: ${reason(err.message, name, at)}`, name, at);
+        }
       }
-      if (m[2] === undefined || m[2] === '') {
-        throw new GrokError(`${at}: pattern ${name} has no regex (expected "NAME regex")`, name, at);
+      if (problem) {
+        found.push(problem);
+        if (PATTERN_NAME.test(name)) this.defs.set(name, { regex: m[2] ?? '', origin: at, broken: problem });
+        continue;
       }
-      checkSyntax(name, m[2], at);
-      parsed.push({ name, regex: m[2], origin: at });
+      this.defs.set(name, { regex: m[2]!, origin: at });
     }
-    for (const p of parsed) this.defs.set(p.name, { regex: p.regex, origin: p.origin });
+    this.problems.push(...found);
     this.cache.clear();
+    return found;
   }
+
+  /** Every bad line of the pattern files and texts loaded so far (each also a broken name). */
+  readonly problems: GrokError[] = [];
 
   /** Defines (or overrides) one pattern; `origin` labels it in error messages. */
   define(name: string, regex: string, origin?: string): void {
     if (!PATTERN_NAME.test(name)) throw new GrokError(`invalid pattern name "${name}"`, name, origin);
-    checkSyntax(name, regex, origin);
+    try {
+      checkSyntax(name, regex, origin);
+    } catch (err) {
+      if (!(err instanceof GrokError)) throw err;
+      const at = origin ? `${origin}: ` : '';
+      throw new GrokError(`${at}pattern ${name} ${JSON.stringify(regex)}: ${reason(err.message, name, origin)}`, name, origin);
+    }
     this.defs.set(name, { regex, origin });
     this.cache.clear();
   }
@@ -135,7 +165,7 @@ export class PatternLibrary {
     const anchorEnd = options.anchorEnd === true;
     let flags = options.flags ?? '';
     const capture = options.capture ? new Set(options.capture) : undefined;
-    const key = `${mode}\u0000${anchorEnd ? 1 : 0}\u0000${flags}\u0000${options.capture?.join(',') ?? '*'}\u0000${expression}`;
+    const key = `${mode}\u0000${anchorEnd ? 1 : 0}\u0000${flags}\u0000${options.capture?.join(',') ?? '*'}\u0000${options.timezone ?? ''}\u0000${expression}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
 
@@ -146,11 +176,23 @@ export class PatternLibrary {
       text = text.slice(4);
       if (!flags.includes('i')) flags += 'i';
     }
-    const ex = expand(text, (n) => this.defs.get(n), { name: null }, { multiline: flags.includes('m'), capture });
+    const zone = resolveTimeZone(options.timezone);
+    if (zone === undefined) throw new GrokError(`unknown time zone "${options.timezone}" (use UTC, Local or an IANA name such as Europe/Berlin)`);
+    // `.` matches a newline, as in Logstash (its grok compiles with Ruby's MULTILINE): a
+    // multi-line event is one text. A single line has no newline, so nothing else changes.
+    if (!flags.includes('s')) flags += 's';
+    const ex = expand(text, (n) => this.defs.get(n), { name: null }, { multiline: flags.includes('m'), capture, dotAll: true });
+    const stamps = ex.fields.filter((f) => f.type === 'timestamp');
+    if (stamps.length > 1) {
+      // Telegraf's rule: one time per line, else which one wins is a guess.
+      throw new GrokError(`more than one timestamp capture (${stamps.map((f) => f.name).join(', ')}) in "${expression}": a line has one time`);
+    }
     const source = anchorEnd ? `(?:${ex.source})$` : ex.source;
     if (mode === 'sticky') flags += 'y';
     const regex = this.buildRegExp(source, flags, expression, ex.expanded);
-    const compiled = new Compiled(expression, source, regex, ex.fields, mode === 'sticky');
+    const stepFlags = flags.replace(/[gy]/g, '') + 'y';
+    const repeats = ex.repeats.map((r) => ({ ...r, regex: new RegExp(r.step, stepFlags) }));
+    const compiled = new Compiled(expression, source, regex, ex.fields, mode === 'sticky', zone, repeats);
     if (this.cache.size >= MAX_CACHED) this.cache.clear();
     this.cache.set(key, compiled);
     return compiled;
@@ -164,15 +206,15 @@ export class PatternLibrary {
       for (const name of expanded) {
         const def = this.defs.get(name)!;
         try {
-          const alone = expand(def.regex, (n) => this.defs.get(n), { name, origin: def.origin }, { multiline: flags.includes('m') });
+          const alone = expand(def.regex, (n) => this.defs.get(n), { name, origin: def.origin }, { multiline: flags.includes('m'), dotAll: true });
           new RegExp(alone.source, flags);
         } catch (inner) {
           if (inner instanceof GrokError) throw inner;
           const at = def.origin ? ` (${def.origin})` : '';
-          throw new GrokError(`invalid regular expression in pattern ${name}${at}: ${(inner as Error).message}`, name, def.origin);
+          throw new GrokError(`invalid regular expression in pattern ${name}${at} ${JSON.stringify(def.regex)}: ${v8Reason(inner as Error)}`, name, def.origin);
         }
       }
-      throw new GrokError(`invalid regular expression for "${expression}": ${(err as Error).message}`);
+      throw new GrokError(`invalid regular expression for "${expression}": ${v8Reason(err as Error)}`);
     }
   }
 }
@@ -184,8 +226,22 @@ function checkSyntax(name: string, regex: string, origin: string | undefined): v
     new RegExp(ex.source);
   } catch (err) {
     const at = origin ? ` (${origin})` : '';
-    throw new GrokError(`invalid regular expression in pattern ${name}${at}: ${(err as Error).message}`, name, origin);
+    throw new GrokError(`invalid regular expression in pattern ${name}${at}: ${v8Reason(err as Error)}`, name, origin);
   }
+}
+
+/** V8's reason without the translated source it quotes (the user never wrote that text). */
+function v8Reason(err: Error): string {
+  return err.message.replace(/^Invalid regular expression: \/[\s\S]*\/[a-z]*: /, '');
+}
+
+/** A compiler message without the "in pattern X (file:line)" tail that the caller already says. */
+function reason(message: string, name: string, origin: string | undefined): string {
+  const tail = origin ? ` in pattern ${name} (${origin})` : ` in pattern ${name}`;
+  const prefix = `invalid regular expression in pattern ${name}${origin ? ` (${origin})` : ''}: `;
+  let m = message.startsWith(prefix) ? message.slice(prefix.length) : message;
+  if (m.endsWith(tail)) m = m.slice(0, -tail.length);
+  return m;
 }
 
 class Compiled implements CompiledGrok {
@@ -197,6 +253,8 @@ class Compiled implements CompiledGrok {
     readonly regex: RegExp,
     readonly fields: readonly GrokField[],
     private readonly sticky: boolean,
+    private readonly zone: string,
+    private readonly repeats: ReadonlyArray<RepeatFix & { readonly regex: RegExp }>,
   ) {
     for (const f of fields) if (!this.firstGroup.has(f.name)) this.firstGroup.set(f.name, f.group);
   }
@@ -205,7 +263,7 @@ class Compiled implements CompiledGrok {
     return this.firstGroup.get(name) ?? -1;
   }
 
-  match(line: string, start = 0): GrokMatch | null {
+  captures(line: string, start = 0): Array<string | undefined> | null {
     let m: RegExpExecArray | null;
     if (this.sticky) {
       this.regex.lastIndex = start;
@@ -215,12 +273,24 @@ class Compiled implements CompiledGrok {
       m = this.regex.exec(start > 0 ? line.slice(start) : line);
     }
     if (!m) return null;
+    const texts: Array<string | undefined> = this.fields.map((f) => m[f.group]);
+    for (const r of this.repeats) lastValues(r, m[r.group], texts);
+    return texts;
+  }
+
+  match(line: string, start = 0, options: MatchOptions = {}): GrokMatch | null {
+    const texts = this.captures(line, start);
+    if (!texts) return null;
     const fields: Record<string, string | number> = {};
     const tags: Record<string, string> = {};
+    let measurement: string | undefined;
+    let timestamp: GrokTimestamp | undefined;
     // Fields are in group order, so when a name repeats the later participating capture wins.
-    for (const f of this.fields) {
-      const text = m[f.group];
-      if (text === undefined) continue;
+    for (let i = 0; i < this.fields.length; i++) {
+      const f = this.fields[i]!;
+      const text = texts[i];
+      // An empty capture makes no field (Telegraf skips it; Logstash keeps none by default).
+      if (text === undefined || text === '') continue;
       switch (f.type) {
         case 'string':
           fields[f.name] = text;
@@ -230,15 +300,45 @@ class Compiled implements CompiledGrok {
           break;
         case 'drop':
           break;
+        case 'measurement':
+          // The outermost (first) one wins: %{TEST:name:measurement} names the whole line (Telegraf).
+          measurement ??= text;
+          break;
+        case 'timestamp': {
+          const t = parseTimestamp(f.timestamp!, text, this.zone, options.now ?? Date.now());
+          if (t) timestamp = t;
+          break;
+        }
         case 'int':
         case 'float':
-        case 'duration': {
-          const v = f.type === 'int' ? toInt(text) : f.type === 'float' ? toFloat(text) : parseGoDurationSeconds(text);
+        case 'duration':
+        case 'seconds': {
+          const v =
+            f.type === 'int' ? toInt(text) : f.type === 'float' ? toFloat(text) : f.type === 'duration' ? parseGoDurationNanos(text) : parseGoDurationSeconds(text);
           if (!Number.isNaN(v)) fields[f.name] = v;
           break;
         }
       }
     }
-    return { fields, tags };
+    const out: { fields: typeof fields; tags: typeof tags; measurement?: string; timestamp?: GrokTimestamp } = { fields, tags };
+    if (measurement !== undefined) out.measurement = measurement;
+    if (timestamp !== undefined) out.timestamp = timestamp;
+    return out;
+  }
+}
+
+/**
+ * Oniguruma's value for captures inside a repetition: the last repetition that
+ * set each one (see RepeatFix). `span` is the text the whole repetition matched.
+ */
+function lastValues(r: RepeatFix & { readonly regex: RegExp }, span: string | undefined, texts: Array<string | undefined>): void {
+  if (span === undefined || span === '') return;
+  let pos = 0;
+  while (pos < span.length) {
+    r.regex.lastIndex = pos;
+    const step = r.regex.exec(span);
+    if (!step || r.regex.lastIndex === pos) break;
+    for (const f of r.fields) if (step[f.group] !== undefined) texts[f.field] = step[f.group];
+    pos = r.regex.lastIndex;
   }
 }

@@ -247,14 +247,15 @@ describe('QUAY_NGINX_ACCESS variants', () => {
 
 describe('QUAY_PYTHON_LOG', () => {
   it('allows an empty message, with or without the space', () => {
+    // An empty capture makes no field (as in Telegraf and Logstash): message is absent.
     expect(python.match('2026-11-22 10:15:32,123 [1] [WARNING] [data.model] ')!.fields).toEqual({
       timestamp: '2026-11-22 10:15:32,123',
       pid: 1,
       level: 'WARNING',
       logger: 'data.model',
-      message: '',
     });
-    expect(python.match('2026-11-22 10:15:32,123 [1] [ERROR] [x]')!.fields.message).toBe('');
+    expect(python.match('2026-11-22 10:15:32,123 [1] [ERROR] [x]')).not.toBeNull();
+    expect(python.match('2026-11-22 10:15:32,123 [1] [ERROR] [x]')!.fields.message).toBeUndefined();
   });
 
   it('keeps brackets in the message', () => {

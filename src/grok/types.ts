@@ -65,7 +65,7 @@ export interface GrokMatch {
   readonly fields: Record<string, string | number>;
   /** `:tag` captures. */
   readonly tags: Record<string, string>;
-  /** The last `:measurement` capture that took part, when the expression has one. */
+  /** The first (outermost) `:measurement` capture that took part, when the expression has one. */
   readonly measurement?: string;
   /**
    * The line's own time from the `ts*` capture, when there is one and its text
@@ -102,4 +102,10 @@ export interface CompiledGrok {
    * parser makes no metric from it (`fields` is empty: see telegraf.ts).
    */
   match(line: string, start?: number, options?: MatchOptions): GrokMatch | null;
+  /**
+   * The raw text of each field (same order as `fields`), undefined where it
+   * did not take part; null when no match. As Oniguruma gives them: a capture
+   * in a repetition keeps the value of the last repetition that set it.
+   */
+  captures(line: string, start?: number): Array<string | undefined> | null;
 }
