@@ -42,7 +42,7 @@ it('cuts a 300 MiB traceback at max_bytes, counts it once, and stays far below t
     // the one traceback event is cut once; no physical line was longer than max_line_bytes
     expect(value(samples, 'quay_log_exporter_lines_truncated_total')).toBe(1);
     // the job failure is still counted, from the cut event
-    expect(value(samples, 'quay_gc_job_runs_total', { job: 'GarbageCollectionWorker._garbage_collection_repos', result: 'error' })).toBe(1);
+    expect(value(samples, 'quay_log_gc_job_runs_total', { job: 'GarbageCollectionWorker._garbage_collection_repos', result: 'error' })).toBe(1);
     // A bound far from the example's 384 MiB limit (held: one 1 MiB event and 1 MiB read buffers; was 694 MB).
     const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${daemon.proc.pid}/status`, 'utf8'))![1]) * 1024;
     expect(hwm).toBeLessThan(200 * 1024 * 1024);
