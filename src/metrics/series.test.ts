@@ -46,6 +46,25 @@ describe('MetricRegistry.expire (series_ttl)', () => {
     expect(await exported(r, 'quay_log_exporter_lines_total')).toEqual([[{ source: 'nginx', result: 'matched' }, 9]]);
   });
 
+  it('an expired series nobody holds comes back whole by its labels; past the cap the oldest is forgotten', async () => {
+    const r = new MetricRegistry(2); // cap: 2 series per metric, 2 expired remembered
+    const pulls = r.counter('quay_registry_pulls_total');
+    pulls.at('a', 'one').value = 5;
+    pulls.at('a', 'two').value = 6;
+    r.expire(0, 10);
+    expect(r.expire(10, 10)).toBe(2); // one, two expired (no reference kept by the test)
+    pulls.at('a', 'three').value = 7;
+    r.expire(20, 10);
+    expect(r.expire(30, 10)).toBe(1); // three expired: 3 remembered > cap 2, the oldest (one) forgotten
+    pulls.at('a', 'two').value++;
+    pulls.at('a', 'one').value++;
+    // two: 6 + 1 = 7 (remembered); one: forgotten, starts again: 0 + 1 = 1.
+    expect(await exported(r, 'quay_registry_pulls_total')).toEqual([
+      [{ namespace: 'a', repository: 'two' }, 7],
+      [{ namespace: 'a', repository: 'one' }, 1],
+    ]);
+  });
+
   it('without expire() nothing is ever dropped', async () => {
     const r = new MetricRegistry();
     r.counter('quay_registry_pushes_total').at('acme', 'app').value = 1;

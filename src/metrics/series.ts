@@ -54,8 +54,12 @@ abstract class Family<S extends object> {
   private readonly foldIdx: number[];
   /** series_ttl (only once expire() ran): what each slot was at the last sweep. */
   private seen: WeakMap<S, Seen> | undefined;
-  /** Expired slots a parser may still hold: one that moves again comes back with its whole count. */
-  private expired: Map<string, WeakRef<S>> | undefined;
+  /**
+   * Expired slots, oldest first: one that moves again (a parser still holds it) or is
+   * recorded to again by its labels comes back with its whole count. At most `cap` are
+   * remembered; past that the oldest is forgotten (and would start again from zero).
+   */
+  private expired: Map<string, S> | undefined;
   /** Index of the `pod` label (limits.pod_label), -1 without one. */
   private readonly podAt: number;
   /** The pod's value in this view of the family (withPod); '' in the family itself. */
@@ -86,18 +90,16 @@ abstract class Family<S extends object> {
 
   /**
    * Stops exporting series that have not moved for `ttlMs` (Telegraf's
-   * `expiration_interval`), judged at each call (no clock read per line). A
-   * slot still held by a parser is kept by a weak reference: if it moves
-   * again, or its labels are recorded to again, the same slot comes back with
-   * its whole count, so a counter never goes down. Returns how many expired.
+   * `expiration_interval`), judged at each call (no clock read per line). An
+   * expired slot is remembered: if it moves again (a parser holds it), or its
+   * labels are recorded to again, the same slot comes back with its whole
+   * count, so a counter never goes down. Returns how many expired.
    */
   expire(nowMs: number, ttlMs: number): number {
     const seen = (this.seen ??= new WeakMap());
     const expired = (this.expired ??= new Map());
-    for (const [key, ref] of expired) {
-      const slot = ref.deref();
-      if (slot === undefined) expired.delete(key);
-      else if (this.level(slot) !== seen.get(slot)?.level && !this.slots.has(key)) {
+    for (const [key, slot] of expired) {
+      if (this.level(slot) !== seen.get(slot)?.level && !this.slots.has(key)) {
         expired.delete(key);
         this.slots.set(key, slot);
         seen.set(slot, { level: this.level(slot), changedAt: nowMs });
@@ -110,9 +112,13 @@ abstract class Family<S extends object> {
       if (memo === undefined || memo.level !== level) seen.set(slot, { level, changedAt: nowMs });
       else if (nowMs - memo.changedAt >= ttlMs) {
         this.slots.delete(key);
-        expired.set(key, new WeakRef(slot));
+        expired.set(key, slot);
         n++;
       }
+    }
+    for (const key of expired.keys()) {
+      if (expired.size <= this.cap) break;
+      expired.delete(key);
     }
     return n;
   }
@@ -166,7 +172,7 @@ abstract class Family<S extends object> {
   }
 
   private add(key: string, values: string[]): S {
-    const back = this.expired?.get(key)?.deref();
+    const back = this.expired?.get(key);
     if (back !== undefined) {
       // Recorded to again after it expired: the same series, count and all.
       this.expired!.delete(key);
