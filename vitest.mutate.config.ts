@@ -7,8 +7,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // MUTATE_MODULE=inputs leaves out the file follower's slow tests (it does not mutate that code).
-    exclude: process.env.MUTATE_MODULE === 'inputs' ? ['src/inputs/file/**'] : [],
+    // MUTATE_MODULE=inputs leaves out the file follower's slow tests (it does not mutate that code);
+    // MUTATE_NO_SERVERS=1 leaves out the tests that start influxd or prometheus (a run in minutes, not hours).
+    exclude: [
+      ...(process.env.MUTATE_MODULE === 'inputs' ? ['src/inputs/file/**'] : []),
+      ...(process.env.MUTATE_NO_SERVERS === '1' ? ['test/outputs/**', 'test/deploy/**'] : []),
+    ],
     include: ['src/**/*.test.ts', 'test/replay-inprocess.test.ts', 'test/outputs/**/*.test.ts', 'test/deploy/grafana-influxdb.test.ts', 'test/deploy/prometheus.test.ts'],
     setupFiles: ['test/setup/has-assertions.ts'],
     testTimeout: 30_000,

@@ -91,17 +91,19 @@ describe('traffic.source', () => {
 
 describe('limits.max_series_per_metric', () => {
   it('caps each metric at the configured number of series; the rest fold into __overflow__, counted', async () => {
-    // 20 repositories r00…r19, one manifest GET each. The cap is 15, the number of
-    // quay_log_exporter_lines_total series (5 sources × 3 results), so that one is not folded.
+    // 20 repositories r00…r19, one manifest GET each. The cap is 17, the number of
+    // quay_log_exporter_lines_total series (5 sources × 3 results + supervisord and container matched),
+    // so that one is not folded.
     const lines = Array.from({ length: 20 }, (_, i) => nginx('GET', `/v2/acme/r${String(i).padStart(2, '0')}/manifests/latest`, 200, 1570, '0.010')).join('\n');
-    const s = await replay('log_level: warn\nlimits: {max_series_per_metric: 15}\n', ['--source', 'nginx', '-'], lines + '\n');
-    // r00-r14 keep their own series; r15-r19 (5 pulls) share one.
+    const s = await replay('log_level: warn\nlimits: {max_series_per_metric: 17}\n', ['--source', 'nginx', '-'], lines + '\n');
+    // r00-r16 keep their own series; r17-r19 (3 pulls) share one.
     const want: Record<string, number> = {};
-    for (let i = 0; i < 15; i++) want[`namespace=acme,repository=r${String(i).padStart(2, '0')}`] = 1;
-    want['namespace=__overflow__,repository=__overflow__'] = 5;
+    for (let i = 0; i < 17; i++) want[`namespace=acme,repository=r${String(i).padStart(2, '0')}`] = 1;
+    want['namespace=__overflow__,repository=__overflow__'] = 3;
     expect(family(s, 'quay_registry_pulls_total')).toEqual(want);
-    expect(value(s, 'quay_log_exporter_series_overflow_total', { metric: 'quay_registry_pulls_total' })).toBe(5);
-    expect(value(s, 'quay_log_exporter_series_overflow_total', { metric: 'quay_registry_requests_total' })).toBe(5);
+    expect(value(s, 'quay_log_exporter_series_overflow_total', { metric: 'quay_registry_pulls_total' })).toBe(3);
+    expect(value(s, 'quay_log_exporter_series_overflow_total', { metric: 'quay_registry_requests_total' })).toBe(3);
+    expect(value(s, 'quay_log_exporter_series_overflow_total', { metric: 'quay_log_exporter_lines_total' })).toBeUndefined();
     expect(value(s, 'quay_log_exporter_lines_total', { source: 'nginx', result: 'matched' })).toBe(20);
   });
 });
