@@ -7,7 +7,7 @@
  * scrape (about 1 s and most of a scrape's garbage); here a series' label
  * string is made once and kept with its slot.
  */
-import { CATALOGUE, type MetricDef, type MetricName } from '../../metrics/catalogue.js';
+import type { MetricName } from '../../metrics/catalogue.js';
 import { HistogramFamily, type CounterFamily, type MetricRegistry } from '../../metrics/series.js';
 
 /** As the SDK's escapeString / escapeAttributeValue. */
@@ -73,9 +73,10 @@ export async function renderExpositionAsync(registry: MetricRegistry): Promise<B
 /** Counters and gauges in catalogue order, then histograms, as SlotProducer hands them to the SDK; yields every SERIES_PER_SLICE series. */
 function* render(registry: MetricRegistry, out: Out): Generator<void> {
   let n = 0;
-  for (const [name, def] of Object.entries(CATALOGUE) as [MetricName, MetricDef][]) {
+  // The catalogue's metrics, then rule metrics (registry.definitions(), the order SlotProducer uses).
+  for (const [name, def] of registry.definitions()) {
     if (def.kind === 'histogram') continue;
-    const family = registry.existing(name) as CounterFamily | undefined;
+    const family = registry.existing(name as MetricName) as CounterFamily | undefined;
     if (family === undefined || family.slots.size === 0) continue;
     const full = def.kind === 'counter' && !name.endsWith('_total') ? `${name}_total` : name;
     out.write(`# HELP ${full} ${escapeHelp(def.help || 'description missing')}\n# TYPE ${full} ${def.kind}\n`);
