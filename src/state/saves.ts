@@ -27,7 +27,7 @@ export class StateSaves {
   failed(path: string, err: unknown): void {
     this.failures.value++;
     const message = (err as Error).message ?? String(err);
-    if (this.failing.get(path) !== message) this.log.error('cannot save state; will retry, /readyz is not ready until it works', { path, error: message });
+    if (!this.failing.has(path)) this.log.error('cannot save state; will retry, /readyz is not ready until it works', { path, error: message });
     this.failing.set(path, message);
   }
 

@@ -148,10 +148,10 @@ describe.skipIf(!ok)('Grafana InfluxDB dashboard against influxd', () => {
    * for the next second) and the shutdown export in a fourth; a counter's per-second rate between
    * buckets is therefore its increment per round, then 0 for the shutdown export, which adds nothing.
    */
-  const METRIC_SERIES = 26; // every metric series the registry holds (SHOW SERIES minus the event measurements):
+  const METRIC_SERIES = 26; // every metric series the registry holds (SHOW SERIES minus the 3 event measurements):
   // gc 5 (immutable_tags_skipped, iterations, namespaces_purged, repos_purged, rows Tag), exporter 11 (files_watched,
-  // input_lag, lines x2, lines_truncated, mirror_repositories_evicted, state_save_failures, output
-  // dropped/written/queue/write_errors), registry 6 (pulls, pushes,
+  // input_lag, lines x2, lines_truncated, output dropped/written/queue/write_errors, state_save_failures,
+  // mirror_repositories_evicted: labelless, so present from the start), registry 6 (pulls, pushes,
   // requests x2, bytes, throughput), mirror 4 (last_sync_status x2, sync_failures, tag_syncs).
   const EXPECTED: Record<string, { tags?: Record<string, string>; values: unknown[][] }[]> = {
     'Pulls per repository 1': [{ tags: { namespace: 'acme', repository: 'web' }, values: [[10], [10], [0]] }], // +10 a round

@@ -70,9 +70,10 @@ export async function renderExpositionAsync(registry: MetricRegistry): Promise<B
   return out.bytes();
 }
 
-/** Counters and gauges in catalogue order then rule metrics, then histograms, as SlotProducer hands them to the SDK; yields every SERIES_PER_SLICE series. */
+/** Counters and gauges in catalogue order, then histograms, as SlotProducer hands them to the SDK; yields every SERIES_PER_SLICE series. */
 function* render(registry: MetricRegistry, out: Out): Generator<void> {
   let n = 0;
+  // The catalogue's metrics, then rule metrics (registry.definitions(), the order SlotProducer uses).
   for (const [name, def] of registry.definitions()) {
     if (def.kind === 'histogram') continue;
     const family = registry.existing(name as MetricName) as CounterFamily | undefined;
