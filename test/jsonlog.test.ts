@@ -52,3 +52,22 @@ describe('JSONLOG records give the metrics their text form gives', () => {
     });
   }
 });
+
+describe('JSONLOG records have no time of their own', () => {
+  it('the mirror last-sync timestamp is the time the record was read, never 1970', async () => {
+    const json = toJsonLog(readFileSync(join(FIXTURES, 'mirror-recovery.log'), 'utf8'));
+    const file = join(mkdtempSync(join(tmpdir(), 'qle-jsonlog-')), 'mirror.log');
+    writeFileSync(file, json);
+    const before = Math.floor(Date.now() / 1000);
+    const r = await runCli(['replay', file]);
+    const after = Math.ceil(Date.now() / 1000);
+    expect(r.code).toBe(0);
+    const stamps = [...r.stdout.matchAll(/^quay_log_repository_mirror_last_sync_timestamp_seconds\{[^}]*\} (\S+)$/gm)].map((m) => Number(m[1]));
+    expect(stamps.length).toBeGreaterThan(0);
+    // Every synced repository is stamped within the replay's own run, not at 0.
+    for (const t of stamps) {
+      expect(t).toBeGreaterThanOrEqual(before);
+      expect(t).toBeLessThanOrEqual(after);
+    }
+  });
+});

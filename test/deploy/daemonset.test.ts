@@ -298,7 +298,8 @@ describe('DaemonSet example on a node-like directory (real CLI)', () => {
     const input = config['inputs'][0];
     input['paths'] = input['paths'].map((p: string) => p.replace('/var/log/', `${root}/var/log/`));
     Object.assign(input, { poll_interval: '50ms', rescan_interval: '200ms' });
-    config['limits'] = { series_ttl: '1s' };
+    // Long enough that a scrape on a busy machine still sees the first value before it expires.
+    config['limits'] = { series_ttl: '3s' };
     for (const f of readdirSync(containers)) unlinkSync(join(containers, f));
     const x = addPod('quay-app-x');
     const d = await startDaemon(config, mkdtempSync(join(root, 'exporter-')));
@@ -308,7 +309,7 @@ describe('DaemonSet example on a node-like directory (real CLI)', () => {
       write(x, job('10:00:00,000', REDIS, '7.2', 'mirrors/redis'));
       write(x, result('10:00:01,000', REDIS, '7.2', true));
       await waitFor('1 tag synced', async () => (await synced()) === 1);
-      // Unchanged for 1 s: no longer exported; the fixed-label series stay.
+      // Unchanged for 3 s: no longer exported; the fixed-label series stay.
       await waitFor('redis series expired', async () => (await synced()) === undefined, 15_000);
       expect(value(await d.samples(), 'quay_log_exporter_files_watched')).toBe(1);
       // The next tag of the same repository: 1 + 1 = 2, not a new series starting at 1.

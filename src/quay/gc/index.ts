@@ -214,7 +214,8 @@ class GcParser implements SourceParser<GcStream> {
         fields['rows_Manifest'] = pid.rowsManifest;
         fields['rows_UploadedBlob'] = pid.rowsUploadedBlob;
       }
-      this.ctx.events.emit({ measurement: 'quay_gc_run', time: this.py.timeMs(), tags: { job, result }, fields, ...eventStream(stream.info) });
+      const logged = this.py.timeMs(); // NaN for a JSONLOG record: the time it was read instead
+      this.ctx.events.emit({ measurement: 'quay_gc_run', time: Number.isNaN(logged) ? Date.now() : logged, tags: { job, result }, fields, ...eventStream(stream.info) });
     }
     pid.rowsTag = pid.rowsManifest = pid.rowsUploadedBlob = pid.blobsRemoved = 0;
   }

@@ -175,7 +175,9 @@ class MirrorTrackerImpl implements MirrorTracker {
     stream.lastSkopeo = undefined;
     stream.inStdout = false;
     let t = this.py.timeMs();
-    if (Number.isNaN(t)) t = Number.isFinite(this.nowLogMs) ? this.nowLogMs : 0;
+    // A record with no time of its own (JSONLOG=true writes none): the last log time seen, else the
+    // time it was read, so a last-sync timestamp is never 1970 (the many-pods rules pick the newest).
+    if (Number.isNaN(t)) t = Number.isFinite(this.nowLogMs) ? this.nowLogMs : now;
     if (t > this.nowLogMs) this.nowLogMs = t;
     this.closeIdle(t);
 
