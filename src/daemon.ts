@@ -37,8 +37,17 @@ export class Daemon {
   static async start(config: Config, log: Logger): Promise<Daemon> {
     mkdirSync(config.state_dir, { recursive: true });
     const pipeline = new Pipeline(config, { log });
+    const influx = pipeline.influx;
+    const pause = influx ? () => influx.backpressure() : undefined;
     const inputs = config.inputs.map((input) =>
-      createInput(input, { open: (info) => pipeline.openStream(input.source, info), registry: pipeline.registry, stateDir: config.state_dir, log }),
+      createInput(input, {
+        open: (info) => pipeline.openStream(input.source, info),
+        openSource: (source, info) => pipeline.openStream(source, info),
+        registry: pipeline.registry,
+        stateDir: config.state_dir,
+        log,
+        pause,
+      }),
     );
     const listen = config.http.listen ?? config.prometheus.listen;
     const server = new HttpServer({

@@ -95,8 +95,38 @@ const multiline = z.strictObject({
   max_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
 });
 
+/** `type: forward`: a Fluent Forward protocol v1 server (src/inputs/forward/README.md). */
+export const forwardSchema = z.strictObject({
+  /** TCP address; Fluent's default port is 24224. */
+  listen: listenAddress('0.0.0.0:24224').transform((v) => v!),
+  /** Also listen on this unix socket (Fluent Bit `Unix_Path`); the TCP port is always open. */
+  unix_path: z.string().min(1).optional(),
+  tls: z
+    .strictObject({
+      cert_file: z.string().min(1),
+      key_file: z.string().min(1),
+      /** When set, a client must present a certificate signed by this CA. */
+      ca_file: z.string().min(1).optional(),
+    })
+    .optional(),
+  /** The shared_key handshake (HELO/PING/PONG), as Fluentd's `<security>`. */
+  security: z
+    .strictObject({
+      shared_key: z.string().min(1),
+      self_hostname: z.string().min(1).default('quay-log-exporter'),
+      /** When given, clients must also send one of these username/password pairs. */
+      users: z.array(z.strictObject({ username: z.string().min(1), password: z.string() })).default([]),
+    })
+    .optional(),
+  /** A frame (one Forward message, compressed or not) larger than this closes its connection. */
+  max_frame_bytes: positiveInt(16 * 1024 * 1024, 1024 * 1024 * 1024),
+  /** A gzip chunk that inflates past this closes its connection. */
+  max_decompressed_bytes: positiveInt(64 * 1024 * 1024, 1024 * 1024 * 1024),
+  max_connections: positiveInt(256, 65_535),
+});
+
 export const inputSchema = z.strictObject({
-  type: z.enum(['file', 'stdin']).default('file'),
+  type: z.enum(['file', 'stdin', 'forward']).default('file'),
   /** Names the input in self-metrics (`input` label); defaults to `<type>-<index>`. */
   name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, "_", ".", ":" and "-" only').optional(),
   paths: z.array(z.string().min(1)).default([]),
@@ -113,6 +143,15 @@ export const inputSchema = z.strictObject({
   checkpoint_interval: duration('1s'),
   /** The saved offset of a file no longer followed (deleted; a pod gone) is dropped after this long. */
   forget_after: duration('24h'),
+  /** stdin: `text` lines, or records as JSON lines or MessagePack (what Fluentd's out_exec_filter writes). */
+  format: z.enum(['text', 'json', 'msgpack']).default('text'),
+  /** Records (forward, stdin json/msgpack): the key holding the log line; Fluent Bit's tail/CRI use `log`, Fluentd's `none` parser `message`. */
+  message_key: z.string().min(1).default('log'),
+  /** Records whose supervisord prefix was stripped upstream: the key holding the program (`nginx`, `gcworker`…). */
+  program_key: z.string().min(1).optional(),
+  /** Fluent tag pattern → source, first match wins; `*` is one tag part, `**` any number (Fluentd's <match>). */
+  tag_sources: z.record(z.string().min(1), z.enum(INPUT_SOURCES)).default({}),
+  forward: forwardSchema.optional(),
 });
 
 const failureReason = z.strictObject({

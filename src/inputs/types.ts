@@ -7,6 +7,7 @@
  * it returns, so once an input has handed over every line before an offset,
  * that offset may be saved: at-least-once, never lost.
  */
+import type { InputSource } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { MetricRegistry } from '../metrics/series.js';
 
@@ -41,6 +42,9 @@ export interface LineStream {
 /** Opens a stream; the router for an input's source (Pipeline.openStream). */
 export type OpenStream = (info: StreamInfo) => LineStream;
 
+/** Opens a stream whose source the input chooses per stream (a Forward tag → tag_sources). */
+export type OpenSourceStream = (source: InputSource, info: StreamInfo) => LineStream;
+
 /** Every stream's lines to one handler, end() ignored: for tests and callers that keep no state per stream. */
 export function oneHandler(handler: LineHandler): OpenStream {
   const stream: LineStream = { line: handler, end() {} };
@@ -55,6 +59,10 @@ export interface InputDeps {
   /** Directory for offset files. */
   readonly stateDir: string;
   readonly log: Logger;
+  /** Inputs of records (forward, stdin json/msgpack): a stream per origin and tag, its source chosen per stream. */
+  readonly openSource?: OpenSourceStream;
+  /** Called after a read; an input that can slow its sender waits while it returns a promise (a push output catching up). */
+  readonly pause?: () => Promise<void> | undefined;
 }
 
 export interface Input {

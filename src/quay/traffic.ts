@@ -17,7 +17,8 @@ export type TrafficSource = 'nginx' | 'gunicorn';
 /** `auto` resolves to nginx when any input carries nginx lines, else gunicorn. */
 export function resolveTrafficSource(config: Config, extraSources: readonly InputSource[] = []): TrafficSource {
   if (config.traffic.source !== 'auto') return config.traffic.source;
-  const sources = [...config.inputs.map((i) => i.source), ...extraSources];
+  // A Fluent input's tags can select other sources than its own (tag_sources).
+  const sources = [...config.inputs.flatMap((i) => [i.source, ...Object.values(i.tag_sources)]), ...extraSources];
   return sources.some((s) => s === 'supervisord' || s === 'nginx') ? 'nginx' : 'gunicorn';
 }
 
