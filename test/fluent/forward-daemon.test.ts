@@ -1,0 +1,91 @@
+/**
+ * The exporter as a real child process with a forward input: records sent by
+ * @fluent-org/logger in each of the four modes, and by Debian's
+ * python3-fluent-logger, come out on /metrics exactly as `replay` of the
+ * same lines prints them.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { FluentClient } from '@fluent-org/logger';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { startDaemon, waitFor, type RunningDaemon } from '../helpers/daemon.js';
+import { sum } from '../helpers/exposition.js';
+import { freePort } from '../helpers/wait.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/quay-supervisord.log', import.meta.url));
+const LINES = readFileSync(FIXTURE, 'utf8').split('\n').filter((l) => l !== '');
+let replayed: string | undefined;
+
+/** Self-metrics of the input differ by nature (a file has bytes, a forward input connections and records). */
+const withoutInputSeries = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => !/quay_log_exporter_(input_bytes_total|records_\w+|forward_\w+)/.test(l))
+    .join('\n');
+
+const daemons: RunningDaemon[] = [];
+afterEach(async () => {
+  for (const d of daemons.splice(0)) if (d.proc.exitCode === null) await d.stop('SIGKILL');
+});
+
+async function forwardDaemon(extra: Record<string, unknown> = {}) {
+  const port = await freePort();
+  const d = await startDaemon({ inputs: [{ type: 'forward', name: 'fluent', forward: { listen: `127.0.0.1:${port}`, ...extra } }] });
+  daemons.push(d);
+  await waitFor('forward listening', () => d.stderr().includes('forward input listening'));
+  return { d, port };
+}
+
+async function expectSameAsReplay(d: RunningDaemon) {
+  // 33 lines in the fixture (see replay.test.ts)
+  await waitFor('33 lines', async () => sum(await d.samples(), 'quay_log_exporter_lines_total') === LINES.length);
+  replayed ??= (await runCli(['replay', FIXTURE])).stdout;
+  expect(LINES).toHaveLength(33);
+  expect(withoutInputSeries((await d.get('/metrics')).body)).toBe(withoutInputSeries(replayed));
+}
+
+describe('forward input in the running exporter', () => {
+  for (const eventMode of ['Message', 'Forward', 'PackedForward', 'CompressedPackedForward'] as const) {
+    it(`@fluent-org/logger, ${eventMode}, shared_key and acks: the same metrics as replay`, async () => {
+      const { d, port } = await forwardDaemon({ security: { shared_key: 'k' } });
+      const client = new FluentClient('quay', {
+        eventMode,
+        socket: { host: '127.0.0.1', port, disableReconnect: true },
+        security: { clientHostname: 'test', sharedKey: 'k' },
+        ack: { ackTimeout: 10_000 },
+      });
+      await client.connect();
+      // every emit resolves only when the exporter acked its chunk
+      await Promise.all(LINES.map((line) => client.emit('supervisord', { log: line + '\n', stream: 'stdout' })));
+      await client.disconnect();
+      await expectSameAsReplay(d);
+      const samples = await d.samples();
+      expect(sum(samples, 'quay_log_exporter_records_received_total', { input: 'fluent', source: 'supervisord' })).toBe(33);
+      expect(sum(samples, 'quay_log_exporter_forward_acks_total')).toBeGreaterThan(0);
+    });
+  }
+
+  it('python3-fluent-logger (Message mode, message_key message): the same metrics as replay', async () => {
+    const hasPython = spawnSync('/usr/bin/python3', ['-c', 'import fluent.sender'], { stdio: 'ignore' }).status === 0;
+    if (!hasPython && process.env.CI !== 'true') return;
+    const port = await freePort();
+    const d = await startDaemon({ inputs: [{ type: 'forward', message_key: 'message', forward: { listen: `127.0.0.1:${port}` } }] });
+    daemons.push(d);
+    await waitFor('forward listening', () => d.stderr().includes('forward input listening'));
+    const script = `
+import sys
+from fluent import sender
+s = sender.FluentSender('quay', host='127.0.0.1', port=${port})
+for line in open(sys.argv[1], encoding='utf-8'):
+    line = line.rstrip('\\n')
+    if line:
+        assert s.emit('supervisord', {'message': line}), s.last_error
+s.close()
+`;
+    const r = spawnSync('/usr/bin/python3', ['-c', script, FIXTURE], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    await expectSameAsReplay(d);
+  });
+});
