@@ -13,7 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Logger } from '../../log.js';
 import type { ValueSlot } from '../../metrics/series.js';
 import type { RecordLines, RecordStream } from '../records.js';
-import { bytes, decodeFrame, decoder, encoder, FrameError, FrameScanner, rawDecoder, readEntry, salt, sha512Hex, text, type FrameErrorReason } from './protocol.js';
+import { bytes, decodeFrame, decoder, encoder, FrameError, MessageSplitter, rawDecoder, readEntry, salt, sha512Hex, text, type FrameErrorReason } from './protocol.js';
 
 export interface Security {
   readonly sharedKey: string;
@@ -41,13 +41,9 @@ export interface ConnectionDeps {
 
 /** Acks the client has not read yet, in bytes, past which reading stops until it does. */
 const MAX_UNREAD_WRITES = 1024 * 1024;
-/** A buffer this large is let go once empty, so an idle connection does not keep a big frame's memory. */
-const KEEP_BUFFER = 256 * 1024;
 
 export class ForwardConnection {
-  private buf: Buffer | undefined;
-  private len = 0;
-  private readonly scanner: FrameScanner;
+  private readonly splitter: MessageSplitter;
   private readonly streams = new Map<string, RecordStream>();
   private authenticated: boolean;
   private nonce: Uint8Array | undefined;
@@ -59,7 +55,7 @@ export class ForwardConnection {
     private readonly socket: Socket,
     private readonly deps: ConnectionDeps,
   ) {
-    this.scanner = new FrameScanner(deps.maxFrameBytes);
+    this.splitter = new MessageSplitter(deps.maxFrameBytes, (frame) => this.frame(frame));
     this.authenticated = deps.security === undefined;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
@@ -78,32 +74,14 @@ export class ForwardConnection {
     this.closed = true;
     for (const s of this.streams.values()) s.end();
     this.streams.clear();
-    this.buf = undefined;
+    this.splitter.clear();
   }
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.deps.stats.bytes.value += chunk.length;
     try {
-      let data: Buffer;
-      let end: number;
-      if (this.len === 0) {
-        data = chunk;
-        end = chunk.length;
-      } else {
-        this.append(chunk);
-        data = this.buf!;
-        end = this.len;
-      }
-      let start = 0;
-      while (start < end && !this.closed) {
-        const view = data.subarray(start, end);
-        const n = this.scanner.scan(view, view.length);
-        if (n < 0) break;
-        this.frame(view.subarray(0, n));
-        start += n;
-      }
-      this.keep(data, start, end);
+      this.splitter.write(chunk, () => this.closed);
     } catch (err) {
       const reason: FrameErrorReason = err instanceof FrameError ? err.reason : 'malformed';
       this.fail(reason, (err as Error).message);
@@ -116,35 +94,6 @@ export class ForwardConnection {
       this.socket.pause();
       this.paused = true;
     }
-  }
-
-  /** Keeps the bytes of a frame not complete yet at the buffer's start. */
-  private keep(data: Buffer, start: number, end: number): void {
-    const rest = end - start;
-    if (rest === 0) {
-      this.len = 0;
-      if (this.buf && this.buf.length > KEEP_BUFFER) this.buf = undefined;
-      return;
-    }
-    if (data === this.buf) {
-      if (start > 0) data.copyWithin(0, start, end);
-    } else {
-      if (!this.buf || this.buf.length < rest) this.buf = Buffer.allocUnsafe(Math.max(rest * 2, 64 * 1024));
-      data.copy(this.buf, 0, start, end);
-    }
-    this.len = rest;
-  }
-
-  private append(chunk: Buffer): void {
-    const need = this.len + chunk.length;
-    if (this.buf!.length < need) {
-      // Doubling: a large frame costs O(size) copies in all, whatever the read sizes.
-      const grown = Buffer.allocUnsafe(Math.max(need, this.buf!.length * 2));
-      this.buf!.copy(grown, 0, 0, this.len);
-      this.buf = grown;
-    }
-    chunk.copy(this.buf!, this.len);
-    this.len = need;
   }
 
   private frame(frame: Uint8Array): void {
@@ -227,8 +176,7 @@ export class ForwardConnection {
     this.deps.stats.frameRejected(reason);
     this.deps.log.warn('forward connection closed: bad frame', { input: this.deps.input, client: this.deps.id, reason, error: message });
     this.closed = true;
-    this.buf = undefined;
-    this.len = 0;
+    this.splitter.clear();
     this.socket.destroy();
   }
 

@@ -162,6 +162,88 @@ function u32(b: Uint8Array, at: number): number {
   return b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 }
 
+/**
+ * Bytes in, whole msgpack values out, in order: at most one partial value is
+ * held (≤ maxBytes plus one read), in a buffer grown by doubling, so a large
+ * value costs O(size) copies whatever the read sizes. Values complete within
+ * one read are handed on as views of it, without a copy.
+ */
+export class MessageSplitter {
+  private buf: Buffer | undefined;
+  private len = 0;
+  private readonly scanner: FrameScanner;
+
+  constructor(
+    maxBytes: number,
+    private readonly onMessage: (frame: Uint8Array) => void,
+  ) {
+    this.scanner = new FrameScanner(maxBytes);
+  }
+
+  /** Throws FrameError (or whatever onMessage throws); the caller drops the source then. */
+  write(chunk: Buffer, stopped: () => boolean = () => false): void {
+    let data: Buffer;
+    let end: number;
+    if (this.len === 0) {
+      data = chunk;
+      end = chunk.length;
+    } else {
+      this.append(chunk);
+      data = this.buf!;
+      end = this.len;
+    }
+    let start = 0;
+    while (start < end && !stopped()) {
+      const view = data.subarray(start, end);
+      const n = this.scanner.scan(view, view.length);
+      if (n < 0) break;
+      this.onMessage(view.subarray(0, n));
+      start += n;
+    }
+    this.keep(data, start, end);
+  }
+
+  /** Bytes of a value not complete yet. */
+  get pending(): number {
+    return this.len;
+  }
+
+  clear(): void {
+    this.buf = undefined;
+    this.len = 0;
+  }
+
+  private keep(data: Buffer, start: number, end: number): void {
+    const rest = end - start;
+    if (rest === 0) {
+      this.len = 0;
+      // A big value's buffer is let go, so an idle source does not keep its memory.
+      if (this.buf && this.buf.length > KEEP_BUFFER) this.buf = undefined;
+      return;
+    }
+    if (data === this.buf) {
+      if (start > 0) data.copyWithin(0, start, end);
+    } else {
+      if (!this.buf || this.buf.length < rest) this.buf = Buffer.allocUnsafe(Math.max(rest * 2, 64 * 1024));
+      data.copy(this.buf, 0, start, end);
+    }
+    this.len = rest;
+  }
+
+  private append(chunk: Buffer): void {
+    const need = this.len + chunk.length;
+    if (this.buf!.length < need) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.buf!.length * 2));
+      this.buf!.copy(grown, 0, 0, this.len);
+      this.buf = grown;
+    }
+    chunk.copy(this.buf!, this.len);
+    this.len = need;
+  }
+}
+
+const KEEP_BUFFER = 256 * 1024;
+
 // ---- messages ----
 
 export type ForwardTime = number | EventTime;
