@@ -37,8 +37,8 @@ export class Daemon {
   static async start(config: Config, log: Logger): Promise<Daemon> {
     mkdirSync(config.state_dir, { recursive: true });
     const pipeline = new Pipeline(config, { log });
-    const influx = pipeline.influx;
-    const pause = influx ? () => influx.backpressure() : undefined;
+    const pause = pipeline.influx || pipeline.records ? () => pipeline.backpressure() : undefined;
+    const origin = pipeline.records?.origin;
     const inputs = config.inputs.map((input) =>
       createInput(input, {
         open: (info) => pipeline.openStream(input.source, info),
@@ -47,6 +47,7 @@ export class Daemon {
         stateDir: config.state_dir,
         log,
         pause,
+        origin,
       }),
     );
     const listen = config.http.listen ?? config.prometheus.listen;

@@ -195,6 +195,50 @@ const influxdb = z.strictObject({
     .prefault({}),
 });
 
+/** Records to the next hop's in_forward (src/records/README.md). */
+export const forwardOutputSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535).default(24224),
+  mode: z.enum(['Message', 'Forward', 'PackedForward', 'CompressedPackedForward']).default('PackedForward'),
+  security: z
+    .strictObject({
+      shared_key: z.string().min(1),
+      self_hostname: z.string().min(1).default('quay-log-exporter'),
+      username: z.string().default(''),
+      password: z.string().default(''),
+    })
+    .optional(),
+  /** Wait for the server's ack of each chunk and resend what is not acked (at-least-once). */
+  require_ack_response: z.boolean().default(true),
+  ack_timeout: duration('30s'),
+  batch_records: positiveInt(1000),
+  flush_interval: duration('200ms'),
+  /** Records held (queued and unacknowledged) at most: past half of it inputs pause, past all of it new records are dropped and counted. */
+  buffer_records: positiveInt(100_000),
+  max_retry_delay: duration('30s'),
+  shutdown_timeout: duration('10s'),
+});
+
+/** Records out (src/records/README.md): parsed lines and events, to stdout and/or a Fluent forward server. */
+const records = z.strictObject({
+  /** all: every line and every event; matched: lines that matched a pattern, and events; events: slow transfers, mirror syncs, GC runs only. */
+  select: z.enum(['all', 'matched', 'events']).default('all'),
+  /** Where a line that arrived as text is put in its record (a Fluent record keeps its own keys). */
+  message_key: z.string().min(1).default('log'),
+  /** Tag of records that arrived without one: `<tag>.<source>`, events `<tag>.event.<name>`. */
+  tag: z.string().min(1).default('quay'),
+  stdout: z
+    .strictObject({
+      /** json: one object per line (Fluentd exec_filter `<parse> @type json`); msgpack: maps back to back (`<parse> @type msgpack`). */
+      format: z.enum(['json', 'msgpack']).default('json'),
+      /** Unwritten bytes (a reader that does not keep up) past which inputs are paused; twice this, records are dropped and counted. */
+      max_buffer_bytes: positiveInt(8 * 1024 * 1024),
+    })
+    .optional(),
+  forward: forwardOutputSchema.optional(),
+});
+
+
 export const configSchema = z.strictObject({
   state_dir: z.string().min(1).default('/var/lib/quay-log-exporter'),
   log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -311,6 +355,7 @@ export const configSchema = z.strictObject({
   outputs: z
     .strictObject({
       influxdb: influxdb.optional(),
+      records: records.optional(),
     })
     .prefault({}),
   /** Your own metrics from grok patterns (src/rules/README.md). */
@@ -323,3 +368,5 @@ export type Config = z.output<typeof configSchema>;
 export type InputConfig = Config['inputs'][number];
 export type MultilineConfig = NonNullable<InputConfig['multiline']>;
 export type InfluxConfig = NonNullable<Config['outputs']['influxdb']>;
+export type RecordsConfig = NonNullable<Config['outputs']['records']>;
+export type ForwardOutputConfig = NonNullable<RecordsConfig['forward']>;

@@ -11,7 +11,8 @@
 import type { InputConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { MetricRegistry } from '../metrics/series.js';
-import { decoder, MessageSplitter, readEntry } from './forward/protocol.js';
+import type { OriginSlot } from '../records/record.js';
+import { decoder, MessageSplitter, readEntry, timeToMillis } from './forward/protocol.js';
 import { createRecordLines } from './records.js';
 import { LineSplitter } from './splitter.js';
 import type { OpenSourceStream } from './types.js';
@@ -22,8 +23,8 @@ export interface ByteReader {
   end(): void;
 }
 
-export function createRecordReader(config: InputConfig, registry: MetricRegistry, openStream: OpenSourceStream, log: Logger): ByteReader {
-  const records = createRecordLines(config, registry, openStream);
+export function createRecordReader(config: InputConfig, registry: MetricRegistry, openStream: OpenSourceStream, log: Logger, origin?: OriginSlot): ByteReader {
+  const records = createRecordLines(config, registry, openStream, origin);
   const stream = records.open(`stdin:${config.name ?? 'stdin'}`, '');
   const take = (value: unknown) => {
     if (typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)) {
@@ -31,7 +32,7 @@ export function createRecordReader(config: InputConfig, registry: MetricRegistry
       return;
     }
     const entry = readEntry(value);
-    if (entry) stream.push(entry.record);
+    if (entry) stream.push(entry.record, timeToMillis(entry.time));
     else records.skip('invalid_entry');
   };
 

@@ -8,6 +8,7 @@
  */
 import type { InputConfig, InputSource } from '../config/schema.js';
 import type { MetricRegistry, ValueSlot } from '../metrics/series.js';
+import type { OriginSlot } from '../records/record.js';
 import type { LineStream, OpenSourceStream } from './types.js';
 
 export type SkipReason = 'no_message' | 'invalid_entry';
@@ -22,13 +23,15 @@ export interface RecordLines {
 export interface RecordStream {
   readonly source: InputSource;
   /** Hands the record's line over (synchronously: it is recorded when this returns). */
-  push(record: Record<string, unknown>): void;
+  /** `timeMs`: the Fluent time it arrived with, for records out. */
+  push(record: Record<string, unknown>, timeMs?: number): void;
   end(): void;
 }
 
 const utf8 = new TextDecoder();
 
-export function createRecordLines(config: InputConfig, registry: MetricRegistry, openStream: OpenSourceStream): RecordLines {
+export function createRecordLines(config: InputConfig, registry: MetricRegistry, openStream: OpenSourceStream, origin?: OriginSlot): RecordLines {
+  const keepOrigin = origin !== undefined && origin.active;
   const input = config.name ?? config.type;
   const messageKey = config.message_key;
   const programKey = config.program_key;
@@ -46,7 +49,7 @@ export function createRecordLines(config: InputConfig, registry: MetricRegistry,
       const count: ValueSlot = received.at(input, source);
       return {
         source,
-        push(record) {
+        push(record, timeMs) {
           let v = record[messageKey];
           if (typeof v !== 'string') {
             if (!(v instanceof Uint8Array)) {
@@ -68,6 +71,7 @@ export function createRecordLines(config: InputConfig, registry: MetricRegistry,
             truncated.value++;
           }
           count.value++;
+          if (keepOrigin) origin.current = { record, tag, time: timeMs };
           stream.line(line);
         },
         end: () => stream.end(),

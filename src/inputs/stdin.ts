@@ -24,7 +24,7 @@ export class StreamInput implements Input {
 
   constructor(
     private readonly config: InputConfig,
-    private readonly deps: Pick<InputDeps, 'open' | 'registry' | 'log' | 'openSource'>,
+    private readonly deps: Pick<InputDeps, 'open' | 'registry' | 'log' | 'openSource' | 'origin'>,
     private readonly stream: Readable = process.stdin,
   ) {
     this.name = config.name ?? 'stdin';
@@ -34,7 +34,7 @@ export class StreamInput implements Input {
       // Records (JSON lines or MessagePack): no framing, multi-line or partial-line timeouts apply.
       // Without a per-source opener (tests), the stream goes to the input's own source.
       const openSource = deps.openSource ?? ((_source, info) => deps.open(info));
-      const reader = createRecordReader(config, deps.registry, openSource, deps.log);
+      const reader = createRecordReader(config, deps.registry, openSource, deps.log, deps.origin);
       this.onData = (chunk) => {
         bytes.value += chunk.length;
         reader.write(chunk);

@@ -10,6 +10,7 @@
 import type { InputSource } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { MetricRegistry } from '../metrics/series.js';
+import type { OriginSlot } from '../records/record.js';
 
 /** Receives one complete line or joined multi-line event (no trailing newline). */
 export type LineHandler = (line: string) => void;
@@ -63,6 +64,8 @@ export interface InputDeps {
   readonly openSource?: OpenSourceStream;
   /** Called after a read; an input that can slow its sender waits while it returns a promise (a push output catching up). */
   readonly pause?: () => Promise<void> | undefined;
+  /** With records out: record inputs say here which Fluent record the line they hand over came in. */
+  readonly origin?: OriginSlot;
 }
 
 export interface Input {

@@ -290,6 +290,31 @@ export const CATALOGUE = {
     help: 'Chunk acknowledgements sent, each after its records were recorded.',
     labels: ['input'],
   },
+  quay_log_exporter_records_out_total: {
+    kind: 'counter',
+    help: 'Records delivered by a records output (stdout: written; forward: acknowledged, or sent when acks are off).',
+    labels: ['output'],
+  },
+  quay_log_exporter_records_dropped_total: {
+    kind: 'counter',
+    help: 'Records a records output dropped: its buffer was full, or it stopped before they were delivered.',
+    labels: ['output'],
+  },
+  quay_log_exporter_records_buffered: {
+    kind: 'gauge',
+    help: 'Records held by a records output: queued, or sent and not acknowledged yet.',
+    labels: ['output'],
+  },
+  quay_log_exporter_records_acks_pending: {
+    kind: 'gauge',
+    help: 'Chunks a forward output sent and waits an ack for.',
+    labels: ['output'],
+  },
+  quay_log_exporter_records_retries_total: {
+    kind: 'counter',
+    help: 'Chunks a forward output sent again (no ack in ack_timeout, or the connection closed).',
+    labels: ['output'],
+  },
   quay_log_exporter_output_points_written_total: {
     kind: 'counter',
     help: 'Points an output delivered.',

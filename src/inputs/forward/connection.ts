@@ -13,7 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Logger } from '../../log.js';
 import type { ValueSlot } from '../../metrics/series.js';
 import type { RecordLines, RecordStream } from '../records.js';
-import { bytes, decodeFrame, decoder, encoder, FrameError, MessageSplitter, rawDecoder, readEntry, salt, sha512Hex, text, type FrameErrorReason } from './protocol.js';
+import { bytes, decodeFrame, decoder, encoder, FrameError, MessageSplitter, rawDecoder, readEntry, salt, sha512Hex, text, timeToMillis, type FrameErrorReason } from './protocol.js';
 
 export interface Security {
   readonly sharedKey: string;
@@ -126,7 +126,7 @@ export class ForwardConnection {
     let invalid = 0;
     for (const e of entries) {
       const entry = readEntry(e);
-      if (entry) stream.push(entry.record);
+      if (entry) stream.push(entry.record, timeToMillis(entry.time));
       else invalid++;
     }
     if (invalid > 0) this.deps.records.skip('invalid_entry', invalid);

@@ -37,7 +37,7 @@ export class ForwardInput implements Input {
     this.fwd = config.forward ?? forwardSchema.parse({});
     // Without a per-source opener (tests), every stream goes to the input's own source.
     const openSource = deps.openSource ?? ((_source, info) => deps.open(info));
-    this.records = createRecordLines(config, deps.registry, openSource);
+    this.records = createRecordLines(config, deps.registry, openSource, deps.origin);
     const sec = this.fwd.security;
     this.security = sec && {
       sharedKey: sec.shared_key,
