@@ -80,7 +80,6 @@ describe('acks across SIGKILL', () => {
     });
     // exactly the records without an ack at the crash were sent again: N − acked = counted after the restart
     expect(countedBySecond).toBe(N - ackedByFirst);
-    if (process.env.QLE_SHOW) console.log({ ackedByFirst, countedBySecond });
     expect(sum(await second.samples(), 'quay_log_exporter_lines_total', { source: 'nginx' })).toBe(N - ackedByFirst);
   });
 });
