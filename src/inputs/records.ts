@@ -61,7 +61,8 @@ export function createRecordLines(config: InputConfig, registry: MetricRegistry,
           let line = v as string;
           // Docker's and Fluent Bit's `log` keeps the newline the program wrote.
           if (line.endsWith('\n')) line = line.slice(0, line.endsWith('\r\n') ? -2 : -1);
-          if (programKey !== undefined) {
+          // Only the supervisord router reads the prefix; a stream routed to one source by its tag gets the text as it is.
+          if (programKey !== undefined && source === 'supervisord') {
             const p = record[programKey];
             if (typeof p === 'string' && p !== '' && !line.startsWith(p + ' ')) line = `${p} stdout | ${line}`;
           }

@@ -39,6 +39,8 @@ export interface ConnectionDeps {
   };
 }
 
+/** Streams (tags) one connection keeps open at most. */
+const MAX_STREAMS = 1024;
 /** Acks the client has not read yet, in bytes, past which reading stops until it does. */
 const MAX_UNREAD_WRITES = 1024 * 1024;
 
@@ -122,7 +124,15 @@ export class ForwardConnection {
       entries = msg.entries!;
     }
     let stream = this.streams.get(msg.tag);
-    if (!stream) this.streams.set(msg.tag, (stream = this.deps.records.open(`forward:${this.deps.id}:${msg.tag}`, msg.tag)));
+    if (!stream) {
+      // Tags are the client's to choose: past MAX_STREAMS on one connection the oldest stream ends (its state closes as after an idle gap).
+      if (this.streams.size >= MAX_STREAMS) {
+        const [oldestTag, oldest] = this.streams.entries().next().value!;
+        oldest.end();
+        this.streams.delete(oldestTag);
+      }
+      this.streams.set(msg.tag, (stream = this.deps.records.open(`forward:${this.deps.id}:${msg.tag}`, msg.tag)));
+    }
     let invalid = 0;
     for (const e of entries) {
       const entry = readEntry(e);

@@ -249,6 +249,16 @@ describe('frames built byte by byte from the spec', () => {
     expect(ended).toEqual(['forward:fwd#1:t']);
   });
 
+  it('keeps at most 1024 tags open per connection: the oldest stream ends first', async () => {
+    const { port, got, ended } = await startInput();
+    const c = await rawClient(port);
+    // 1025 tags t0..t1024: opening t1024 ends t0
+    for (let i = 0; i <= 1024; i++) c.socket.write(encoder.encode([`t${i}`, 0, { log: String(i) }]));
+    await until('1025 lines', () => got.length === 1025);
+    expect(ended).toEqual(['forward:fwd#1:t0']);
+    c.socket.destroy();
+  });
+
   it('refuses connections past max_connections and counts them', async () => {
     const { port, counter } = await startInput({}, { max_connections: 2 });
     const a = await rawClient(port);
@@ -269,12 +279,15 @@ describe('frames built byte by byte from the spec', () => {
     c.socket.write(encoder.encode(['quay.gc.ns.x', 0, { log: 'g' }]));
     c.socket.write(encoder.encode(['other', 0, { log: 'GET /', program: 'nginx' }]));
     c.socket.write(encoder.encode(['other', 0, { log: 'nginx stdout | kept', program: 'nginx' }]));
-    await until('4 lines', () => got.length === 4);
+    // routed to nginx by its tag: the nginx parser reads the text without a prefix
+    c.socket.write(encoder.encode(['quay.nginx', 0, { log: 'GET /v2/', program: 'nginx' }]));
+    await until('5 lines', () => got.length === 5);
     expect(got).toEqual([
       { source: 'nginx', tag: 'quay.nginx', line: 'n' },
       { source: 'gcworker', tag: 'quay.gc.ns.x', line: 'g' },
       { source: 'supervisord', tag: 'other', line: 'nginx stdout | GET /' },
       { source: 'supervisord', tag: 'other', line: 'nginx stdout | kept' },
+      { source: 'nginx', tag: 'quay.nginx', line: 'GET /v2/' },
     ]);
     c.socket.destroy();
   });
