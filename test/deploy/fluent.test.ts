@@ -129,20 +129,22 @@ describe('deploy/fluent', () => {
     expect(config.inputs[0]!.message_key).toBe('log');
     // the tail's tag selects the supervisord source
     expect(compileTagSources(config.inputs[0]!.tag_sources, config.inputs[0]!.source)(input['tag']!)).toBe('supervisord');
+    // replay first: it takes seconds on a loaded machine, while the sender's connection must stay open
+    const replayed = (await runCli(['replay', FIXTURE])).stdout;
     const exporter = await runExporter('exporter-forward.yaml', env);
     // as Fluent Bit sends with Compress gzip: CompressedPackedForward, with its Self_Hostname and acks
     const client = new FluentClient(input['tag']!, {
       eventMode: output['compress'] === 'gzip' ? 'CompressedPackedForward' : 'Forward',
-      socket: { host: '127.0.0.1', port, disableReconnect: true },
+      socket: { host: '127.0.0.1', port, disableReconnect: true, timeout: 600_000 },
       security: { clientHostname: output['self_hostname']!, sharedKey: 's3cret' },
       ack: {},
     });
     await client.connect();
     await Promise.all(LINES.map((line) => client.emit({ log: line + '\n', stream: 'stdout', time: '2026-11-22T10:15:32Z' })));
-    await client.disconnect();
     await waitFor('33 lines', async () => sum(parseExposition(await exporter.scrape()), 'quay_log_exporter_lines_total') === 33);
-    const replayed = (await runCli(['replay', FIXTURE])).stdout;
+    // compared while the connection (the stream) is open, as a followed file is
     expect(withoutInputSeries(await exporter.scrape())).toBe(withoutInputSeries(replayed));
+    await client.disconnect();
   });
 
   it('fluentd-forward.conf: <match> with @type forward to the same exporter, acks on, the shared key from the environment', async () => {

@@ -4,7 +4,7 @@
  * python3-fluent-logger, come out on /metrics exactly as `replay` of the
  * same lines prints them.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FluentClient } from '@fluent-org/logger';
@@ -31,6 +31,8 @@ afterEach(async () => {
 });
 
 async function forwardDaemon(extra: Record<string, unknown> = {}) {
+  // replay first: it takes seconds on a loaded machine, while the sender's connection must stay open
+  replayed ??= (await runCli(['replay', FIXTURE])).stdout;
   const port = await freePort();
   const d = await startDaemon({ inputs: [{ type: 'forward', name: 'fluent', forward: { listen: `127.0.0.1:${port}`, ...extra } }] });
   daemons.push(d);
@@ -52,15 +54,17 @@ describe('forward input in the running exporter', () => {
       const { d, port } = await forwardDaemon({ security: { shared_key: 'k' } });
       const client = new FluentClient('quay', {
         eventMode,
-        socket: { host: '127.0.0.1', port, disableReconnect: true },
+        // no idle timeout: the connection (the stream) stays open until the comparison is done
+        socket: { host: '127.0.0.1', port, disableReconnect: true, timeout: 600_000 },
         security: { clientHostname: 'test', sharedKey: 'k' },
         ack: { ackTimeout: 10_000 },
       });
       await client.connect();
       // every emit resolves only when the exporter acked its chunk
       await Promise.all(LINES.map((line) => client.emit('supervisord', { log: line + '\n', stream: 'stdout' })));
-      await client.disconnect();
+      // compared while the connection (the stream) is open, as a followed file is: its end would close open mirror attempts
       await expectSameAsReplay(d);
+      await client.disconnect();
       const samples = await d.samples();
       expect(sum(samples, 'quay_log_exporter_records_received_total', { input: 'fluent', source: 'supervisord' })).toBe(33);
       expect(sum(samples, 'quay_log_exporter_forward_acks_total')).toBeGreaterThan(0);
@@ -70,6 +74,7 @@ describe('forward input in the running exporter', () => {
   it('python3-fluent-logger (Message mode, message_key message): the same metrics as replay', async () => {
     const hasPython = spawnSync('/usr/bin/python3', ['-c', 'import fluent.sender'], { stdio: 'ignore' }).status === 0;
     if (!hasPython && process.env.CI !== 'true') return;
+    replayed ??= (await runCli(['replay', FIXTURE])).stdout;
     const port = await freePort();
     const d = await startDaemon({ inputs: [{ type: 'forward', message_key: 'message', forward: { listen: `127.0.0.1:${port}` } }] });
     daemons.push(d);
@@ -82,10 +87,19 @@ for line in open(sys.argv[1], encoding='utf-8'):
     line = line.rstrip('\\n')
     if line:
         assert s.emit('supervisord', {'message': line}), s.last_error
+print('sent', flush=True)
+sys.stdin.read()  # the connection (the stream) stays open until the test has compared
 s.close()
 `;
-    const r = spawnSync('/usr/bin/python3', ['-c', script, FIXTURE], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
+    const py = spawn('/usr/bin/python3', ['-c', script, FIXTURE], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    py.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    py.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    await waitFor('python sent', () => out.includes('sent') || err !== '');
+    expect(err).toBe('');
     await expectSameAsReplay(d);
+    py.stdin.end();
+    expect(await new Promise((r) => py.on('close', r))).toBe(0);
   });
 });
