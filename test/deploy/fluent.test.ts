@@ -17,6 +17,7 @@ import { compileTagSources, tagPattern } from '../../src/inputs/records.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { parseExposition, sum } from '../helpers/exposition.js';
 import { freePort, waitFor } from '../helpers/wait.js';
+import { FIXTURE_LINES } from '../fixtures/quay-supervisord.counts.js';
 
 const DIR = fileURLToPath(new URL('../../deploy/fluent/', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../fixtures/quay-supervisord.log', import.meta.url));
@@ -141,7 +142,7 @@ describe('deploy/fluent', () => {
     });
     await client.connect();
     await Promise.all(LINES.map((line) => client.emit({ log: line + '\n', stream: 'stdout', time: '2026-11-22T10:15:32Z' })));
-    await waitFor('33 lines', async () => sum(parseExposition(await exporter.scrape()), 'quay_log_exporter_lines_total') === 33);
+    await waitFor('every line', async () => sum(parseExposition(await exporter.scrape()), 'quay_log_exporter_lines_total') === FIXTURE_LINES);
     // compared while the connection (the stream) is open, as a followed file is
     expect(withoutInputSeries(await exporter.scrape())).toBe(withoutInputSeries(replayed));
     await client.disconnect();
@@ -173,7 +174,7 @@ describe('deploy/fluent', () => {
     await client.connect();
     await Promise.all(LINES.map((line) => client.emit({ message: line, stream: 'stdout', logtag: 'F' })));
     await client.disconnect();
-    await waitFor('33 records', async () => sum(parseExposition(await exporter.scrape()), 'quay_log_exporter_records_received_total', { source: 'supervisord' }) === 33);
+    await waitFor('every record', async () => sum(parseExposition(await exporter.scrape()), 'quay_log_exporter_records_received_total', { source: 'supervisord' }) === FIXTURE_LINES);
   });
 
   it('fluentd-exec-filter.conf: the command it runs reads <format> json and writes what <parse> json reads', async () => {
@@ -199,8 +200,9 @@ describe('deploy/fluent', () => {
     proc.stdin.end(stdin);
     expect(await new Promise((r) => proc.on('close', r))).toBe(0);
     const records = out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { message?: string; logtag?: string; quay: Record<string, unknown> });
-    // 33 lines with their original keys + 6 events (see test/fluent/records.test.ts)
-    expect(records).toHaveLength(39);
+    // 35 lines with their original keys + 7 events (see test/fluent/records.test.ts)
+    expect(LINES).toHaveLength(FIXTURE_LINES);
+    expect(records).toHaveLength(42);
     expect(records.filter((r) => r.message !== undefined).map((r) => r.message)).toEqual(LINES);
     expect(records.filter((r) => r.message !== undefined).every((r) => r.logtag === 'F' && typeof r.quay.source === 'string')).toBe(true);
   });

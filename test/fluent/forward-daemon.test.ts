@@ -13,6 +13,7 @@ import { runCli } from '../helpers/cli.js';
 import { startDaemon, waitFor, type RunningDaemon } from '../helpers/daemon.js';
 import { sum } from '../helpers/exposition.js';
 import { freePort } from '../helpers/wait.js';
+import { FIXTURE_LINES } from '../fixtures/quay-supervisord.counts.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/quay-supervisord.log', import.meta.url));
 const LINES = readFileSync(FIXTURE, 'utf8').split('\n').filter((l) => l !== '');
@@ -41,10 +42,10 @@ async function forwardDaemon(extra: Record<string, unknown> = {}) {
 }
 
 async function expectSameAsReplay(d: RunningDaemon) {
-  // 33 lines in the fixture (see replay.test.ts)
-  await waitFor('33 lines', async () => sum(await d.samples(), 'quay_log_exporter_lines_total') === LINES.length);
+  // 35 lines in the fixture (quay-supervisord.counts.ts)
+  await waitFor('every line', async () => sum(await d.samples(), 'quay_log_exporter_lines_total') === LINES.length);
   replayed ??= (await runCli(['replay', FIXTURE])).stdout;
-  expect(LINES).toHaveLength(33);
+  expect(LINES).toHaveLength(FIXTURE_LINES);
   expect(withoutInputSeries((await d.get('/metrics')).body)).toBe(withoutInputSeries(replayed));
 }
 
@@ -66,7 +67,7 @@ describe('forward input in the running exporter', () => {
       await expectSameAsReplay(d);
       await client.disconnect();
       const samples = await d.samples();
-      expect(sum(samples, 'quay_log_exporter_records_received_total', { input: 'fluent', source: 'supervisord' })).toBe(33);
+      expect(sum(samples, 'quay_log_exporter_records_received_total', { input: 'fluent', source: 'supervisord' })).toBe(FIXTURE_LINES);
       expect(sum(samples, 'quay_log_exporter_forward_acks_total')).toBeGreaterThan(0);
     });
   }

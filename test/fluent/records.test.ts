@@ -16,17 +16,20 @@ import { runCli } from '../helpers/cli.js';
 import { startDaemon, waitFor, type RunningDaemon } from '../helpers/daemon.js';
 import { sum } from '../helpers/exposition.js';
 import { freePort } from '../helpers/wait.js';
+import { FIXTURE_LINES } from '../fixtures/quay-supervisord.counts.js';
 import { encoder, FrameScanner, decoder } from '../../src/inputs/forward/protocol.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/quay-supervisord.log', import.meta.url));
 const LINES = readFileSync(FIXTURE, 'utf8').split('\n').filter((l) => l !== '');
 /**
  * Events in the fixture, by hand: 2 slow transfers (the 2 MiB pull in 4 s, the 3 MiB push in 6 s: both 512 KiB/s),
- * 2 mirror syncs (v1.7.0 failed rate_limited, v1.8.0 success), 2 GC runs (_garbage_collection_repos success).
+ * 2 mirror syncs (v1.7.0 failed rate_limited, v1.8.0 success), 2 GC runs (_garbage_collection_repos success),
+ * and the mirror attempt (partial: 1 of 2 tags failed), closed when the stream ends (stdin's end, the connection's close).
  */
-const EVENTS = 6;
-/** Matched lines: nginx 18 + gunicorn 2 + mirror 5 + gc 2 (quay-supervisord.counts.ts). */
-const MATCHED = 27;
+const EVENTS = 7;
+const EVENT_NAMES = ['quay_slow_transfer', 'quay_slow_transfer', 'quay_mirror_sync', 'quay_mirror_sync', 'quay_gc_run', 'quay_gc_run', 'quay_mirror_attempt'];
+/** Matched lines: nginx 20 + gunicorn 2 + mirror 5 + gc 2 (quay-supervisord.counts.ts). */
+const MATCHED = 29;
 
 function configFile(config: Record<string, unknown>): string {
   const dir = mkdtempSync(join(tmpdir(), 'qle-rec-'));
@@ -52,8 +55,9 @@ async function execFilter(select: string, format: 'json'): Promise<Rec[]> {
 describe('the exporter as Fluentd exec_filter: records on stdin, parsed records on stdout', () => {
   it('select all (json): every line with what was read from it, the sender\'s keys kept, and every event', async () => {
     const out = await execFilter('all', 'json');
-    // 33 lines + 6 events
-    expect(out).toHaveLength(33 + EVENTS);
+    // 35 lines + 7 events
+    expect(LINES).toHaveLength(FIXTURE_LINES);
+    expect(out).toHaveLength(FIXTURE_LINES + EVENTS);
     const lines = out.filter((r) => r.quay.event === undefined);
     expect(lines.map((r) => r.message)).toEqual(LINES);
     expect(lines.every((r) => r.host === 'node-1')).toBe(true);
@@ -65,23 +69,23 @@ describe('the exporter as Fluentd exec_filter: records on stdin, parsed records 
     });
     const results = lines.map((r) => `${String(r.quay.source)}/${String(r.quay.result)}`);
     // the same split as quay_log_exporter_lines_total
-    expect(results.filter((x) => x === 'nginx/matched')).toHaveLength(18);
+    expect(results.filter((x) => x === 'nginx/matched')).toHaveLength(20);
     expect(results.filter((x) => x === 'other/ignored')).toHaveLength(1);
     const events = out.filter((r) => r.quay.event !== undefined).map((r) => r.quay);
-    expect(events.map((e) => e.event)).toEqual(['quay_slow_transfer', 'quay_slow_transfer', 'quay_mirror_sync', 'quay_mirror_sync', 'quay_gc_run', 'quay_gc_run']);
+    expect(events.map((e) => e.event)).toEqual(EVENT_NAMES);
     expect(events[2]).toMatchObject({ namespace: 'mirrors', repository: 'node-exporter', result: 'failed', reason: 'rate_limited', tag: 'v1.7.0' });
     expect(events[0]).toMatchObject({ direction: 'pull', bytes: 2097152, seconds: 4, namespace: 'org', repository: 'team/app', time: '2026-11-22T10:15:35.000Z' });
   });
 
-  it('select matched: only lines that matched (27), and the events', async () => {
+  it('select matched: only lines that matched (29), and the events', async () => {
     const out = await execFilter('matched', 'json');
     expect(out).toHaveLength(MATCHED + EVENTS);
     expect(out.filter((r) => r.quay.event === undefined).every((r) => r.quay.result === 'matched')).toBe(true);
   });
 
-  it('select events: the 6 events alone', async () => {
+  it('select events: the 7 events alone', async () => {
     const out = await execFilter('events', 'json');
-    expect(out.map((r) => r.quay.event)).toEqual(['quay_slow_transfer', 'quay_slow_transfer', 'quay_mirror_sync', 'quay_mirror_sync', 'quay_gc_run', 'quay_gc_run']);
+    expect(out.map((r) => r.quay.event)).toEqual(EVENT_NAMES);
   });
 
   it('msgpack in, msgpack out (exec_filter <format> msgpack / <parse> msgpack)', async () => {
@@ -95,7 +99,7 @@ describe('the exporter as Fluentd exec_filter: records on stdin, parsed records 
     const code = await new Promise<number | null>((r) => child.on('close', r));
     expect(code).toBe(0);
     const out = [...decodeMulti(Buffer.concat(chunks))] as Rec[];
-    expect(out).toHaveLength(33 + EVENTS);
+    expect(out).toHaveLength(FIXTURE_LINES + EVENTS);
     expect(out.filter((r) => r.quay.event === undefined).map((r) => r.message)).toEqual(LINES);
   });
 });
@@ -129,9 +133,9 @@ describe('forward output', () => {
       await client.connect();
       await Promise.all(LINES.map((line) => client.emit('supervisord', { log: line, pod: 'quay-0' })));
       await client.disconnect();
-      // 33 lines + 6 events, each acked by the server
-      await waitFor('39 records at the next hop', () => got.length === 33 + EVENTS);
-      await waitFor('39 acked', async () => sum(await d.samples(), 'quay_log_exporter_records_out_total', { output: 'forward' }) === 39);
+      // 35 lines + 7 events (the attempt's when the client's connection closed), each acked by the server
+      await waitFor('42 records at the next hop', () => got.length === FIXTURE_LINES + EVENTS);
+      await waitFor('42 acked', async () => sum(await d.samples(), 'quay_log_exporter_records_out_total', { output: 'forward' }) === 42);
       const lines = got.filter((g) => g.record.quay.event === undefined);
       expect(lines.map((g) => g.record.log)).toEqual(LINES);
       expect(lines.every((g) => g.tag === 'quay.supervisord' && g.record.pod === 'quay-0')).toBe(true);
