@@ -211,10 +211,10 @@ export const forwardOutputSchema = z.strictObject({
   /** Wait for the server's ack of each chunk and resend what is not acked (at-least-once). */
   require_ack_response: z.boolean().default(true),
   ack_timeout: duration('30s'),
-  batch_records: positiveInt(1000),
+  batch_records: positiveInt(1000, 1_000_000),
   flush_interval: duration('200ms'),
   /** Records held (queued and unacknowledged) at most: past half of it inputs pause, past all of it new records are dropped and counted. */
-  buffer_records: positiveInt(100_000),
+  buffer_records: positiveInt(100_000, 100_000_000),
   max_retry_delay: duration('30s'),
   shutdown_timeout: duration('10s'),
 });
@@ -232,7 +232,7 @@ const records = z.strictObject({
       /** json: one object per line (Fluentd exec_filter `<parse> @type json`); msgpack: maps back to back (`<parse> @type msgpack`). */
       format: z.enum(['json', 'msgpack']).default('json'),
       /** Unwritten bytes (a reader that does not keep up) past which inputs are paused; twice this, records are dropped and counted. */
-      max_buffer_bytes: positiveInt(8 * 1024 * 1024),
+      max_buffer_bytes: positiveInt(8 * 1024 * 1024, 1024 * 1024 * 1024),
     })
     .optional(),
   forward: forwardOutputSchema.optional(),
