@@ -2,7 +2,7 @@
 /**
  * `npm run bench`: quay-log-exporter beside mtail and Oniguruma.
  *
- *   node bench/run.mjs [--lines 1000000] [--runs 3] [--seed 42] [--skip replay,rules,mtail,grok,daemon] [--strict]
+ *   node bench/run.mjs [--lines 1000000] [--runs 3] [--seed 42] [--skip replay,rules,mtail,grok,forward,daemon] [--strict]
  *
  * Fails (exit 1) when the replay's metrics differ from the corpus's true
  * counts: a fast wrong answer is not a result. With --strict it also fails
@@ -263,6 +263,16 @@ async function main() {
     log('grok engine vs Oniguruma…');
     result.grok = await benchGrokSection();
   }
+  if (!SKIP.has('forward')) {
+    // The same corpus as Fluent records over loopback, beside the file replay.
+    const { measureForward } = await import('./lib/forward-bench.mjs');
+    log('forward input: @fluent-org/logger → exporter over loopback, PackedForward with acks…');
+    const f = await measureForward(CLI, { corpusFile: c.file, lines: c.truth.lines, benchConfigFile: configFile });
+    const check = checkAgainstTruth(parsePrometheus(f.exposition), c.truth, CATALOGUE);
+    delete f.exposition;
+    result.forward = { ...f, checkedSeries: check.checked, mismatches: check.mismatches };
+    log(`  ${fmtInt(f.recordsPerSec)} records/s, exporter ${fmt1(f.exporterCpuUsPerRecord)} µs CPU/record, client ${fmt1(f.clientCpuUsPerRecord)} µs/record, ${check.mismatches.length} mismatches`);
+  }
   if (!SKIP.has('daemon')) {
     const { measureLatency, measureDaemonRss } = await import('./lib/daemon-bench.mjs');
     log('daemon: append → /metrics latency…');
@@ -293,6 +303,11 @@ async function main() {
       console.error(`\nBENCH FAILED: with ${v.name}, the built-in metrics differ from the true counts (${v.mismatches} mismatches)`);
       process.exitCode = 1;
     }
+  }
+  if (result.forward && result.forward.mismatches.length > 0) {
+    console.error(`\nBENCH FAILED: the forward input's metrics differ from the corpus's true counts (${result.forward.mismatches.length} mismatches):`);
+    for (const x of result.forward.mismatches.slice(0, 40)) console.error('  ' + x);
+    process.exitCode = 1;
   }
   if (result.replay && result.replay.mismatches.length > 0) {
     console.error(`\nBENCH FAILED: the replay's metrics differ from the corpus's true counts (${result.replay.mismatches.length} mismatches):`);
@@ -352,6 +367,19 @@ function render(r) {
     for (const v of r.rules) {
       out.push(`| ${v.name} | ${fmtInt(v.linesPerSec)} | ${fmt1(v.wallSec)} | ${fmt1(v.cpuSec)} | ${fmt1(v.peakRssMb)} | ${fmtInt(v.ruleMatches)} | ${fmt1((100 * v.linesPerSec) / base.linesPerSec)}% | ${v.mismatches === 0 ? 'yes' : `**${v.mismatches} mismatches**`} |`);
     }
+  }
+  if (r.forward) {
+    const f = r.forward;
+    out.push('');
+    out.push(`| Forward input (${f.mode}, acks, @fluent-org/logger over loopback) | value |`);
+    out.push('|---|---:|');
+    out.push(`| records/s (first emit → last ack) | ${fmtInt(f.recordsPerSec)} |`);
+    out.push(`| replay lines/s, same corpus (above) | ${fmtInt(a.linesPerSec)} |`);
+    out.push(`| exporter CPU per record | ${fmt1(f.exporterCpuUsPerRecord)} µs |`);
+    out.push(`| replay CPU per line | ${fmt1((a.cpuSec * 1e6) / r.lines)} µs |`);
+    out.push(`| client CPU per record (the sender, same machine) | ${fmt1(f.clientCpuUsPerRecord)} µs |`);
+    out.push(`| exporter peak RSS | ${fmt1(f.peakRssMb)} MB |`);
+    out.push(`| matches true counts | ${f.checkedSeries - f.mismatches.length}/${f.checkedSeries} series |`);
   }
   if (r.grok) {
     out.push('');

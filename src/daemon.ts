@@ -37,8 +37,18 @@ export class Daemon {
   static async start(config: Config, log: Logger): Promise<Daemon> {
     mkdirSync(config.state_dir, { recursive: true });
     const pipeline = new Pipeline(config, { log });
+    const pause = pipeline.influx || pipeline.records ? () => pipeline.backpressure() : undefined;
+    const origin = pipeline.records?.origin;
     const inputs = config.inputs.map((input) =>
-      createInput(input, { open: (info) => pipeline.openStream(input.source, info), registry: pipeline.registry, stateDir: config.state_dir, log }),
+      createInput(input, {
+        open: (info) => pipeline.openStream(input.source, info),
+        openSource: (source, info) => pipeline.openStream(source, info),
+        registry: pipeline.registry,
+        stateDir: config.state_dir,
+        log,
+        pause,
+        origin,
+      }),
     );
     const listen = config.http.listen ?? config.prometheus.listen;
     const server = new HttpServer({

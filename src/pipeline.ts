@@ -24,6 +24,7 @@ import { createMirrorTracker, type MirrorTracker } from './quay/mirror/index.js'
 import { NginxParser } from './quay/nginx.js';
 import { createOcMirrorParser } from './quay/oc-mirror/index.js';
 import { createRouter, type Parsers, type Router, type UnprefixedParsers } from './quay/router.js';
+import { LineFields, RecordsOut } from './records/index.js';
 import { ContainerParser, SupervisordParser } from './quay/supervisord.js';
 import { createRuleSet, type RuleSet } from './rules/index.js';
 import { resolveTrafficSource, TrafficRecorder, type TrafficSource } from './quay/traffic.js';
@@ -41,6 +42,8 @@ export interface PipelineOptions {
   readonly log: Logger;
   /** Sources read besides the configured inputs (e.g. `replay --source nginx`); they count for `traffic.source: auto`. */
   readonly extraSources?: readonly InputSource[];
+  /** false: no records out even when configured (`replay`, whose stdout is the metrics). */
+  readonly records?: boolean;
 }
 
 export class Pipeline {
@@ -53,6 +56,8 @@ export class Pipeline {
   readonly provider: MeterProvider;
   readonly trafficSource: TrafficSource;
   readonly rules: RuleSet;
+  /** Records out (outputs.records): parsed lines and events; undefined when not configured. */
+  readonly records: RecordsOut | undefined;
   private readonly parsers: Parsers;
   private readonly routers = new Map<InputSource, Router>();
   /** limits.pod_label: each pod's (`namespace/pod`) parsers record through its view of the registry; dropped when its last stream ends. */
@@ -81,12 +86,17 @@ export class Pipeline {
       if (config.outputs.influxdb.events.enabled) this.events.add(this.influx.events);
     }
     this.provider = createMeterProvider(this.registry, readers);
+    const fields = new LineFields();
+    if (config.outputs.records && options.records !== false) {
+      this.records = new RecordsOut(config.outputs.records, fields, this.registry, log);
+      this.events.add(this.records);
+    }
 
     const ctx: ParserContext = { config, registry: this.registry, events: this.events, grok: this.grok, log };
     this.trafficSource = resolveTrafficSource(config, options.extraSources);
     this.mirror = createMirrorTracker(ctx);
     const parsersOf = (ctx: ParserContext): Parsers => {
-      const traffic = new TrafficRecorder(ctx.registry, config, this.events);
+      const traffic = new TrafficRecorder(ctx.registry, config, this.events, fields);
       return {
         // Exactly one of the two gets the recorder: a request is counted from one log only.
         nginx: new NginxParser(ctx, this.trafficSource === 'nginx' ? traffic : undefined),
@@ -110,7 +120,7 @@ export class Pipeline {
   openStream(source: InputSource, info: StreamInfo): LineStream {
     if (this.podParsers !== undefined && info.pod !== undefined) return this.openPodStream(source, info, info.pod);
     let r = this.routers.get(source);
-    if (!r) this.routers.set(source, (r = createRouter(source, this.parsers, this.registry, this.unprefixed, this.rules)));
+    if (!r) this.routers.set(source, (r = createRouter(source, this.parsers, this.registry, this.unprefixed, this.rules, this.records?.observe)));
     return r.open(info);
   }
 
@@ -123,7 +133,7 @@ export class Pipeline {
       this.pods.set(key, (p = { registry, parsers: this.podParsers!(registry), routers: new Map(), open: 0 }));
     }
     let r = p.routers.get(source);
-    if (r === undefined) p.routers.set(source, (r = createRouter(source, p.parsers, p.registry, this.unprefixed, this.rules)));
+    if (r === undefined) p.routers.set(source, (r = createRouter(source, p.parsers, p.registry, this.unprefixed, this.rules, this.records?.observe)));
     const stream = r.open(info);
     p.open++;
     let ended = false;
@@ -147,8 +157,14 @@ export class Pipeline {
   }
 
   /** Final export to push outputs, then stop the SDK. */
+  /** A promise while a push output (InfluxDB events, records) is behind: inputs that can slow their sender wait on it. */
+  backpressure(): Promise<void> | undefined {
+    return this.influx?.backpressure() ?? this.records?.backpressure();
+  }
+
   async shutdown(): Promise<void> {
     if (this.influx) await this.influx.shutdown();
+    if (this.records) await this.records.shutdown();
     await this.provider.shutdown();
   }
 }

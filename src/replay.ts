@@ -30,7 +30,8 @@ export function replayInputConfig(config: Config, options: Pick<ReplayOptions, '
 
 export async function replay(config: Config, options: ReplayOptions): Promise<Pipeline> {
   const input = replayInputConfig(config, options);
-  const pipeline = new Pipeline(config, { log: options.log, extraSources: [input.source] });
+  // Records out are for `run`: replay's stdout is the metrics.
+  const pipeline = new Pipeline(config, { log: options.log, extraSources: [input.source], records: false });
   const influx = pipeline.influx;
   // Files are read one after the other, so most are pieces of one log (quay.log.1, quay.log):
   // one stream. A container's log (a Kubernetes path) is a stream of its own, its rotated

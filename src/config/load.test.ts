@@ -83,3 +83,38 @@ describe('loadConfig', () => {
     expect(() => loadConfig(join(dir, 'missing.yaml'))).toThrow(/cannot read the file: ENOENT/);
   });
 });
+
+describe('records inputs (forward, stdin json/msgpack)', () => {
+  it('a forward input gets port 24224 and message_key log by default; its files resolve against the config', () => {
+    const c = parseConfig({ inputs: [{ type: 'forward', forward: { unix_path: 'fwd.sock', tls: { cert_file: 'c.pem', key_file: 'k.pem' } } }] }, 't', {}, '/etc/qle');
+    expect(c.inputs[0]!.forward).toMatchObject({
+      listen: { host: '0.0.0.0', port: 24224 },
+      unix_path: '/etc/qle/fwd.sock',
+      tls: { cert_file: '/etc/qle/c.pem', key_file: '/etc/qle/k.pem' },
+      max_frame_bytes: 16 * 1024 * 1024,
+      max_connections: 256,
+    });
+    expect(c.inputs[0]).toMatchObject({ name: 'forward-0', message_key: 'log', format: 'text' });
+  });
+
+  it('names the key path of every misplaced setting', () => {
+    expect(
+      problems({
+        inputs: [
+          { type: 'forward', paths: ['/x'], multiline: { preset: 'python-traceback' }, forward: { security: {} } },
+          { type: 'file', paths: ['/y'], format: 'json', forward: {} },
+          { type: 'stdin', format: 'yaml' },
+        ],
+      }),
+    ).toEqual([
+      'inputs[0].forward.security.shared_key: Invalid input: expected string, received undefined',
+      'inputs[2].format: Invalid option: expected one of "text"|"json"|"msgpack"',
+    ]);
+    expect(problems({ inputs: [{ type: 'forward', paths: ['/x'], multiline: { preset: 'python-traceback' } }, { type: 'file', paths: ['/y'], format: 'json', forward: {} }] })).toEqual([
+      'inputs[0].paths: a forward input takes no paths',
+      'inputs[0].multiline: not supported on a forward input (join lines upstream, e.g. Fluent Bit\'s multiline.parser python)',
+      'inputs[1].forward: only for type: forward',
+      'inputs[1].format: only a stdin input reads json or msgpack records',
+    ]);
+  });
+});

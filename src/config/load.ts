@@ -76,7 +76,12 @@ export function parseConfig(raw: unknown, origin = '(config)', env: NodeJS.Proce
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   config.state_dir = abs(config.state_dir);
   config.grok.pattern_files = config.grok.pattern_files.map(abs);
-  for (const input of config.inputs) input.paths = input.paths.map(abs);
+  for (const input of config.inputs) {
+    input.paths = input.paths.map(abs);
+    const fwd = input.forward;
+    if (fwd?.unix_path) fwd.unix_path = abs(fwd.unix_path);
+    if (fwd?.tls) fwd.tls = { ...fwd.tls, cert_file: abs(fwd.tls.cert_file), key_file: abs(fwd.tls.key_file), ca_file: fwd.tls.ca_file && abs(fwd.tls.ca_file) };
+  }
   return config;
 }
 
@@ -88,6 +93,14 @@ function crossCheck(config: Config): string[] {
     const at = `inputs[${i}]`;
     if (input.type === 'file' && input.paths.length === 0) problems.push(`${at}.paths: a file input needs at least one path or glob`);
     if (input.type === 'stdin' && input.paths.length > 0) problems.push(`${at}.paths: a stdin input takes no paths`);
+    if (input.type === 'forward' && input.paths.length > 0) problems.push(`${at}.paths: a forward input takes no paths`);
+    if (input.type !== 'forward' && input.forward) problems.push(`${at}.forward: only for type: forward`);
+    if (input.type === 'forward' && input.framing !== 'raw') problems.push(`${at}.framing: a forward input receives whole records, not framed bytes`);
+    if (input.type === 'forward' && input.multiline) problems.push(`${at}.multiline: not supported on a forward input (join lines upstream, e.g. Fluent Bit's multiline.parser python)`);
+    if (input.type !== 'stdin' && input.format !== 'text') problems.push(`${at}.format: only a stdin input reads json or msgpack records`);
+    if (input.type === 'stdin' && input.format !== 'text' && (input.framing !== 'raw' || input.multiline)) {
+      problems.push(`${at}.format: json/msgpack records are whole lines; drop framing and multiline`);
+    }
     const name = input.name ?? `${input.type}-${i}`;
     if (names.has(name)) problems.push(`${at}.name: "${name}" is used by another input`);
     names.add(name);

@@ -95,8 +95,38 @@ const multiline = z.strictObject({
   max_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
 });
 
+/** `type: forward`: a Fluent Forward protocol v1 server (src/inputs/forward/README.md). */
+export const forwardSchema = z.strictObject({
+  /** TCP address; Fluent's default port is 24224. */
+  listen: listenAddress('0.0.0.0:24224').transform((v) => v!),
+  /** Also listen on this unix socket (Fluent Bit `Unix_Path`); the TCP port is always open. */
+  unix_path: z.string().min(1).optional(),
+  tls: z
+    .strictObject({
+      cert_file: z.string().min(1),
+      key_file: z.string().min(1),
+      /** When set, a client must present a certificate signed by this CA. */
+      ca_file: z.string().min(1).optional(),
+    })
+    .optional(),
+  /** The shared_key handshake (HELO/PING/PONG), as Fluentd's `<security>`. */
+  security: z
+    .strictObject({
+      shared_key: z.string().min(1),
+      self_hostname: z.string().min(1).default('quay-log-exporter'),
+      /** When given, clients must also send one of these username/password pairs. */
+      users: z.array(z.strictObject({ username: z.string().min(1), password: z.string() })).default([]),
+    })
+    .optional(),
+  /** A frame (one Forward message, compressed or not) larger than this closes its connection. */
+  max_frame_bytes: positiveInt(16 * 1024 * 1024, 1024 * 1024 * 1024),
+  /** A gzip chunk that inflates past this closes its connection. */
+  max_decompressed_bytes: positiveInt(64 * 1024 * 1024, 1024 * 1024 * 1024),
+  max_connections: positiveInt(256, 65_535),
+});
+
 export const inputSchema = z.strictObject({
-  type: z.enum(['file', 'stdin']).default('file'),
+  type: z.enum(['file', 'stdin', 'forward']).default('file'),
   /** Names the input in self-metrics (`input` label); defaults to `<type>-<index>`. */
   name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, "_", ".", ":" and "-" only').optional(),
   paths: z.array(z.string().min(1)).default([]),
@@ -113,6 +143,15 @@ export const inputSchema = z.strictObject({
   checkpoint_interval: duration('1s'),
   /** The saved offset of a file no longer followed (deleted; a pod gone) is dropped after this long. */
   forget_after: duration('24h'),
+  /** stdin: `text` lines, or records as JSON lines or MessagePack (what Fluentd's out_exec_filter writes). */
+  format: z.enum(['text', 'json', 'msgpack']).default('text'),
+  /** Records (forward, stdin json/msgpack): the key holding the log line; Fluent Bit's tail/CRI use `log`, Fluentd's `none` parser `message`. */
+  message_key: z.string().min(1).default('log'),
+  /** Records whose supervisord prefix was stripped upstream: the key holding the program (`nginx`, `gcworker`…). */
+  program_key: z.string().min(1).optional(),
+  /** Fluent tag pattern → source, first match wins; `*` is one tag part, `**` any number (Fluentd's <match>). */
+  tag_sources: z.record(z.string().min(1), z.enum(INPUT_SOURCES)).default({}),
+  forward: forwardSchema.optional(),
 });
 
 const failureReason = z.strictObject({
@@ -155,6 +194,50 @@ const influxdb = z.strictObject({
     })
     .prefault({}),
 });
+
+/** Records to the next hop's in_forward (src/records/README.md). */
+export const forwardOutputSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535).default(24224),
+  mode: z.enum(['Message', 'Forward', 'PackedForward', 'CompressedPackedForward']).default('PackedForward'),
+  security: z
+    .strictObject({
+      shared_key: z.string().min(1),
+      self_hostname: z.string().min(1).default('quay-log-exporter'),
+      username: z.string().default(''),
+      password: z.string().default(''),
+    })
+    .optional(),
+  /** Wait for the server's ack of each chunk and resend what is not acked (at-least-once). */
+  require_ack_response: z.boolean().default(true),
+  ack_timeout: duration('30s'),
+  batch_records: positiveInt(1000, 1_000_000),
+  flush_interval: duration('200ms'),
+  /** Records held (queued and unacknowledged) at most: past half of it inputs pause, past all of it new records are dropped and counted. */
+  buffer_records: positiveInt(100_000, 100_000_000),
+  max_retry_delay: duration('30s'),
+  shutdown_timeout: duration('10s'),
+});
+
+/** Records out (src/records/README.md): parsed lines and events, to stdout and/or a Fluent forward server. */
+const records = z.strictObject({
+  /** all: every line and every event; matched: lines that matched a pattern, and events; events: slow transfers, mirror syncs, GC runs only. */
+  select: z.enum(['all', 'matched', 'events']).default('all'),
+  /** Where a line that arrived as text is put in its record (a Fluent record keeps its own keys). */
+  message_key: z.string().min(1).default('log'),
+  /** Tag of records that arrived without one: `<tag>.<source>`, events `<tag>.event.<name>`. */
+  tag: z.string().min(1).default('quay'),
+  stdout: z
+    .strictObject({
+      /** json: one object per line (Fluentd exec_filter `<parse> @type json`); msgpack: maps back to back (`<parse> @type msgpack`). */
+      format: z.enum(['json', 'msgpack']).default('json'),
+      /** Unwritten bytes (a reader that does not keep up) past which inputs are paused; twice this, records are dropped and counted. */
+      max_buffer_bytes: positiveInt(8 * 1024 * 1024, 1024 * 1024 * 1024),
+    })
+    .optional(),
+  forward: forwardOutputSchema.optional(),
+});
+
 
 export const configSchema = z.strictObject({
   state_dir: z.string().min(1).default('/var/lib/quay-log-exporter'),
@@ -272,6 +355,7 @@ export const configSchema = z.strictObject({
   outputs: z
     .strictObject({
       influxdb: influxdb.optional(),
+      records: records.optional(),
     })
     .prefault({}),
   /** Your own metrics from grok patterns (src/rules/README.md). */
@@ -284,3 +368,5 @@ export type Config = z.output<typeof configSchema>;
 export type InputConfig = Config['inputs'][number];
 export type MultilineConfig = NonNullable<InputConfig['multiline']>;
 export type InfluxConfig = NonNullable<Config['outputs']['influxdb']>;
+export type RecordsConfig = NonNullable<Config['outputs']['records']>;
+export type ForwardOutputConfig = NonNullable<RecordsConfig['forward']>;

@@ -6,14 +6,16 @@
  */
 import type { InputConfig } from '../config/schema.js';
 import { FileInput } from './file/file-input.js';
+import { ForwardInput } from './forward/server.js';
 import { StreamInput } from './stdin.js';
 import type { Input, InputDeps } from './types.js';
 
 export { replayStream, type ReplayDeps } from './replay.js';
-export { oneHandler, type Input, type InputDeps, type LineHandler, type LineStream, type OpenStream, type StreamInfo } from './types.js';
+export { oneHandler, type Input, type InputDeps, type LineHandler, type LineStream, type OpenSourceStream, type OpenStream, type StreamInfo } from './types.js';
 
 /** Throws (with the config key in the message) on a multiline config that cannot work. */
 export function createInput(config: InputConfig, deps: InputDeps): Input {
   if (config.type === 'stdin') return new StreamInput(config, deps);
+  if (config.type === 'forward') return new ForwardInput(config, deps);
   return new FileInput(config, deps);
 }

@@ -98,3 +98,60 @@ describe('stdin input', () => {
     expect(errors).toEqual(['stdin read failed']);
   });
 });
+
+describe('stdin records (format json | msgpack), as Fluentd out_exec_filter writes them', () => {
+  /** Writes these bytes to a real pipe from a child process, in 7-byte pieces so records span reads. */
+  async function readRecords(format: 'json' | 'msgpack', bytes: Buffer) {
+    const script = `const b=Buffer.from(process.argv[1],'base64');let i=0;const t=setInterval(()=>{process.stdout.write(b.subarray(i,i+7));i+=7;if(i>=b.length)clearInterval(t);},0);`;
+    const child = spawn(process.execPath, ['-e', script, bytes.toString('base64')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const config: InputConfig = { ...inputSchema.parse({ type: 'stdin', format, message_key: 'message', program_key: 'program' }), name: 'exec' };
+    const got: { source: string; line: string }[] = [];
+    const registry = new MetricRegistry();
+    const input = new StreamInput(
+      config,
+      {
+        open: () => {
+          throw new Error('records open their stream by source');
+        },
+        registry,
+        log: silentLogger,
+        openSource: (source) => ({ line: (line) => void got.push({ source, line }), end: () => undefined }),
+      },
+      child.stdout!,
+    );
+    await input.start();
+    await input.finished;
+    const skipped = registry.counter('quay_log_exporter_records_skipped_total');
+    return { got, noMessage: skipped.at('exec', 'no_message').value, invalid: skipped.at('exec', 'invalid_entry').value };
+  }
+
+  it('json: one object per line; a line that is no JSON and a record without the key are counted', async () => {
+    const text = [
+      JSON.stringify({ message: 'nginx stdout | one', tag: 'quay' }),
+      'not json',
+      JSON.stringify({ other: 1 }),
+      JSON.stringify({ message: 'GET /v2/', program: 'nginx' }),
+      JSON.stringify([1700000000, { message: 'entry' }]),
+      JSON.stringify({ message: 'last, no newline' }),
+    ].join('\n');
+    const r = await readRecords('json', Buffer.from(text));
+    expect(r.got).toEqual([
+      { source: 'supervisord', line: 'nginx stdout | one' },
+      { source: 'supervisord', line: 'nginx stdout | GET /v2/' },
+      { source: 'supervisord', line: 'entry' },
+      { source: 'supervisord', line: 'last, no newline' },
+    ]);
+    expect([r.noMessage, r.invalid]).toEqual([1, 1]);
+  });
+
+  it('msgpack: maps back to back (and [time, record] entries)', async () => {
+    const { encoder } = await import('./forward/protocol.js');
+    const bytes = Buffer.concat(
+      [{ message: 'a' }, { message: 'b\n' }, [1700000000, { message: 'c' }], 'junk', { nope: true }, { message: 'd'.repeat(300) }].map((v) => Buffer.from(encoder.encode(v))),
+    );
+    const r = await readRecords('msgpack', bytes);
+    // 6 values: a, b (newline dropped), c, junk (invalid), {nope} (no message), ddd…
+    expect(r.got.map((g) => g.line)).toEqual(['a', 'b', 'c', 'd'.repeat(300)]);
+    expect([r.noMessage, r.invalid]).toEqual([1, 1]);
+  });
+});

@@ -8,6 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { InputConfig } from '../config/schema.js';
 import { buildLinePath, flushStages, tickStages } from './chain.js';
+import { createRecordReader } from './record-reader.js';
 import type { Input, InputDeps } from './types.js';
 
 export class StreamInput implements Input {
@@ -23,15 +24,28 @@ export class StreamInput implements Input {
 
   constructor(
     private readonly config: InputConfig,
-    private readonly deps: Pick<InputDeps, 'open' | 'registry' | 'log'>,
+    private readonly deps: Pick<InputDeps, 'open' | 'registry' | 'log' | 'openSource' | 'origin'>,
     private readonly stream: Readable = process.stdin,
   ) {
     this.name = config.name ?? 'stdin';
     this.finished = new Promise((resolve) => (this.done = resolve));
+    const bytes = deps.registry.counter('quay_log_exporter_input_bytes_total').at(this.name);
+    if (config.format !== 'text') {
+      // Records (JSON lines or MessagePack): no framing, multi-line or partial-line timeouts apply.
+      // Without a per-source opener (tests), the stream goes to the input's own source.
+      const openSource = deps.openSource ?? ((_source, info) => deps.open(info));
+      const reader = createRecordReader(config, deps.registry, openSource, deps.log, deps.origin);
+      this.onData = (chunk) => {
+        bytes.value += chunk.length;
+        reader.write(chunk);
+      };
+      this.onEnd = () => this.end(() => reader.end());
+      this.tick = () => {};
+      return;
+    }
     // One stream; it ends with stdin (`kubectl logs -f` returns when the pod is gone), not with stop().
     const lines = deps.open({ id: `stdin:${this.name}` });
     const path = buildLinePath(config, lines.line, deps.registry);
-    const bytes = deps.registry.counter('quay_log_exporter_input_bytes_total').at(this.name);
     const sp = path.splitter;
     this.onData = (chunk) => {
       bytes.value += chunk.length;

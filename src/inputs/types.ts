@@ -7,8 +7,10 @@
  * it returns, so once an input has handed over every line before an offset,
  * that offset may be saved: at-least-once, never lost.
  */
+import type { InputSource } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { MetricRegistry } from '../metrics/series.js';
+import type { OriginSlot } from '../records/record.js';
 
 /** Receives one complete line or joined multi-line event (no trailing newline). */
 export type LineHandler = (line: string) => void;
@@ -41,6 +43,9 @@ export interface LineStream {
 /** Opens a stream; the router for an input's source (Pipeline.openStream). */
 export type OpenStream = (info: StreamInfo) => LineStream;
 
+/** Opens a stream whose source the input chooses per stream (a Forward tag → tag_sources). */
+export type OpenSourceStream = (source: InputSource, info: StreamInfo) => LineStream;
+
 /** Every stream's lines to one handler, end() ignored: for tests and callers that keep no state per stream. */
 export function oneHandler(handler: LineHandler): OpenStream {
   const stream: LineStream = { line: handler, end() {} };
@@ -55,6 +60,12 @@ export interface InputDeps {
   /** Directory for offset files. */
   readonly stateDir: string;
   readonly log: Logger;
+  /** Inputs of records (forward, stdin json/msgpack): a stream per origin and tag, its source chosen per stream. */
+  readonly openSource?: OpenSourceStream;
+  /** Called after a read; an input that can slow its sender waits while it returns a promise (a push output catching up). */
+  readonly pause?: () => Promise<void> | undefined;
+  /** With records out: record inputs say here which Fluent record the line they hand over came in. */
+  readonly origin?: OriginSlot;
 }
 
 export interface Input {

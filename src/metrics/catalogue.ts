@@ -255,6 +255,66 @@ export const CATALOGUE = {
     help: 'Recordings folded into __overflow__ because a metric reached limits.max_series_per_metric.',
     labels: ['metric'],
   },
+  quay_log_exporter_records_received_total: {
+    kind: 'counter',
+    help: 'Fluent records taken in (forward, stdin json/msgpack) whose line was handed on, by input and the source their tag selected.',
+    labels: ['input', 'source'],
+  },
+  quay_log_exporter_records_skipped_total: {
+    kind: 'counter',
+    help: 'Fluent records that carried no line: no message_key (no_message), or not a [time, record] entry (invalid_entry).',
+    labels: ['input', 'reason'],
+  },
+  quay_log_exporter_forward_connections: {
+    kind: 'gauge',
+    help: 'Forward connections open now.',
+    labels: ['input'],
+  },
+  quay_log_exporter_forward_connections_total: {
+    kind: 'counter',
+    help: 'Forward connections accepted, or refused because max_connections were open.',
+    labels: ['input', 'result'],
+  },
+  quay_log_exporter_forward_handshake_failures_total: {
+    kind: 'counter',
+    help: 'Forward clients refused at the handshake: shared_key, username/password, invalid ping, or TLS.',
+    labels: ['input', 'reason'],
+  },
+  quay_log_exporter_forward_frames_rejected_total: {
+    kind: 'counter',
+    help: 'Forward messages that closed their connection: malformed, larger than max_frame_bytes, or a gzip chunk that did not inflate.',
+    labels: ['input', 'reason'],
+  },
+  quay_log_exporter_forward_acks_total: {
+    kind: 'counter',
+    help: 'Chunk acknowledgements sent, each after its records were recorded.',
+    labels: ['input'],
+  },
+  quay_log_exporter_records_out_total: {
+    kind: 'counter',
+    help: 'Records delivered by a records output (stdout: written; forward: acknowledged, or sent when acks are off).',
+    labels: ['output'],
+  },
+  quay_log_exporter_records_dropped_total: {
+    kind: 'counter',
+    help: 'Records a records output dropped: its buffer was full, or it stopped before they were delivered.',
+    labels: ['output'],
+  },
+  quay_log_exporter_records_buffered: {
+    kind: 'gauge',
+    help: 'Records held by a records output: queued, or sent and not acknowledged yet.',
+    labels: ['output'],
+  },
+  quay_log_exporter_records_acks_pending: {
+    kind: 'gauge',
+    help: 'Chunks a forward output sent and waits an ack for.',
+    labels: ['output'],
+  },
+  quay_log_exporter_records_retries_total: {
+    kind: 'counter',
+    help: 'Chunks a forward output sent again (no ack in ack_timeout, or the connection closed).',
+    labels: ['output'],
+  },
   quay_log_exporter_output_points_written_total: {
     kind: 'counter',
     help: 'Points an output delivered.',

@@ -44,6 +44,8 @@ export interface UnprefixedParsers {
 }
 
 interface Route {
+  /** The source's name, as in lines_total{source}. */
+  readonly name: SourceName;
   readonly parser: SourceParser;
   /** Indexed by LineResult. */
   readonly lines: readonly [ValueSlot, ValueSlot, ValueSlot];
@@ -89,10 +91,23 @@ const UNKNOWN: SourceParser = { parse: () => LineResult.Unmatched };
 /** Without parsers for them, every line with no prefix is `other`/unmatched. */
 const NO_UNPREFIXED: UnprefixedParsers = { supervisord: UNKNOWN, container: UNKNOWN };
 
-/** `rules`: the user's and shipped rules (src/rules); a program's table is looked up here, once. */
-export function createRouter(source: InputSource, parsers: Parsers, registry: MetricRegistry, unprefixed = NO_UNPREFIXED, rules?: RuleSet): Router {
+/** Told of every line after it was counted, with the source that read it (records out). */
+export type LineObserver = (source: string, result: LineResult, line: string) => void;
+
+/**
+ * `rules`: the user's and shipped rules (src/rules); a program's table is looked up here, once.
+ * `observe`: records out (src/records), told of each line after it was counted.
+ */
+export function createRouter(
+  source: InputSource,
+  parsers: Parsers,
+  registry: MetricRegistry,
+  unprefixed = NO_UNPREFIXED,
+  rules?: RuleSet,
+  observe?: LineObserver,
+): Router {
   if (source !== 'supervisord') {
-    const route: Route = { parser: parsers[source], lines: lineSlots(registry, source), index: 0 };
+    const route: Route = { name: source, parser: parsers[source], lines: lineSlots(registry, source), index: 0 };
     const table = rules?.forSource(source);
     return {
       open(info) {
@@ -103,6 +118,7 @@ export function createRouter(source: InputSource, parsers: Parsers, registry: Me
             const result = route.parser.parse(line, 0, st);
             if (table !== undefined) table.apply(line, 0, result === LineResult.Matched, source, info);
             route.lines[result].value++;
+            if (observe !== undefined) observe(source, result, line);
           },
           end: () => endStates([route], states),
         };
@@ -114,7 +130,7 @@ export function createRouter(source: InputSource, parsers: Parsers, registry: Me
   const bySource = new Map<SourceName, Route>();
   for (const [program, src] of Object.entries(PROGRAM_SOURCES)) {
     let route = bySource.get(src);
-    if (!route) bySource.set(src, (route = { parser: parsers[src], lines: lineSlots(registry, src), index: bySource.size }));
+    if (!route) bySource.set(src, (route = { name: src, parser: parsers[src], lines: lineSlots(registry, src), index: bySource.size }));
     routes.set(program, { route, rules: rules?.forProgram(program), program });
   }
   const all = [...bySource.values()];
@@ -137,26 +153,37 @@ export function createRouter(source: InputSource, parsers: Parsers, registry: Me
           const end = prefixEnd(line);
           if (end < 0) {
             // Rare (restarts): supervisord's own line, else the start-up script's, else unknown.
-            if (supervisord.parse(line, 0) === LineResult.Matched) supervisordLines.value++;
-            else if (container.parse(line, 0) === LineResult.Matched) containerLines.value++;
-            else otherUnmatched.value++;
+            if (supervisord.parse(line, 0) === LineResult.Matched) {
+              supervisordLines.value++;
+              if (observe !== undefined) observe(SUPERVISORD_SOURCE, LineResult.Matched, line);
+            } else if (container.parse(line, 0) === LineResult.Matched) {
+              containerLines.value++;
+              if (observe !== undefined) observe(CONTAINER_SOURCE, LineResult.Matched, line);
+            } else {
+              otherUnmatched.value++;
+              if (observe !== undefined) observe(OTHER_SOURCE, LineResult.Unmatched, line);
+            }
             return;
           }
           const p = routes.get(line.slice(0, end));
           if (p === undefined) {
             otherIgnored.value++;
+            if (observe !== undefined) observe(OTHER_SOURCE, LineResult.Ignored, line);
             return;
           }
           const start = textStartAfter(line, end);
           const route = p.route;
           if (route === undefined) {
-            otherLines[p.rules!.apply(line, start, false, p.program, info) ? LineResult.Matched : LineResult.Ignored].value++;
+            const r = p.rules!.apply(line, start, false, p.program, info) ? LineResult.Matched : LineResult.Ignored;
+            otherLines[r].value++;
+            if (observe !== undefined) observe(OTHER_SOURCE, r, line);
             return;
           }
           const st = (states[route.index] ??= openState(route, info));
           const result = route.parser.parse(line, start, st);
           if (p.rules !== undefined) p.rules.apply(line, start, result === LineResult.Matched, p.program, info);
           route.lines[result].value++;
+          if (observe !== undefined) observe(route.name, result, line);
         },
         end: () => endStates(all, states),
       };

@@ -6,6 +6,7 @@
  */
 import type { Config, InputSource } from '../config/schema.js';
 import type { EventBus } from '../events.js';
+import { LineFields } from '../records/fields.js';
 import type { PatternLibrary } from '../grok/index.js';
 import { own, type CounterFamily, type HistogramFamily, type HistogramSlot, type MetricRegistry, type ValueSlot } from '../metrics/series.js';
 import { classifyRegistryRequest, NAME_START, newRoute, splitRepositoryName, type Operation, type RegistryRoute } from './registry-route.js';
@@ -17,7 +18,8 @@ export type TrafficSource = 'nginx' | 'gunicorn';
 /** `auto` resolves to nginx when any input carries nginx lines, else gunicorn. */
 export function resolveTrafficSource(config: Config, extraSources: readonly InputSource[] = []): TrafficSource {
   if (config.traffic.source !== 'auto') return config.traffic.source;
-  const sources = [...config.inputs.map((i) => i.source), ...extraSources];
+  // A Fluent input's tags can select other sources than its own (tag_sources).
+  const sources = [...config.inputs.flatMap((i) => [i.source, ...Object.values(i.tag_sources)]), ...extraSources];
   return sources.some((s) => s === 'supervisord' || s === 'nginx') ? 'nginx' : 'gunicorn';
 }
 
@@ -223,6 +225,8 @@ export class TrafficRecorder {
     registry: MetricRegistry,
     config: Config,
     private readonly events: EventBus,
+    /** Written only while a records output is configured (LineFields.active). */
+    private readonly fields: LineFields = new LineFields(),
   ) {
     this.httpFamily = registry.counter('quay_http_requests_total');
     this.http = Array.from({ length: COMPONENTS.length * METHODS.length }, () => new Map());
@@ -255,6 +259,16 @@ export class TrafficRecorder {
     const method = methodIndex(r.method);
     this.countHttp(r, component, method);
     if (!Number.isNaN(r.seconds)) this.duration.observe((this.durationSlots[component] ??= this.duration.at(COMPONENTS[component])), r.seconds);
+    const f = this.fields;
+    if (f.active) {
+      f.set('component', COMPONENTS[component]!);
+      f.set('method', METHODS[method]!);
+      f.set('path', path ?? '');
+      f.set('status', Number(r.status));
+      f.set('bytes', r.bytesSent);
+      if (!Number.isNaN(r.requestBytes)) f.set('request_bytes', r.requestBytes);
+      if (!Number.isNaN(r.seconds)) f.set('duration', r.seconds);
+    }
     if (component !== 0) return;
     if (path!.charCodeAt(1) === 95 /* _ */) this.recordStorageProxy(r, METHODS[method]!);
     else this.recordRegistry(r, METHODS[method]!, path!);
@@ -317,6 +331,11 @@ export class TrafficRecorder {
     const op = route.operation;
     const repo = this.repository(path, route.nameEnd);
     repo.request(op, r.status).value++;
+    if (this.fields.active) {
+      this.fields.set('operation', op);
+      if (repo.namespace !== '') this.fields.set('namespace', repo.namespace);
+      if (repo.repository !== '') this.fields.set('repository', repo.repository);
+    }
     const status = r.status;
     const ok = status.length === 3 && status.charCodeAt(0) === 50; /* 2xx */
     switch (op) {
