@@ -4,7 +4,7 @@
  * Downward API), and validates it. Every problem is reported with the key
  * path it concerns, e.g. `inputs[0].start_at`.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { isAbsolute, resolve, dirname } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -77,7 +77,32 @@ export function parseConfig(raw: unknown, origin = '(config)', env: NodeJS.Proce
   config.state_dir = abs(config.state_dir);
   config.grok.pattern_files = config.grok.pattern_files.map(abs);
   for (const input of config.inputs) input.paths = input.paths.map(abs);
+  const otlp = config.outputs.otlp;
+  if (otlp) {
+    for (const value of Object.values(otlp.headers)) if (typeof value !== 'string') value.file = abs(value.file);
+    if (otlp.tls) for (const k of ['ca_file', 'cert_file', 'key_file'] as const) if (otlp.tls[k] !== undefined) otlp.tls[k] = abs(otlp.tls[k]);
+    // Read at start: a missing secret or certificate is a config error, not a crash later.
+    const missing: string[] = [];
+    for (const [name, value] of Object.entries(otlp.headers)) {
+      if (typeof value !== 'string') missing.push(...unreadable(`outputs.otlp.headers.${name}.file`, value.file));
+    }
+    for (const k of ['ca_file', 'cert_file', 'key_file'] as const) {
+      const path = otlp.tls?.[k];
+      if (path !== undefined) missing.push(...unreadable(`outputs.otlp.tls.${k}`, path));
+    }
+    if (missing.length > 0) throw new ConfigError(origin, missing);
+  }
   return config;
+}
+
+/** A file the config names that cannot be read: its key path and the reason (never its content). */
+function unreadable(keyPath: string, path: string): string[] {
+  try {
+    accessSync(path, constants.R_OK);
+    return [];
+  } catch (err) {
+    return [`${keyPath}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`];
+  }
 }
 
 /** Rules that span several keys, which the schema alone cannot say. */
@@ -113,6 +138,10 @@ function crossCheck(config: Config): string[] {
       problems.push(`mirror.failure_reasons[${i}].match: ${(err as Error).message}`);
     }
   });
+  const otlpTls = config.outputs.otlp?.tls;
+  if (otlpTls && (otlpTls.cert_file === undefined) !== (otlpTls.key_file === undefined)) {
+    problems.push('outputs.otlp.tls: give cert_file and key_file together');
+  }
   const influx = config.outputs.influxdb;
   if (influx && influx.token && (influx.username || influx.password)) {
     problems.push('outputs.influxdb: give either token or username/password, not both');

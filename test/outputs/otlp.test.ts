@@ -249,3 +249,34 @@ describe('otlp output', () => {
     }
   });
 });
+
+describe('otlp config', () => {
+  it('check-config refuses an unknown protocol, an unreadable header file and a lone client cert, naming the keys (exit 2)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qle-otlp-cfg-'));
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'outputs:\n  otlp:\n    protocol: http/xml\n    temporality: lowmemory\n');
+    const r1 = await runCli(['check-config', bad]);
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toContain('outputs.otlp.protocol');
+    expect(r1.stderr).toContain('outputs.otlp.temporality');
+    const files = join(dir, 'files.yaml');
+    writeFileSync(files, 'outputs:\n  otlp:\n    headers:\n      Authorization: {file: missing-token}\n    tls: {ca_file: ca.crt}\n');
+    const r2 = await runCli(['check-config', files]);
+    expect(r2.code).toBe(2);
+    // Relative to the config file, as every path in it.
+    expect(r2.stderr).toContain(`outputs.otlp.headers.Authorization.file: cannot read ${join(dir, 'missing-token')} (ENOENT)`);
+    expect(r2.stderr).toContain(`outputs.otlp.tls.ca_file: cannot read ${join(dir, 'ca.crt')} (ENOENT)`);
+    const lone = join(dir, 'lone.yaml');
+    writeFileSync(lone, 'outputs:\n  otlp:\n    tls: {cert_file: client.crt}\n');
+    const r4 = await runCli(['check-config', lone]);
+    expect(r4.code).toBe(2);
+    expect(r4.stderr).toContain('outputs.otlp.tls: give cert_file and key_file together');
+    writeFileSync(join(dir, 'token'), `Bearer ${TOKEN}\n`);
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, 'outputs:\n  otlp:\n    protocol: grpc\n    headers:\n      Authorization: {file: token}\n');
+    const r3 = await runCli(['check-config', good]);
+    expect(r3.code).toBe(0);
+    expect(r3.stdout).toContain('otlp grpc');
+    expect(r3.stdout + r3.stderr).not.toContain(TOKEN);
+  });
+});

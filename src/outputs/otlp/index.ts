@@ -105,7 +105,7 @@ function createInner(config: OtlpConfig, protocol: OtlpProtocol, url: string | u
 export function createOtlpOutput(config: OtlpConfig, deps: OtlpDeps): OtlpOutput {
   const { registry, log } = deps;
   const env = deps.env ?? process.env;
-  const protocol = resolveProtocol(config, env);
+  const protocol = resolveProtocol(config, env, (msg) => log.warn(msg));
   const url = resolveUrl(config, protocol);
   const intervalMs = Math.max(1, resolveIntervalMs(config, env));
   const timeoutMs = Math.max(1, resolveTimeoutMs(config, env));

@@ -26,17 +26,18 @@ function envMillis(env: Env, name: string): number | undefined {
   const v = envValue(env, name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected milliseconds, got "${v}"`);
-  return n;
+  // Not a number: ignored, as the SDKs do (the next fallback applies).
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
-export function resolveProtocol(config: OtlpConfig, env: Env): OtlpProtocol {
+/** An env value that is not a protocol is skipped with a warning, as the OpenTelemetry SDKs do. */
+export function resolveProtocol(config: OtlpConfig, env: Env, warn: (msg: string) => void = () => {}): OtlpProtocol {
   if (config.protocol) return config.protocol;
   for (const name of ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
     const v = envValue(env, name);
     if (v === undefined) continue;
-    if (!PROTOCOLS.includes(v)) throw new Error(`${name}: expected one of ${PROTOCOLS.join(', ')}, got "${v}"`);
-    return v as OtlpProtocol;
+    if (PROTOCOLS.includes(v)) return v as OtlpProtocol;
+    warn(`${name}: expected one of ${PROTOCOLS.join(', ')}, got "${v}"; ignored`);
   }
   return 'http/protobuf';
 }
