@@ -1,0 +1,171 @@
+/**
+ * Endpoint security with real parts: certificates made by `openssl`, a
+ * server made by WebSecurity from an exporter-toolkit web config, and
+ * Prometheus 2.42's own scrape client (basic_auth, tls_config) as the
+ * scraper. Right credentials over a trusted certificate scrape; a wrong
+ * password, no credentials, or an untrusted certificate fail the scrape.
+ *
+ * The server here is a stand-in for the process's HTTP server (src/http on
+ * the hardening branch), which gets its TLS and auth through the same two
+ * calls: createServer(handler) and authorize(req, path).
+ */
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/log.js';
+import { parseWebConfig, WebSecurity } from '../src/http/security/index.js';
+import { makeCerts, type TestCerts } from './helpers/certs.js';
+import { startPrometheus, waitFor, type Prometheus } from './outputs/servers.js';
+import { promApi } from './deploy/scrape-stack.js';
+import type { Server } from 'node:http';
+
+const PASSWORD = 'scrape-pass-9c1e77f0';
+const WRONG = 'wrong-pass-41d2aa';
+let certs: TestCerts;
+let security: WebSecurity;
+let server: Server;
+let port: number;
+let prom: Prometheus;
+const logLines: string[] = [];
+
+function get(path: string, opts: { ca?: string; auth?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, ca: readFileSync(opts.ca ?? certs.caCert), agent: false, headers: opts.auth ? { authorization: opts.auth } : {} },
+      (res) => {
+        let body = '';
+        res.on('data', (b: Buffer) => (body += b.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+const basic = (user: string, pw: string) => 'Basic ' + Buffer.from(`${user}:${pw}`).toString('base64');
+
+beforeAll(async () => {
+  certs = makeCerts();
+  const hash = await bcrypt.hash(PASSWORD, 10);
+  const webFile = join(certs.dir, 'web.yml');
+  // Served from copies, so the rotation test can replace them.
+  copyFileSync(certs.serverCert, join(certs.dir, 'serving.crt'));
+  copyFileSync(certs.serverKey, join(certs.dir, 'serving.key'));
+  const config = parseWebConfig(
+    {
+      tls_server_config: { cert_file: 'serving.crt', key_file: 'serving.key' },
+      http_server_config: { headers: { 'X-Content-Type-Options': 'nosniff' } },
+      basic_auth_users: { prometheus: hash },
+    },
+    webFile,
+  );
+  security = new WebSecurity({ config, log: createLogger('debug', (l) => logLines.push(l)), reloadIntervalMs: 100 });
+  server = security.createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'https://x').pathname;
+    void security.authorize(req, path).then((refused) => {
+      if (refused) return void res.writeHead(refused.status, refused.headers).end(refused.body);
+      const body = path === '/metrics' ? '# TYPE quay_test_scraped gauge\nquay_test_scraped 42\n' : 'ok\n';
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', ...security.headers }).end(body);
+    });
+  }) as Server;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as { port: number }).port;
+  const job = (name: string, extra: string) => `  - job_name: ${name}\n    scheme: https\n    static_configs: [{targets: ['127.0.0.1:${port}']}]\n${extra}`;
+  writeFileSync(join(certs.dir, 'good-password'), PASSWORD);
+  prom = await startPrometheus(`global:
+  scrape_interval: 500ms
+  scrape_timeout: 500ms
+scrape_configs:
+${job('good', `    tls_config: {ca_file: ${certs.caCert}}\n    basic_auth: {username: prometheus, password_file: ${join(certs.dir, 'good-password')}}\n`)}
+${job('wrong-password', `    tls_config: {ca_file: ${certs.caCert}}\n    basic_auth: {username: prometheus, password: ${WRONG}}\n`)}
+${job('no-credentials', `    tls_config: {ca_file: ${certs.caCert}}\n`)}
+${job('untrusted', `    tls_config: {ca_file: ${certs.otherCaCert}}\n    basic_auth: {username: prometheus, password: ${PASSWORD}}\n`)}
+`);
+}, 60_000);
+
+afterAll(async () => {
+  await prom?.destroy();
+  security?.close();
+  server?.closeAllConnections();
+  server?.close();
+});
+
+interface Target {
+  labels: { job: string };
+  health: string;
+  lastError: string;
+}
+
+describe('TLS + basic auth, scraped by Prometheus 2.42', () => {
+  it('scrapes with the right password over the trusted certificate, and refuses the rest', async () => {
+    const targets = await waitFor('all four targets scraped', async () => {
+      const t = (await promApi<{ activeTargets: Target[] }>(prom, 'targets')).activeTargets;
+      return t.length === 4 && t.every((x) => x.health !== 'unknown') ? t : undefined;
+    });
+    const by = Object.fromEntries(targets.map((t) => [t.labels.job, t]));
+    expect(by.good!.health).toBe('up');
+    expect(by['wrong-password']!.health).toBe('down');
+    expect(by['wrong-password']!.lastError).toContain('401');
+    expect(by['no-credentials']!.health).toBe('down');
+    expect(by['no-credentials']!.lastError).toContain('401');
+    expect(by.untrusted!.health).toBe('down');
+    expect(by.untrusted!.lastError).toMatch(/x509|certificate/);
+    // The value arrived through the good job only.
+    const r = await promApi<{ result: { metric: { job: string }; value: [number, string] }[] }>(prom, 'query', { query: 'quay_test_scraped' });
+    expect(r.result.map((s) => [s.metric.job, s.value[1]])).toEqual([['good', '42']]);
+  });
+
+  it('401 with WWW-Authenticate: Basic; probes open; the web config headers on answers', async () => {
+    const no = await get('/metrics');
+    expect(no.status).toBe(401);
+    expect(no.headers['www-authenticate']).toBe('Basic');
+    expect(no.headers['x-content-type-options']).toBe('nosniff');
+    expect((await get('/metrics', { auth: basic('prometheus', WRONG) })).status).toBe(401);
+    expect((await get('/metrics', { auth: basic('nobody', PASSWORD) })).status).toBe(401);
+    const ok = await get('/metrics', { auth: basic('prometheus', PASSWORD) });
+    expect(ok.status).toBe(200);
+    expect(ok.headers['x-content-type-options']).toBe('nosniff');
+    // kubelet probes carry no credentials.
+    expect((await get('/healthz')).status).toBe(200);
+    expect((await get('/readyz')).status).toBe(200);
+  });
+
+  it('bcrypt once per credential pair (cached); an unknown user is compared too (against the dummy hash)', async () => {
+    const auth = new (await import('../src/http/security/basic-auth.js')).BasicAuth({
+      users: new Map([['prometheus', await bcrypt.hash(PASSWORD, 4)]]),
+    });
+    // 3 checks, 1 computation: two concurrent + one later, same pair.
+    const [a, b] = await Promise.all([auth.check(basic('prometheus', PASSWORD)), auth.check(basic('prometheus', PASSWORD))]);
+    expect([a, b, await auth.check(basic('prometheus', PASSWORD))]).toEqual([true, true, true]);
+    expect(auth.computed).toBe(1);
+    // Unknown user: refused after a real comparison (computed 2), like a known user with a wrong password (3).
+    expect(await auth.check(basic('mallory', PASSWORD))).toBe(false);
+    expect(auth.computed).toBe(2);
+    expect(await auth.check(basic('prometheus', WRONG))).toBe(false);
+    expect(auth.computed).toBe(3);
+    // Malformed headers are refused without any computation.
+    expect(await auth.check('Bearer x')).toBe(false);
+    expect(await auth.check('Basic ' + Buffer.from('no-colon').toString('base64'))).toBe(false);
+    expect(auth.computed).toBe(3);
+  });
+
+  it('re-reads a rotated certificate without a restart', async () => {
+    // cert-manager's rotation in miniature: new key and certificate, from another CA, written over the served files.
+    const next = makeCerts();
+    await expect(get('/healthz', { ca: next.caCert })).rejects.toThrow();
+    copyFileSync(next.serverKey, join(certs.dir, 'serving.key'));
+    copyFileSync(next.serverCert, join(certs.dir, 'serving.crt'));
+    await waitFor('the new certificate served', async () => (await get('/healthz', { ca: next.caCert })).status === 200);
+    expect(security.reloads).toBeGreaterThanOrEqual(1);
+    // The old CA no longer verifies it.
+    await expect(get('/healthz', { ca: certs.caCert })).rejects.toThrow();
+  });
+
+  it('no password in any log line', () => {
+    const all = logLines.join('');
+    expect(all).not.toContain(PASSWORD);
+    expect(all).not.toContain(WRONG);
+  });
+});
