@@ -75,8 +75,8 @@ beforeAll(async () => {
   const job = (name: string, extra: string) => `  - job_name: ${name}\n    scheme: https\n    static_configs: [{targets: ['127.0.0.1:${port}']}]\n${extra}`;
   writeFileSync(join(certs.dir, 'good-password'), PASSWORD);
   prom = await startPrometheus(`global:
-  scrape_interval: 500ms
-  scrape_timeout: 500ms
+  scrape_interval: 1s
+  scrape_timeout: 1s
 scrape_configs:
 ${job('good', `    tls_config: {ca_file: ${certs.caCert}}\n    basic_auth: {username: prometheus, password_file: ${join(certs.dir, 'good-password')}}\n`)}
 ${job('wrong-password', `    tls_config: {ca_file: ${certs.caCert}}\n    basic_auth: {username: prometheus, password: ${WRONG}}\n`)}
@@ -100,9 +100,14 @@ interface Target {
 
 describe('TLS + basic auth, scraped by Prometheus 2.42', () => {
   it('scrapes with the right password over the trusted certificate, and refuses the rest', async () => {
-    const targets = await waitFor('all four targets scraped', async () => {
-      const t = (await promApi<{ activeTargets: Target[] }>(prom, 'targets')).activeTargets;
-      return t.length === 4 && t.every((x) => x.health !== 'unknown') ? t : undefined;
+    // Until each job's last scrape was answered (a busy machine may time out a first scrape while bcrypt runs).
+    let last: Target[] = [];
+    const targets = await waitFor('all four targets answered', async () => {
+      last = (await promApi<{ activeTargets: Target[] }>(prom, 'targets')).activeTargets;
+      const timedOut = last.some((x) => x.health === 'unknown' || /deadline|timeout/i.test(x.lastError));
+      return last.length === 4 && !timedOut ? last : undefined;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${JSON.stringify(last.map((t) => [t.labels.job, t.health, t.lastError]))}`);
     });
     const by = Object.fromEntries(targets.map((t) => [t.labels.job, t]));
     expect(by.good!.health).toBe('up');

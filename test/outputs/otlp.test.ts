@@ -19,8 +19,8 @@ import { sum } from '../helpers/exposition.js';
 import { startGrpcReceiver, startHttpReceiver, type ReceivedExport, type ReceivedMetric, type Receiver } from './otlp/receiver.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/quay-supervisord.log', import.meta.url));
-/** 33 lines in the fixture (see replay.test.ts). */
-const FIXTURE_LINES = 33;
+/** 35 lines in the fixture (see replay.test.ts). */
+const FIXTURE_LINES = 35;
 const TOKEN = 'otlp-test-token-5f2c9a71e3';
 /** Families that differ between a followed file and a replay (lag, watches) or exist only with an output. */
 const PROCESS_ONLY = /^quay_log_exporter_(input_bytes_total|files_watched|input_lag_bytes|rotations_total|output_)/;
@@ -108,7 +108,7 @@ describe('otlp output', () => {
     const d = await run({
       outputs: { otlp: { protocol: 'http/protobuf', endpoint: receiver.url, interval: '200ms', headers: { Authorization: { file: tokenFile } } } },
     });
-    await waitFor('an export with all 33 lines', () => receiver.exports.some((e) => linesIn(e) === FIXTURE_LINES));
+    await waitFor('an export with all 35 lines', () => receiver.exports.some((e) => linesIn(e) === FIXTURE_LINES));
     await waitFor('an export after that', () => linesIn(receiver.exports[receiver.exports.length - 1]!) === FIXTURE_LINES);
     expect(receiver.contentTypes[0]).toBe('application/x-protobuf');
     const last = receiver.exports[receiver.exports.length - 1]!;
@@ -126,7 +126,7 @@ describe('otlp output', () => {
     expect(last.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(d.stderr()).toContain('otlp output started');
     expect(d.stderr()).not.toContain(TOKEN);
-    // The output's own counters: written points, no errors (33 lines matched means at least one export was whole).
+    // The output's own counters: written points, no errors (35 lines counted means at least one export was whole).
     const samples = await d.samples();
     expect(sum(samples, 'quay_log_exporter_output_write_errors_total', { output: 'otlp' })).toBe(0);
     expect(sum(samples, 'quay_log_exporter_output_points_written_total', { output: 'otlp' })).toBeGreaterThan(0);
@@ -147,7 +147,7 @@ describe('otlp output', () => {
         },
       },
     });
-    await waitFor('an export with all 33 lines', () => receiver.exports.some((e) => linesIn(e) === FIXTURE_LINES));
+    await waitFor('an export with all 35 lines', () => receiver.exports.some((e) => linesIn(e) === FIXTURE_LINES));
     await waitFor('an export after that', () => linesIn(receiver.exports[receiver.exports.length - 1]!) === FIXTURE_LINES);
     expect(receiver.contentTypes[0]).toBe('application/json');
     expectSameAsReplay(lastExport(receiver));
@@ -174,7 +174,7 @@ describe('otlp output', () => {
       },
     );
     const total = () => receiver.exports.reduce((a, e) => a + linesIn(e), 0);
-    await waitFor('deltas adding up to 33 lines', () => total() === FIXTURE_LINES);
+    await waitFor('deltas adding up to 35 lines', () => total() === FIXTURE_LINES);
     // Two more exports, each with the lines counter's delta 0: nothing is counted twice.
     const seen = receiver.exports.length;
     await waitFor('two more exports', () => receiver.exports.length >= seen + 2);
@@ -226,7 +226,7 @@ describe('otlp output', () => {
         outputs: { otlp: { protocol: 'http/protobuf', endpoint: `http://127.0.0.1:${port}`, interval: '100ms', timeout: '5s' } },
       });
       // The lines are counted while the collector never answers.
-      await waitFor('33 lines on /metrics', async () => sum(await d.samples(), 'quay_log_exporter_lines_total') === FIXTURE_LINES);
+      await waitFor('35 lines on /metrics', async () => sum(await d.samples(), 'quay_log_exporter_lines_total') === FIXTURE_LINES);
       // Exports keep coming every 100 ms; each one finding the first still in flight fails at once and is counted.
       await waitFor('5 failed exports', async () => sum(await d.samples(), 'quay_log_exporter_output_write_errors_total', { output: 'otlp' }) >= 5);
       const samples = await d.samples();
