@@ -77,6 +77,17 @@ export function parseConfig(raw: unknown, origin = '(config)', env: NodeJS.Proce
   config.state_dir = abs(config.state_dir);
   config.grok.pattern_files = config.grok.pattern_files.map(abs);
   for (const input of config.inputs) input.paths = input.paths.map(abs);
+  const influx = config.outputs.influxdb;
+  if (influx) {
+    const missing: string[] = [];
+    for (const k of ['password_file', 'token_file'] as const) {
+      if (influx[k] !== undefined) missing.push(...unreadable(`outputs.influxdb.${k}`, (influx[k] = abs(influx[k]))));
+    }
+    for (const k of ['ca_file', 'cert_file', 'key_file'] as const) {
+      if (influx.tls?.[k] !== undefined) missing.push(...unreadable(`outputs.influxdb.tls.${k}`, (influx.tls[k] = abs(influx.tls[k]))));
+    }
+    if (missing.length > 0) throw new ConfigError(origin, missing);
+  }
   const otlp = config.outputs.otlp;
   if (otlp) {
     for (const value of Object.values(otlp.headers)) if (typeof value !== 'string') value.file = abs(value.file);
@@ -138,13 +149,19 @@ function crossCheck(config: Config): string[] {
       problems.push(`mirror.failure_reasons[${i}].match: ${(err as Error).message}`);
     }
   });
+  const influxCfg = config.outputs.influxdb;
+  if (influxCfg) {
+    if (influxCfg.password !== undefined && influxCfg.password_file !== undefined) problems.push('outputs.influxdb: give password or password_file, not both');
+    if (influxCfg.token !== undefined && influxCfg.token_file !== undefined) problems.push('outputs.influxdb: give token or token_file, not both');
+    if ((influxCfg.token ?? influxCfg.token_file) !== undefined && (influxCfg.username ?? influxCfg.password ?? influxCfg.password_file) !== undefined) {
+      problems.push('outputs.influxdb: give either token or username/password, not both');
+    }
+    const t = influxCfg.tls;
+    if (t && (t.cert_file === undefined) !== (t.key_file === undefined)) problems.push('outputs.influxdb.tls: give cert_file and key_file together');
+  }
   const otlpTls = config.outputs.otlp?.tls;
   if (otlpTls && (otlpTls.cert_file === undefined) !== (otlpTls.key_file === undefined)) {
     problems.push('outputs.otlp.tls: give cert_file and key_file together');
-  }
-  const influx = config.outputs.influxdb;
-  if (influx && influx.token && (influx.username || influx.password)) {
-    problems.push('outputs.influxdb: give either token or username/password, not both');
   }
   return problems;
 }

@@ -130,6 +130,18 @@ const influxdb = z.strictObject({
   password: z.string().optional(),
   /** InfluxDB 2.x/3.x token for the v1-compatible API; sent as `Authorization: Token …`. */
   token: z.string().optional(),
+  /** The password or token read from a file (a mounted Secret) at start, a trailing newline dropped. */
+  password_file: z.string().min(1).optional(),
+  token_file: z.string().min(1).optional(),
+  /** https:// : trust this CA, present this client certificate; skip-verify only with a warning. */
+  tls: z
+    .strictObject({
+      ca_file: z.string().min(1).optional(),
+      cert_file: z.string().min(1).optional(),
+      key_file: z.string().min(1).optional(),
+      insecure_skip_verify: z.boolean().default(false),
+    })
+    .optional(),
   /** How often the metrics are exported. */
   interval: duration('10s'),
   batch_size: positiveInt(5000, 1_000_000),
