@@ -5,30 +5,26 @@
  * scraper. Right credentials over a trusted certificate scrape; a wrong
  * password, no credentials, or an untrusted certificate fail the scrape.
  *
- * The server here is a stand-in for the process's HTTP server (src/http on
- * the hardening branch), which gets its TLS and auth through the same two
- * calls: createServer(handler) and authorize(req, path).
+ * The server is the real daemon (`run` with `http.web_config_file`).
  */
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/log.js';
-import { parseWebConfig, WebSecurity } from '../src/http/security/index.js';
+import { runCli } from './helpers/cli.js';
+import { startDaemon, type RunningDaemon } from './helpers/daemon.js';
 import { makeCerts, type TestCerts } from './helpers/certs.js';
 import { startPrometheus, waitFor, type Prometheus } from './outputs/servers.js';
-import { promApi } from './deploy/scrape-stack.js';
-import type { Server } from 'node:http';
+import { FIXTURE, promApi } from './deploy/scrape-stack.js';
 
 const PASSWORD = 'scrape-pass-9c1e77f0';
 const WRONG = 'wrong-pass-41d2aa';
 let certs: TestCerts;
-let security: WebSecurity;
-let server: Server;
+let daemon: RunningDaemon;
 let port: number;
 let prom: Prometheus;
-const logLines: string[] = [];
 
 function get(path: string, opts: { ca?: string; auth?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
@@ -49,29 +45,19 @@ const basic = (user: string, pw: string) => 'Basic ' + Buffer.from(`${user}:${pw
 beforeAll(async () => {
   certs = makeCerts();
   const hash = await bcrypt.hash(PASSWORD, 10);
-  const webFile = join(certs.dir, 'web.yml');
   // Served from copies, so the rotation test can replace them.
   copyFileSync(certs.serverCert, join(certs.dir, 'serving.crt'));
   copyFileSync(certs.serverKey, join(certs.dir, 'serving.key'));
-  const config = parseWebConfig(
-    {
-      tls_server_config: { cert_file: 'serving.crt', key_file: 'serving.key' },
-      http_server_config: { headers: { 'X-Content-Type-Options': 'nosniff' } },
-      basic_auth_users: { prometheus: hash },
-    },
+  // The web config as a user writes it: relative paths are relative to it.
+  const webFile = join(certs.dir, 'web.yml');
+  writeFileSync(
     webFile,
+    `tls_server_config:\n  cert_file: serving.crt\n  key_file: serving.key\nhttp_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\nbasic_auth_users:\n  prometheus: ${hash}\n`,
   );
-  security = new WebSecurity({ config, log: createLogger('debug', (l) => logLines.push(l)), reloadIntervalMs: 100 });
-  server = security.createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'https://x').pathname;
-    void security.authorize(req, path).then((refused) => {
-      if (refused) return void res.writeHead(refused.status, refused.headers).end(refused.body);
-      const body = path === '/metrics' ? '# TYPE quay_test_scraped gauge\nquay_test_scraped 42\n' : 'ok\n';
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', ...security.headers }).end(body);
-    });
-  }) as Server;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as { port: number }).port;
+  const log = join(certs.dir, 'quay.log');
+  copyFileSync(FIXTURE, log);
+  daemon = await startDaemon({ inputs: [{ paths: [log], start_at: 'beginning', source: 'supervisord' }], http: { web_config_file: webFile } }, certs.dir);
+  port = daemon.port;
   const job = (name: string, extra: string) => `  - job_name: ${name}\n    scheme: https\n    static_configs: [{targets: ['127.0.0.1:${port}']}]\n${extra}`;
   writeFileSync(join(certs.dir, 'good-password'), PASSWORD);
   prom = await startPrometheus(`global:
@@ -87,9 +73,7 @@ ${job('untrusted', `    tls_config: {ca_file: ${certs.otherCaCert}}\n    basic_a
 
 afterAll(async () => {
   await prom?.destroy();
-  security?.close();
-  server?.closeAllConnections();
-  server?.close();
+  if (daemon && daemon.proc.exitCode === null) await daemon.stop('SIGKILL');
 });
 
 interface Target {
@@ -117,9 +101,11 @@ describe('TLS + basic auth, scraped by Prometheus 2.42', () => {
     expect(by['no-credentials']!.lastError).toContain('401');
     expect(by.untrusted!.health).toBe('down');
     expect(by.untrusted!.lastError).toMatch(/x509|certificate/);
-    // The value arrived through the good job only.
-    const r = await promApi<{ result: { metric: { job: string }; value: [number, string] }[] }>(prom, 'query', { query: 'quay_test_scraped' });
-    expect(r.result.map((s) => [s.metric.job, s.value[1]])).toEqual([['good', '42']]);
+    // The exporter's numbers arrived through the good job only: 35 lines of the fixture (see replay.test.ts).
+    await waitFor('35 lines scraped', async () => {
+      const r = await promApi<{ result: { metric: { job: string }; value: [number, string] }[] }>(prom, 'query', { query: 'sum by (job) (quay_log_exporter_lines_total)' });
+      return r.result.length === 1 && r.result[0]!.metric.job === 'good' && r.result[0]!.value[1] === '35';
+    });
   });
 
   it('401 with WWW-Authenticate: Basic; probes open; the web config headers on answers', async () => {
@@ -163,14 +149,29 @@ describe('TLS + basic auth, scraped by Prometheus 2.42', () => {
     copyFileSync(next.serverKey, join(certs.dir, 'serving.key'));
     copyFileSync(next.serverCert, join(certs.dir, 'serving.crt'));
     await waitFor('the new certificate served', async () => (await get('/healthz', { ca: next.caCert })).status === 200);
-    expect(security.reloads).toBeGreaterThanOrEqual(1);
+    expect(daemon.stderr()).toContain('TLS certificate reloaded');
     // The old CA no longer verifies it.
     await expect(get('/healthz', { ca: certs.caCert })).rejects.toThrow();
   });
 
   it('no password in any log line', () => {
-    const all = logLines.join('');
+    const all = daemon.stderr();
     expect(all).not.toContain(PASSWORD);
     expect(all).not.toContain(WRONG);
+  });
+});
+
+describe('http.web_config_file in check-config', () => {
+  it('a plain password is refused with its key path, exit 2, and is not echoed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qle-webcfg-'));
+    writeFileSync(join(dir, 'web.yml'), `basic_auth_users:\n  prometheus: ${PASSWORD}\n`);
+    writeFileSync(join(dir, 'config.yaml'), 'http:\n  web_config_file: web.yml\n');
+    const r = await runCli(['check-config', join(dir, 'config.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`http.web_config_file (${join(dir, 'web.yml')}): basic_auth_users.prometheus: not a bcrypt hash`);
+    expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+    // A hash is accepted.
+    writeFileSync(join(dir, 'web.yml'), `basic_auth_users:\n  prometheus: ${await bcrypt.hash(PASSWORD, 4)}\n`);
+    expect((await runCli(['check-config', join(dir, 'config.yaml')])).code).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { isAbsolute, resolve, dirname } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { loadWebConfig, WebConfigError } from '../http/security/web-config.js';
 import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -77,6 +78,15 @@ export function parseConfig(raw: unknown, origin = '(config)', env: NodeJS.Proce
   config.state_dir = abs(config.state_dir);
   config.grok.pattern_files = config.grok.pattern_files.map(abs);
   for (const input of config.inputs) input.paths = input.paths.map(abs);
+  if (config.http.web_config_file !== undefined) {
+    const file = (config.http.web_config_file = abs(config.http.web_config_file));
+    try {
+      loadWebConfig(file);
+    } catch (err) {
+      if (!(err instanceof WebConfigError)) throw err;
+      throw new ConfigError(origin, err.problems.map((p) => `http.web_config_file (${file}): ${p}`));
+    }
+  }
   const influx = config.outputs.influxdb;
   if (influx) {
     const missing: string[] = [];

@@ -235,6 +235,10 @@ export const configSchema = z.strictObject({
       header_timeout: duration('10s'),
       /** … and its whole request within this; Node answers 408 after it. */
       request_timeout: duration('30s'),
+      /** TLS, basic auth and headers: an exporter-toolkit web config file (src/http/security/README.md). */
+      web_config_file: z.string().min(1).optional(),
+      /** /healthz and /readyz answer without credentials (kubelet probes); false: they need them too. */
+      open_probes: z.boolean().default(true),
     })
     .prefault({}),
   inputs: z.array(inputSchema).default([]),

@@ -14,7 +14,7 @@
  * a pair that does not load keeps the previous one serving.
  */
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions as HttpServerOptions } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions } from 'node:https';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { Logger } from '../../log.js';
@@ -26,6 +26,7 @@ export { BasicAuth, parseBasic } from './basic-auth.js';
 
 export interface Refusal {
   readonly status: number;
+  readonly contentType: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
@@ -56,6 +57,11 @@ export class WebSecurity {
     return this.options.config.tls !== undefined;
   }
 
+  /** How many users basic auth knows (0: no auth). */
+  get users(): number {
+    return this.options.config.users.size;
+  }
+
   get headers(): Readonly<Record<string, string>> {
     return this.options.config.headers;
   }
@@ -76,10 +82,10 @@ export class WebSecurity {
   }
 
   /** An https server with the web config's TLS, or a plain http one. */
-  createServer(handler: RequestListener): Server | HttpsServer {
+  createServer(options: HttpServerOptions, handler: RequestListener): Server | HttpsServer {
     const tls = this.options.config.tls;
-    if (!tls) return createHttpServer(handler);
-    const server = createHttpsServer(this.tlsOptions(), handler);
+    if (!tls) return createHttpServer(options, handler);
+    const server = createHttpsServer({ ...options, ...this.tlsOptions() }, handler);
     const type = tls.clientAuthType;
     if (type === 'RequireAnyClientCert' || type === 'VerifyClientCertIfGiven') {
       server.on('secureConnection', (socket: TLSSocket) => {
@@ -125,7 +131,8 @@ export class WebSecurity {
     if (await this.auth.check(req.headers.authorization)) return undefined;
     return {
       status: 401,
-      headers: { 'www-authenticate': 'Basic', 'content-type': 'text/plain; charset=utf-8', ...this.headers },
+      contentType: 'text/plain; charset=utf-8',
+      headers: { 'www-authenticate': 'Basic', ...this.headers },
       body: 'Unauthorized\n',
     };
   }
