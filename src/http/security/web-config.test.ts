@@ -71,7 +71,7 @@ describe('web config (exporter-toolkit format)', () => {
   it('the shipped example is accepted by promtool check web-config and by our loader', () => {
     const certs = makeCerts();
     // The example's paths are the Kubernetes mount; here the same file points at certificates made for the test.
-    const text = readFileSync(EXAMPLE, 'utf8').replaceAll('/etc/quay-log-exporter/tls/tls.crt', certs.serverCert).replaceAll('/etc/quay-log-exporter/tls/tls.key', certs.serverKey);
+    const text = readFileSync(EXAMPLE, 'utf8').replaceAll('/etc/quay-log-exporter-tls/tls.crt', certs.serverCert).replaceAll('/etc/quay-log-exporter-tls/tls.key', certs.serverKey);
     const file = join(mkdtempSync(join(tmpdir(), 'qle-web-')), 'web-config.yml');
     writeFileSync(file, text);
     const r = promtool(['check', 'web-config', file]);
