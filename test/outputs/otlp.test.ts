@@ -279,6 +279,14 @@ describe('otlp config', () => {
     writeFileSync(join(dir, 'token'), `Bearer ${TOKEN}\n`);
     const good = join(dir, 'good.yaml');
     writeFileSync(good, 'outputs:\n  otlp:\n    protocol: grpc\n    headers:\n      Authorization: {file: token}\n');
+    // check-config touches no network: a receiver at the endpoint gets nothing (preflight builds the pipeline without outputs).
+    const receiver = await startHttpReceiver();
+    receivers.push(receiver);
+    writeFileSync(good, `outputs:\n  otlp:\n    protocol: http/json\n    endpoint: ${receiver.url}\n    headers:\n      Authorization: {file: token}\n`);
+    const r5 = await runCli(['check-config', good]);
+    expect(r5.code).toBe(0);
+    expect(receiver.contentTypes).toEqual([]);
+    writeFileSync(good, 'outputs:\n  otlp:\n    protocol: grpc\n    headers:\n      Authorization: {file: token}\n');
     const r3 = await runCli(['check-config', good]);
     expect(r3.code).toBe(0);
     expect(r3.stdout).toContain('otlp grpc');
