@@ -211,6 +211,18 @@ describe('otlp output', () => {
     expectSameAsReplay(added);
   });
 
+  it('one export at shutdown and none before the first interval: SIGTERM sends the final numbers once', async () => {
+    const receiver = await startHttpReceiver();
+    receivers.push(receiver);
+    // An interval far longer than the test: the only export is the final one at SIGTERM.
+    const d = await run({ outputs: { otlp: { protocol: 'http/json', endpoint: receiver.url, interval: '1h' } } });
+    await waitFor('35 lines on /metrics', async () => sum(await d.samples(), 'quay_log_exporter_lines_total') === FIXTURE_LINES);
+    expect(await d.stop('SIGTERM')).toBe(0);
+    // Exactly one export (a preflight that built the output would have sent a second, empty one), with all 35 lines.
+    expect(receiver.exports).toHaveLength(1);
+    expect(linesIn(receiver.exports[0]!)).toBe(FIXTURE_LINES);
+  });
+
   it('a dead collector: failed exports are counted, lines keep being counted, one export in flight at most', async () => {
     // A "collector" that accepts connections and never answers: the worst case for memory.
     const sockets = new Set<Socket>();
