@@ -117,6 +117,10 @@ describe('TLS + basic auth, scraped by Prometheus 2.42', () => {
     expect((await get('/metrics', { auth: basic('nobody', PASSWORD) })).status).toBe(401);
     const ok = await get('/metrics', { auth: basic('prometheus', PASSWORD) });
     expect(ok.status).toBe(200);
+    // The exporter's metrics, and no password among them.
+    expect(ok.body).toContain('quay_log_exporter_lines_total');
+    expect(ok.body).not.toContain(PASSWORD);
+    expect(ok.body).not.toContain(WRONG);
     expect(ok.headers['x-content-type-options']).toBe('nosniff');
     // kubelet probes carry no credentials.
     expect((await get('/healthz')).status).toBe(200);

@@ -126,6 +126,7 @@ describe('otlp output', () => {
     expect(last.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(d.stderr()).toContain('otlp output started');
     expect(d.stderr()).not.toContain(TOKEN);
+    expect((await d.get('/metrics')).body).not.toContain(TOKEN);
     // The output's own counter: every point the receiver decoded was counted as written, no more
     // (an export is counted once its answer is back, so the receiver may be one export ahead).
     const received = () => receiver.exports.reduce((a, e) => a + e.metrics.reduce((b, m) => b + m.points.length, 0), 0);
