@@ -130,9 +130,10 @@ function cmdCheckConfig(args: string[]): number {
   preflight(config, positionals[0]!); // exactly what run checks before it starts
   const rules = compileConfigRules(config, library, new MetricRegistry(), positionals[0]); // for the summary below
   const influx = config.outputs.influxdb ? `, influxdb ${new URL(config.outputs.influxdb.url).host}/${config.outputs.influxdb.database}` : '';
+  const otlp = config.outputs.otlp ? `, otlp ${config.outputs.otlp.protocol ?? '(protocol from env)'}` : '';
   process.stdout.write(
     `${positionals[0]}: ok (${config.inputs.length} input(s): ${config.inputs.map((i) => `${i.name} [${i.source}]`).join(', ') || 'none'}; ` +
-      `prometheus ${config.prometheus.enabled ? `${config.prometheus.listen.host}:${config.prometheus.listen.port}` : 'off'}${influx}), ${rules.length} rule(s)\n`,
+      `prometheus ${config.prometheus.enabled ? `${config.prometheus.listen.host}:${config.prometheus.listen.port}` : 'off'}${influx}${otlp}), ${rules.length} rule(s)\n`,
   );
   return 0;
 }

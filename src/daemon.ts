@@ -13,6 +13,7 @@ import type { Config } from './config/schema.js';
 import { createInput } from './inputs/index.js';
 import type { Input } from './inputs/types.js';
 import type { Logger } from './log.js';
+import { loadWebConfig, WebSecurity } from './http/security/index.js';
 import { HttpServer, text } from './http/server.js';
 import { Pipeline } from './pipeline.js';
 import { mirrorRoutes } from './quay/mirror/routes.js';
@@ -51,7 +52,13 @@ export class Daemon {
       }),
     );
     const listen = config.http.listen ?? config.prometheus.listen;
+    const webConfig = config.http.web_config_file;
+    const security =
+      webConfig === undefined
+        ? undefined
+        : new WebSecurity({ config: loadWebConfig(webConfig), log, openPaths: config.http.open_probes ? ['/healthz', '/readyz'] : [] });
     const server = new HttpServer({
+      ...(security ? { security } : {}),
       host: listen.host,
       port: listen.port,
       maxConnections: config.http.max_connections,
@@ -70,7 +77,11 @@ export class Daemon {
     const routes = { ...(config.prometheus.enabled ? pipeline.prometheus.routes() : {}), ...mirrorRoutes(pipeline.mirror) };
     for (const [path, route] of Object.entries(routes)) server.route(path, route);
     daemon.address = await server.listen();
-    log.info(config.prometheus.enabled ? 'serving metrics' : 'serving http', { address: `${daemon.address.address}:${daemon.address.port}`, paths: server.paths });
+    log.info(config.prometheus.enabled ? 'serving metrics' : 'serving http', {
+      address: `${daemon.address.address}:${daemon.address.port}`,
+      paths: server.paths,
+      ...(security ? { tls: security.tls, basic_auth: security.users } : {}),
+    });
     await Promise.all(inputs.map((i) => i.start()));
     daemon.ready = true;
     const tick = setInterval(() => pipeline.mirror.tick(Date.now()), MIRROR_TICK_MS);

@@ -1,7 +1,7 @@
 /**
  * Wiring, in the direction data flows:
  *
- *   inputs ──lines──▶ router ──▶ parsers (quay/*) ──▶ series slots ──▶ MeterProvider ──▶ readers (prometheus, influxdb)
+ *   inputs ──lines──▶ router ──▶ parsers (quay/*) ──▶ series slots ──▶ MeterProvider ──▶ readers (prometheus, influxdb, otlp)
  *                                          └──────────▶ events ──────────────────────────▶ influxdb event points
  *
  * Nothing downstream calls back upstream: inputs only see a LineHandler,
@@ -17,6 +17,7 @@ import { CATALOGUE, podLabelAllowed } from './metrics/catalogue.js';
 import { createMeterProvider, HistogramProducer } from './metrics/provider.js';
 import { MetricRegistry } from './metrics/series.js';
 import { createInfluxOutput, type InfluxOutput } from './outputs/influxdb/index.js';
+import { createOtlpOutput, type OtlpOutput } from './outputs/otlp/index.js';
 import { PrometheusOutput } from './outputs/prometheus/index.js';
 import { createGcParser } from './quay/gc/index.js';
 import { GunicornParser } from './quay/gunicorn.js';
@@ -52,6 +53,7 @@ export class Pipeline {
   readonly grok: PatternLibrary;
   readonly prometheus: PrometheusOutput;
   readonly influx: InfluxOutput | undefined;
+  readonly otlp: OtlpOutput | undefined;
   readonly mirror: MirrorTracker;
   readonly provider: MeterProvider;
   readonly trafficSource: TrafficSource;
@@ -84,6 +86,10 @@ export class Pipeline {
       this.influx = createInfluxOutput(config.outputs.influxdb, { registry: this.registry, producer, log });
       readers.push(this.influx.reader);
       if (config.outputs.influxdb.events.enabled) this.events.add(this.influx.events);
+    }
+    if (config.outputs.otlp) {
+      this.otlp = createOtlpOutput(config.outputs.otlp, { registry: this.registry, producer, log });
+      readers.push(this.otlp.reader);
     }
     this.provider = createMeterProvider(this.registry, readers);
     const fields = new LineFields();
@@ -165,6 +171,7 @@ export class Pipeline {
   async shutdown(): Promise<void> {
     if (this.influx) await this.influx.shutdown();
     if (this.records) await this.records.shutdown();
+    if (this.otlp) await this.otlp.shutdown();
     await this.provider.shutdown();
   }
 }

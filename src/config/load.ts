@@ -4,10 +4,11 @@
  * Downward API), and validates it. Every problem is reported with the key
  * path it concerns, e.g. `inputs[0].start_at`.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { isAbsolute, resolve, dirname } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { loadWebConfig, WebConfigError } from '../http/security/web-config.js';
 import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -82,7 +83,52 @@ export function parseConfig(raw: unknown, origin = '(config)', env: NodeJS.Proce
     if (fwd?.unix_path) fwd.unix_path = abs(fwd.unix_path);
     if (fwd?.tls) fwd.tls = { ...fwd.tls, cert_file: abs(fwd.tls.cert_file), key_file: abs(fwd.tls.key_file), ca_file: fwd.tls.ca_file && abs(fwd.tls.ca_file) };
   }
+  if (config.http.web_config_file !== undefined) {
+    const file = (config.http.web_config_file = abs(config.http.web_config_file));
+    try {
+      loadWebConfig(file);
+    } catch (err) {
+      if (!(err instanceof WebConfigError)) throw err;
+      throw new ConfigError(origin, err.problems.map((p) => `http.web_config_file (${file}): ${p}`));
+    }
+  }
+  const influx = config.outputs.influxdb;
+  if (influx) {
+    const missing: string[] = [];
+    for (const k of ['password_file', 'token_file'] as const) {
+      if (influx[k] !== undefined) missing.push(...unreadable(`outputs.influxdb.${k}`, (influx[k] = abs(influx[k]))));
+    }
+    for (const k of ['ca_file', 'cert_file', 'key_file'] as const) {
+      if (influx.tls?.[k] !== undefined) missing.push(...unreadable(`outputs.influxdb.tls.${k}`, (influx.tls[k] = abs(influx.tls[k]))));
+    }
+    if (missing.length > 0) throw new ConfigError(origin, missing);
+  }
+  const otlp = config.outputs.otlp;
+  if (otlp) {
+    for (const value of Object.values(otlp.headers)) if (typeof value !== 'string') value.file = abs(value.file);
+    if (otlp.tls) for (const k of ['ca_file', 'cert_file', 'key_file'] as const) if (otlp.tls[k] !== undefined) otlp.tls[k] = abs(otlp.tls[k]);
+    // Read at start: a missing secret or certificate is a config error, not a crash later.
+    const missing: string[] = [];
+    for (const [name, value] of Object.entries(otlp.headers)) {
+      if (typeof value !== 'string') missing.push(...unreadable(`outputs.otlp.headers.${name}.file`, value.file));
+    }
+    for (const k of ['ca_file', 'cert_file', 'key_file'] as const) {
+      const path = otlp.tls?.[k];
+      if (path !== undefined) missing.push(...unreadable(`outputs.otlp.tls.${k}`, path));
+    }
+    if (missing.length > 0) throw new ConfigError(origin, missing);
+  }
   return config;
+}
+
+/** A file the config names that cannot be read: its key path and the reason (never its content). */
+function unreadable(keyPath: string, path: string): string[] {
+  try {
+    accessSync(path, constants.R_OK);
+    return [];
+  } catch (err) {
+    return [`${keyPath}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`];
+  }
 }
 
 /** Rules that span several keys, which the schema alone cannot say. */
@@ -126,9 +172,19 @@ function crossCheck(config: Config): string[] {
       problems.push(`mirror.failure_reasons[${i}].match: ${(err as Error).message}`);
     }
   });
-  const influx = config.outputs.influxdb;
-  if (influx && influx.token && (influx.username || influx.password)) {
-    problems.push('outputs.influxdb: give either token or username/password, not both');
+  const influxCfg = config.outputs.influxdb;
+  if (influxCfg) {
+    if (influxCfg.password !== undefined && influxCfg.password_file !== undefined) problems.push('outputs.influxdb: give password or password_file, not both');
+    if (influxCfg.token !== undefined && influxCfg.token_file !== undefined) problems.push('outputs.influxdb: give token or token_file, not both');
+    if ((influxCfg.token ?? influxCfg.token_file) !== undefined && (influxCfg.username ?? influxCfg.password ?? influxCfg.password_file) !== undefined) {
+      problems.push('outputs.influxdb: give either token or username/password, not both');
+    }
+    const t = influxCfg.tls;
+    if (t && (t.cert_file === undefined) !== (t.key_file === undefined)) problems.push('outputs.influxdb.tls: give cert_file and key_file together');
+  }
+  const otlpTls = config.outputs.otlp?.tls;
+  if (otlpTls && (otlpTls.cert_file === undefined) !== (otlpTls.key_file === undefined)) {
+    problems.push('outputs.otlp.tls: give cert_file and key_file together');
   }
   return problems;
 }

@@ -169,6 +169,18 @@ const influxdb = z.strictObject({
   password: z.string().optional(),
   /** InfluxDB 2.x/3.x token for the v1-compatible API; sent as `Authorization: Token …`. */
   token: z.string().optional(),
+  /** The password or token read from a file (a mounted Secret) at start, a trailing newline dropped. */
+  password_file: z.string().min(1).optional(),
+  token_file: z.string().min(1).optional(),
+  /** https:// : trust this CA, present this client certificate; skip-verify only with a warning. */
+  tls: z
+    .strictObject({
+      ca_file: z.string().min(1).optional(),
+      cert_file: z.string().min(1).optional(),
+      key_file: z.string().min(1).optional(),
+      insecure_skip_verify: z.boolean().default(false),
+    })
+    .optional(),
   /** How often the metrics are exported. */
   interval: duration('10s'),
   batch_size: positiveInt(5000, 1_000_000),
@@ -239,6 +251,51 @@ const records = z.strictObject({
 });
 
 
+/** A secret or header value: the text itself (`${ENV}` substituted by the loader), or `{ file: path }` read at start. */
+const optionalDuration = z
+  .union([z.string(), z.number().nonnegative()])
+  .refine((v) => !Number.isNaN(parseDurationMs(v)), {
+    message: 'expected a duration such as "250ms", "5s", "10m" or a number of seconds',
+  })
+  .transform((v) => parseDurationMs(v))
+  .optional();
+
+const secretValue = z.union([z.string(), z.strictObject({ file: z.string().min(1) })]);
+
+/** OTLP push (src/outputs/otlp/README.md). A key left out falls back to the standard OTEL_EXPORTER_OTLP_* env variable. */
+const otlp = z.strictObject({
+  protocol: z.enum(['http/protobuf', 'http/json', 'grpc']).optional(),
+  /** http/*: a base URL gets `/v1/metrics` appended (as the Collector's otlphttp exporter does); a URL with a path is used as it is. */
+  endpoint: z.string().url().optional(),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name'), secretValue).default({}),
+  tls: z
+    .strictObject({
+      ca_file: z.string().min(1).optional(),
+      cert_file: z.string().min(1).optional(),
+      key_file: z.string().min(1).optional(),
+      /** Do not check the collector's certificate (a warning is logged at start). */
+      insecure_skip_verify: z.boolean().default(false),
+    })
+    .optional(),
+  compression: z.enum(['none', 'gzip']).optional(),
+  /** Left out: OTEL_METRIC_EXPORT_INTERVAL, else 60s. */
+  interval: optionalDuration,
+  /** Per export, retries included. Left out: OTEL_EXPORTER_OTLP_(METRICS_)TIMEOUT, else 10s. */
+  timeout: optionalDuration,
+  temporality: z.enum(['cumulative', 'delta']).optional(),
+  shutdown_timeout: duration('10s'),
+  resource: z
+    .strictObject({
+      service_name: z.string().min(1).optional(),
+      service_instance_id: z.string().min(1).optional(),
+      pod_name: z.string().min(1).optional(),
+      namespace: z.string().min(1).optional(),
+      /** More resource attributes (e.g. `deployment.environment.name`). */
+      attributes: z.record(z.string().min(1), z.string()).default({}),
+    })
+    .prefault({}),
+});
+
 export const configSchema = z.strictObject({
   state_dir: z.string().min(1).default('/var/lib/quay-log-exporter'),
   log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -261,6 +318,10 @@ export const configSchema = z.strictObject({
       header_timeout: duration('10s'),
       /** … and its whole request within this; Node answers 408 after it. */
       request_timeout: duration('30s'),
+      /** TLS, basic auth and headers: an exporter-toolkit web config file (src/http/security/README.md). */
+      web_config_file: z.string().min(1).optional(),
+      /** /healthz and /readyz answer without credentials (kubelet probes); false: they need them too. */
+      open_probes: z.boolean().default(true),
     })
     .prefault({}),
   inputs: z.array(inputSchema).default([]),
@@ -356,6 +417,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       influxdb: influxdb.optional(),
       records: records.optional(),
+      otlp: otlp.optional(),
     })
     .prefault({}),
   /** Your own metrics from grok patterns (src/rules/README.md). */
@@ -370,3 +432,4 @@ export type MultilineConfig = NonNullable<InputConfig['multiline']>;
 export type InfluxConfig = NonNullable<Config['outputs']['influxdb']>;
 export type RecordsConfig = NonNullable<Config['outputs']['records']>;
 export type ForwardOutputConfig = NonNullable<RecordsConfig['forward']>;
+export type OtlpConfig = NonNullable<Config['outputs']['otlp']>;

@@ -18,6 +18,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../log.js';
+import type { WebSecurity } from './security/index.js';
 import { parseTarget, type RequestTarget } from './target.js';
 
 export interface Reply {
@@ -41,8 +42,10 @@ export interface HttpServerOptions {
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly log: Logger;
-  /** Checked before every route; a Reply refuses the request (for auth, issue 15). */
+  /** Checked before every route; a Reply refuses the request. */
   readonly authorize?: (req: Request) => Reply | undefined;
+  /** TLS, basic auth and headers from the web config (security/); plain HTTP without it. */
+  readonly security?: WebSecurity;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -77,7 +80,7 @@ export class HttpServer {
   private handle(raw: IncomingMessage, res: ServerResponse): void {
     const send = (reply: Reply) => {
       if (res.headersSent || res.destroyed) return;
-      res.writeHead(reply.status, { 'content-type': reply.contentType ?? TEXT, ...reply.headers });
+      res.writeHead(reply.status, { 'content-type': reply.contentType ?? TEXT, ...this.options.security?.headers, ...reply.headers });
       res.end(raw.method === 'HEAD' ? undefined : reply.body);
     };
     const fail = (err: unknown) => {
@@ -102,14 +105,20 @@ export class HttpServer {
         send(refused);
         return;
       }
-      const route = this.routes.get(req.path);
-      if (!route) {
-        send(text(404, `not found: try ${this.paths.join(', ')}\n`));
-        return;
-      }
-      const reply = route(req);
-      if (reply instanceof Promise) reply.then(send, fail);
-      else send(reply);
+      const dispatch = () => {
+        const route = this.routes.get(req.path);
+        if (!route) {
+          send(text(404, `not found: try ${this.paths.join(', ')}\n`));
+          return;
+        }
+        const reply = route(req);
+        if (reply instanceof Promise) reply.then(send, fail);
+        else send(reply);
+      };
+      const security = this.options.security;
+      if (security === undefined) dispatch();
+      // Basic auth is async (bcrypt in slices), so a login never holds the event loop.
+      else security.authorize(raw, req.path).then((no) => (no ? send(no) : dispatch()), fail);
     } catch (err) {
       fail(err);
     }
@@ -118,15 +127,15 @@ export class HttpServer {
   /** Resolves with the bound address once listening; rejects on EADDRINUSE etc. */
   listen(): Promise<AddressInfo> {
     const o = this.options;
-    const server = createServer(
-      {
-        headersTimeout: o.headersTimeoutMs,
-        requestTimeout: o.requestTimeoutMs,
-        // How often Node checks the two timeouts above (default 30 s, longer than they may be).
-        connectionsCheckingInterval: Math.max(100, Math.min(1000, o.headersTimeoutMs / 2)),
-      },
-      (req, res) => this.handle(req, res),
-    );
+    const serverOptions = {
+      headersTimeout: o.headersTimeoutMs,
+      requestTimeout: o.requestTimeoutMs,
+      // How often Node checks the two timeouts above (default 30 s, longer than they may be).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, o.headersTimeoutMs / 2)),
+    };
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    // https with the web config's TLS, or plain http: chosen in security/ only.
+    const server = o.security ? o.security.createServer(serverOptions, handler) : createServer(serverOptions, handler);
     server.maxConnections = o.maxConnections;
     server.keepAliveTimeout = Math.min(5000, o.requestTimeoutMs);
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -150,6 +159,7 @@ export class HttpServer {
   }
 
   close(): Promise<void> {
+    this.options.security?.close();
     const server = this.server;
     if (!server) return Promise.resolve();
     return new Promise((resolve) => {

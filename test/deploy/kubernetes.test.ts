@@ -3,11 +3,16 @@
  * the real config loader with the Downward API variables set, and the pieces
  * reference each other (volumes, ports, Secret keys, ServiceMonitor selector).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
+import { makeCerts, type TestCerts } from '../helpers/certs.js';
+import { promtool } from '../outputs/servers.js';
 
 const DIR = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -20,6 +25,11 @@ const docs: Doc[] = readdirSync(DIR)
     }),
   );
 const find = (kind: string) => docs.find((d) => d['kind'] === kind)!;
+/** The ConfigMap's web-config.yml with its certificate paths pointing at certificates made for the test. */
+const webConfigWith = (certs: TestCerts) =>
+  (find('ConfigMap')['data']['web-config.yml'] as string)
+    .replace('/etc/quay-log-exporter-tls/tls.crt', certs.serverCert)
+    .replace('/etc/quay-log-exporter-tls/tls.key', certs.serverKey);
 
 describe('Kubernetes example', () => {
   const deployment = find('Deployment');
@@ -34,6 +44,11 @@ describe('Kubernetes example', () => {
   it('the ConfigMap config passes the config loader with the pod environment', () => {
     const raw = parseAllDocuments(find('ConfigMap')['data']['config.yaml'])[0]!.toJS();
     const env = { POD_NAME: 'quay-7d9f-abcde', POD_NAMESPACE: 'quay', POD_UID: '1234-5678', NODE_NAME: 'node-1', INFLUX_USERNAME: 'quay', INFLUX_PASSWORD: 'pw' };
+    // The web config the ConfigMap mounts, with certificates made for the test where the TLS Secret is mounted.
+    const dir = mkdtempSync(join(tmpdir(), 'qle-k8s-'));
+    const certs = makeCerts(dir);
+    writeFileSync(join(dir, 'web-config.yml'), webConfigWith(certs));
+    (raw as Doc)['http']['web_config_file'] = join(dir, 'web-config.yml');
     const config = parseConfig(raw, 'configmap', env, '/');
     expect(config.inputs[0]!.paths).toEqual(['/var/log/pods/quay_quay-7d9f-abcde_1234-5678/quay-app/*.log']);
     expect(config.inputs[0]!.framing).toBe('cri');
@@ -82,6 +97,41 @@ describe('Kubernetes example', () => {
     const writable = sidecar['volumeMounts'].filter((m: Doc) => m['readOnly'] !== true).map((m: Doc) => m['name']);
     expect(writable).toEqual(['state']);
     expect(pod['spec']['volumes'].find((v: Doc) => v['name'] === 'state')).toHaveProperty('emptyDir');
+  });
+
+  it('serves TLS with basic auth: the web config is mounted, valid for promtool, and matches the scrape Secret and the TLS Secret', async () => {
+    const cm = find('ConfigMap');
+    const raw = parseAllDocuments(cm['data']['config.yaml'])[0]!.toJS() as Doc;
+    const mounts = Object.fromEntries(sidecar['volumeMounts'].map((m: Doc) => [m['name'], m['mountPath']]));
+    const volumes = Object.fromEntries(pod['spec']['volumes'].map((v: Doc) => [v['name'], v]));
+    // The config names the web config where the ConfigMap is mounted.
+    expect(raw['http']['web_config_file']).toBe(`${mounts['config']}/web-config.yml`);
+    const web = parseAllDocuments(cm['data']['web-config.yml'])[0]!.toJS() as Doc;
+    // Its certificate and key are in the TLS Secret's mount.
+    expect(volumes['tls']).toEqual({ name: 'tls', secret: { secretName: 'quay-log-exporter-tls' } });
+    expect(web['tls_server_config']['cert_file']).toBe(`${mounts['tls']}/tls.crt`);
+    expect(web['tls_server_config']['key_file']).toBe(`${mounts['tls']}/tls.key`);
+    // promtool accepts it (with real certificates at those paths).
+    const dir = mkdtempSync(join(tmpdir(), 'qle-k8s-web-'));
+    const certs = makeCerts(dir);
+    writeFileSync(join(dir, 'web-config.yml'), webConfigWith(certs));
+    const r = promtool(['check', 'web-config', join(dir, 'web-config.yml')]);
+    expect(r.output).toContain('SUCCESS');
+    // The scraper's Secret holds the password whose bcrypt hash the exporter has.
+    const scrape = docs.find((d) => d['kind'] === 'Secret' && d['metadata']['name'] === 'quay-log-exporter-scrape')!;
+    const user = scrape['stringData']['username'];
+    expect(await bcrypt.compare(scrape['stringData']['password'], web['basic_auth_users'][user])).toBe(true);
+    // The ServiceMonitor uses both, over https; the probes speak HTTPS (and need no credentials).
+    const endpoint = find('ServiceMonitor')['spec']['endpoints'][0];
+    expect(endpoint).toMatchObject({
+      scheme: 'https',
+      tlsConfig: { ca: { secret: { name: 'quay-log-exporter-tls', key: 'ca.crt' } } },
+      basicAuth: { username: { name: 'quay-log-exporter-scrape', key: 'username' }, password: { name: 'quay-log-exporter-scrape', key: 'password' } },
+    });
+    expect(sidecar['readinessProbe']['httpGet']['scheme']).toBe('HTTPS');
+    expect(sidecar['livenessProbe']['httpGet']['scheme']).toBe('HTTPS');
+    expect(raw['http']['open_probes']).toBeUndefined(); // default true: probes open
+    expect(pod['metadata']['annotations']['prometheus.io/scheme']).toBe('https');
   });
 
   it('the ServiceMonitor selects the Service and its metrics port', () => {

@@ -22,10 +22,14 @@ export interface RunningDaemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startDaemon(config: Record<string, unknown>, dir = mkdtempSync(join(tmpdir(), 'qle-daemon-'))): Promise<RunningDaemon> {
+export async function startDaemon(
+  config: Record<string, unknown>,
+  dir = mkdtempSync(join(tmpdir(), 'qle-daemon-')),
+  env?: NodeJS.ProcessEnv,
+): Promise<RunningDaemon> {
   const file = join(dir, 'config.yaml');
   writeFileSync(file, stringify({ state_dir: join(dir, 'state'), ...config, prometheus: { listen: '127.0.0.1:0', ...(config.prometheus as object) } }));
-  const proc = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {

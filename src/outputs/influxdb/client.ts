@@ -9,7 +9,14 @@
  */
 import { Pool, RequestError } from 'influx/lib/src/pool.js';
 import type { IBackoffStrategy } from 'influx/lib/src/backoff/backoff.js';
+import { readFileSync } from 'node:fs';
+import type { RequestOptions } from 'node:https';
 import type { InfluxConfig } from '../../config/schema.js';
+
+/** A mounted Secret's content; a trailing newline (echo, kubectl create secret --from-file) is not part of it. */
+function readSecret(path: string | undefined): string | undefined {
+  return path === undefined ? undefined : readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+}
 
 export type SendResult =
   | { readonly kind: 'ok' }
@@ -51,11 +58,12 @@ export class InfluxWriter {
     const userinfoUser = decodeURIComponent(url.username);
     const userinfoPass = decodeURIComponent(url.password);
     const username = config.username ?? (userinfoUser || undefined);
-    const password = config.password ?? (userinfoPass || undefined);
-    this.secrets = [config.password, config.token, userinfoPass, url.password].filter((s): s is string => typeof s === 'string' && s.length >= 3);
+    const password = config.password ?? readSecret(config.password_file) ?? (userinfoPass || undefined);
+    const token = config.token ?? readSecret(config.token_file);
+    this.secrets = [password, token, userinfoPass, url.password].filter((s): s is string => typeof s === 'string' && s.length >= 3);
     this.headers = {};
-    if (config.token) {
-      this.headers['Authorization'] = `Token ${config.token}`;
+    if (token) {
+      this.headers['Authorization'] = `Token ${token}`;
     } else if (username !== undefined) {
       this.auth = `${username}:${password ?? ''}`;
       this.secrets.push(Buffer.from(this.auth).toString('base64'));
@@ -64,7 +72,17 @@ export class InfluxWriter {
     if (config.retention_policy) this.query['rp'] = config.retention_policy;
 
     this.pool = new Pool({ maxRetries: 0, requestTimeout: config.timeout, backoff: noBackoff });
-    this.pool.addHost(this.endpoint);
+    const tls = config.tls;
+    const tlsOptions: RequestOptions | undefined =
+      tls && url.protocol === 'https:'
+        ? {
+            ...(tls.ca_file ? { ca: readFileSync(tls.ca_file) } : {}),
+            ...(tls.cert_file ? { cert: readFileSync(tls.cert_file) } : {}),
+            ...(tls.key_file ? { key: readFileSync(tls.key_file) } : {}),
+            rejectUnauthorized: !tls.insecure_skip_verify,
+          }
+        : undefined;
+    this.pool.addHost(this.endpoint, tlsOptions);
   }
 
   /** Replace every credential in `text` with `***`. */

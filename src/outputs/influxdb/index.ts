@@ -110,6 +110,8 @@ export function createInfluxOutput(config: InfluxConfig, deps: InfluxDeps): Infl
     },
   };
 
+  if (config.tls?.insecure_skip_verify) log.warn("outputs.influxdb.tls.insecure_skip_verify: InfluxDB's certificate is not checked");
+  if (config.tls && !config.url.startsWith('https:')) log.warn('outputs.influxdb.tls is set but the url is not https://: it is not used');
   log.info('influxdb output started', {
     url: writer.endpoint,
     database: config.database,
