@@ -160,6 +160,15 @@ const failureReason = z.strictObject({
   match: z.string().min(1),
 });
 
+/** TLS of a client (InfluxDB, OTLP): the CA to trust, a client certificate; skip-verify logs a warning at start. */
+const clientTls = z.strictObject({
+  ca_file: z.string().min(1).optional(),
+  cert_file: z.string().min(1).optional(),
+  key_file: z.string().min(1).optional(),
+  /** Do not check the server's certificate. */
+  insecure_skip_verify: z.boolean().default(false),
+});
+
 const influxdb = z.strictObject({
   url: httpUrl,
   database: z.string().min(1),
@@ -173,14 +182,7 @@ const influxdb = z.strictObject({
   password_file: z.string().min(1).optional(),
   token_file: z.string().min(1).optional(),
   /** https:// : trust this CA, present this client certificate; skip-verify only with a warning. */
-  tls: z
-    .strictObject({
-      ca_file: z.string().min(1).optional(),
-      cert_file: z.string().min(1).optional(),
-      key_file: z.string().min(1).optional(),
-      insecure_skip_verify: z.boolean().default(false),
-    })
-    .optional(),
+  tls: clientTls.optional(),
   /** How often the metrics are exported. */
   interval: duration('10s'),
   batch_size: positiveInt(5000, 1_000_000),
@@ -268,15 +270,7 @@ const otlp = z.strictObject({
   /** http/*: a base URL gets `/v1/metrics` appended (as the Collector's otlphttp exporter does); a URL with a path is used as it is. */
   endpoint: z.string().url().optional(),
   headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name'), secretValue).default({}),
-  tls: z
-    .strictObject({
-      ca_file: z.string().min(1).optional(),
-      cert_file: z.string().min(1).optional(),
-      key_file: z.string().min(1).optional(),
-      /** Do not check the collector's certificate (a warning is logged at start). */
-      insecure_skip_verify: z.boolean().default(false),
-    })
-    .optional(),
+  tls: clientTls.optional(),
   compression: z.enum(['none', 'gzip']).optional(),
   /** Left out: OTEL_METRIC_EXPORT_INTERVAL, else 60s. */
   interval: optionalDuration,
