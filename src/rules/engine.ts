@@ -114,15 +114,18 @@ export class RuleTable {
     let any = false;
     for (const rule of this.rules) {
       if (builtinMatched && !rule.includeMatched) continue;
+      const re = rule.regex;
+      re.lastIndex = start;
+      let m = re.exec(line);
+      if (m === null) continue;
+      // The level and logger filters only for a line the pattern matched: reading the Python header of
+      // every line of the programs a rule names cost as much as the rule itself (most lines never match).
       if (rule.levels !== undefined || rule.loggers !== undefined) {
         const h = view.python();
         if (h === undefined) continue;
         if (rule.levels !== undefined && !rule.levels.has(h.level)) continue;
         if (rule.loggers !== undefined && !rule.loggers.has(h.logger)) continue;
       }
-      const re = rule.regex;
-      re.lastIndex = start;
-      let m = re.exec(line);
       while (m !== null) {
         any = true;
         rule.matches.value++;
