@@ -129,18 +129,27 @@ describe('DaemonSet example: the manifests', () => {
   });
 });
 
+/**
+ * The example's config pointed at the temp tree: no outputs, a temp state dir and a free loopback port
+ * (startDaemon) instead of the example's :9464; only timings shortened (polls, rescans, and `input`).
+ */
+function exampleConfig(input: Doc): { config: Doc; input: Doc } {
+  const cm = docs('configmap.yaml')[0]!;
+  const config = parseAllDocuments(cm['data']['config.yaml'])[0]!.toJS() as Doc;
+  delete config['outputs'];
+  delete config['state_dir'];
+  delete config['prometheus'];
+  const first = config['inputs'][0];
+  first['paths'] = first['paths'].map((p: string) => p.replace('/var/log/', `${root}/var/log/`));
+  Object.assign(first, { poll_interval: '50ms', rescan_interval: '200ms' }, input);
+  return { config, input: first };
+}
+
 describe('DaemonSet example on a node-like directory (real CLI)', () => {
   it('two pods with the same pids, a rotation, a pod added, pods removed: exact totals, no growth of state', async () => {
     // The example's config, pointed at the temp tree; only timings are shortened for the test
     // (polls, rescans, and forget_after 1h → 1s so that forgetting happens within the run).
-    const cm = docs('configmap.yaml')[0]!;
-    const config = parseAllDocuments(cm['data']['config.yaml'])[0]!.toJS() as Doc;
-    delete config['outputs'];
-    delete config['state_dir'];
-    delete config['prometheus']; // a free loopback port (startDaemon), not the example's :9464
-    const input = config['inputs'][0];
-    input['paths'] = input['paths'].map((p: string) => p.replace('/var/log/', `${root}/var/log/`));
-    Object.assign(input, { poll_interval: '50ms', rescan_interval: '200ms', forget_after: '1s' });
+    const { config, input } = exampleConfig({ forget_after: '1s' });
     expect(input).toMatchObject({ framing: 'cri', source: 'supervisord', start_at: 'saved-or-beginning', multiline: { preset: 'python-traceback' } });
 
     // Logs written before the exporter starts are read whole (saved-or-beginning): 1 line each.
@@ -290,14 +299,7 @@ describe('DaemonSet example on a node-like directory (real CLI)', () => {
   });
 
   it('series_ttl: a gone pod\'s repository series leave the scrape after the ttl; recorded again, they come back without a reset', async () => {
-    const cm = docs('configmap.yaml')[0]!;
-    const config = parseAllDocuments(cm['data']['config.yaml'])[0]!.toJS() as Doc;
-    delete config['outputs'];
-    delete config['state_dir'];
-    delete config['prometheus']; // a free loopback port (startDaemon), not the example's :9464
-    const input = config['inputs'][0];
-    input['paths'] = input['paths'].map((p: string) => p.replace('/var/log/', `${root}/var/log/`));
-    Object.assign(input, { poll_interval: '50ms', rescan_interval: '200ms' });
+    const { config } = exampleConfig({});
     // Long enough that a scrape on a busy machine still sees the first value before it expires.
     config['limits'] = { series_ttl: '3s' };
     for (const f of readdirSync(containers)) unlinkSync(join(containers, f));
