@@ -88,6 +88,28 @@ describe('splitting', () => {
       off += l.length + 1;
     });
   });
+
+  it('multi-byte lines across decode pieces: cut at max_line_bytes as before, offsets in bytes', () => {
+    // 16,000 lines alternating "s<i>" and 100 × "é" (200 bytes) = about 1.7 MB: dozens of 64 KiB
+    // decode pieces, so pieces start and end inside the UTF-8 path. max_line_bytes 101: each é line
+    // keeps 50 "é" and the first byte of the 51st, which decodes to U+FFFD; 8,000 lines are truncated.
+    const long = 'é'.repeat(100);
+    const text = Array.from({ length: 16_000 }, (_, i) => (i % 2 ? long : `s${i}`)).join('\n') + '\n';
+    const got: Array<[string, number]> = [];
+    let truncated = 0;
+    const sp = new LineSplitter(101, (l, off) => got.push([l, off]), () => truncated++);
+    sp.write(Buffer.from(text));
+    expect(got.length).toBe(16_000);
+    expect(truncated).toBe(8_000);
+    expect(got[1]![0]).toBe('é'.repeat(50) + '\uFFFD');
+    expect(got[15_998]![0]).toBe('s15998');
+    // Line 15,998 starts after 7,999 é lines (201 bytes with their newline) and the short lines
+    // s0…s15996 (8,000 of them, every even i < 15,998): s0, s2 … s8 are 3 bytes with the newline
+    // (5 lines), s10 … s98 are 4 (45), s100 … s998 are 5 (450), s1000 … s9998 are 6 (4,500),
+    // s10000 … s15996 are 7 (2,999 lines): 15 + 180 + 2,250 + 27,000 + 20,993 = 50,438.
+    expect(got[15_998]![1]).toBe(7_999 * 201 + 50_438);
+    expect(sp.consumed).toBe(Buffer.byteLength(text));
+  });
 });
 
 describe('framing', () => {
