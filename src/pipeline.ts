@@ -45,6 +45,8 @@ export interface PipelineOptions {
   readonly extraSources?: readonly InputSource[];
   /** false: no records out even when configured (`replay`, whose stdout is the metrics). */
   readonly records?: boolean;
+  /** Where records go with `outputs.records.stdout` (default process.stdout; tests pass their own). */
+  readonly recordsStdout?: NodeJS.WritableStream & { writableLength: number };
 }
 
 export class Pipeline {
@@ -77,8 +79,10 @@ export class Pipeline {
     const podLabelled = podLabel === false ? [] : podLabel === true ? Object.keys(CATALOGUE).filter(podLabelAllowed) : podLabel;
     this.registry = new MetricRegistry(config.limits.max_series_per_metric, new Set(podLabelled));
     this.grok = loadPatterns(config, (message) => log.warn(`pattern skipped: ${message}`));
+    // Records out: one LineFields for every parser; they write to it only while a records output is active.
+    const fields = new LineFields();
     // Rule metrics are defined before the MeterProvider registers instruments for every definition.
-    this.rules = createRuleSet(config, this.grok, this.registry, this.events);
+    this.rules = createRuleSet(config, this.grok, this.registry, this.events, fields);
     const producer = new HistogramProducer(this.registry);
     this.prometheus = new PrometheusOutput({ scopeInfo: config.prometheus.scope_info, producer, registry: this.registry });
     const readers: MetricReader[] = [this.prometheus.reader];
@@ -92,13 +96,12 @@ export class Pipeline {
       readers.push(this.otlp.reader);
     }
     this.provider = createMeterProvider(this.registry, readers);
-    const fields = new LineFields();
     if (config.outputs.records && options.records !== false) {
-      this.records = new RecordsOut(config.outputs.records, fields, this.registry, log);
+      this.records = new RecordsOut(config.outputs.records, fields, this.registry, log, options.recordsStdout);
       this.events.add(this.records);
     }
 
-    const ctx: ParserContext = { config, registry: this.registry, events: this.events, grok: this.grok, log };
+    const ctx: ParserContext = { config, registry: this.registry, events: this.events, grok: this.grok, log, fields };
     this.trafficSource = resolveTrafficSource(config, options.extraSources);
     this.mirror = createMirrorTracker(ctx);
     const parsersOf = (ctx: ParserContext): Parsers => {
@@ -114,7 +117,7 @@ export class Pipeline {
     };
     this.parsers = parsersOf(ctx);
     if (podLabelled.length > 0) this.podParsers = (registry) => parsersOf({ ...ctx, registry });
-    this.unprefixed = { supervisord: new SupervisordParser(this.registry), container: new ContainerParser(this.grok) };
+    this.unprefixed = { supervisord: new SupervisordParser(this.registry, fields), container: new ContainerParser(this.grok) };
     log.debug('pipeline ready', { traffic_source: this.trafficSource });
   }
 

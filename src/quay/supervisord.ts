@@ -12,6 +12,7 @@
  */
 import { readSupervisordLog, type SupervisordLogLine } from '../formats/supervisord.js';
 import type { CounterFamily, MetricRegistry } from '../metrics/series.js';
+import { LineFields } from '../records/fields.js';
 import { MessagePattern } from './message-pattern.js';
 import { LineResult, type SourceParser } from './types.js';
 import type { PatternLibrary } from '../grok/index.js';
@@ -41,7 +42,11 @@ export class SupervisordParser implements SourceParser {
   private readonly line: SupervisordLogLine = { level: '', messageStart: 0 };
   private readonly exits: CounterFamily;
 
-  constructor(registry: MetricRegistry) {
+  constructor(
+    registry: MetricRegistry,
+    /** Records out: what the line said (written only while active). */
+    private readonly fields: LineFields = new LineFields(),
+  ) {
     this.exits = registry.counter('quay_process_exits_total');
   }
 
@@ -58,8 +63,34 @@ export class SupervisordParser implements SourceParser {
         this.exits.at(QUAY_PROGRAMS.has(name) ? name : 'other', expected).value++;
       }
     }
+    if (this.fields.active) describeSupervisordLine(line, l, this.fields);
     return LineResult.Matched;
   }
+}
+
+/** supervisord's state words (supervisor/process.py) that start a message about one program. */
+const STATE_WORDS = ['exited', 'stopped', 'spawned', 'success', 'gave up'];
+
+/**
+ * Records out: `level`, and for a message about one program its `kind` (exited, spawned, …), `program`
+ * (as written: records are no metrics), and what ended it: `exit_status` or `signal`, `expected`; `pid` of a spawn.
+ */
+function describeSupervisordLine(line: string, l: SupervisordLogLine, f: LineFields): void {
+  f.set('level', l.level);
+  const colon = line.indexOf(': ', l.messageStart);
+  if (colon < 0) return;
+  const kind = line.slice(l.messageStart, colon);
+  if (!STATE_WORDS.includes(kind)) return;
+  f.set('kind', kind.replace(' ', '_'));
+  // `spawned: 'nginx' with pid 42`, `exited: nginx (exit status 0; expected)`, `success: nginx entered RUNNING state, …`
+  const rest = line.slice(colon + 2);
+  const m = /^'?([^\s',]+)'?(?: with pid (\d+))?(?: \((?:exit status (\d+)|terminated by (SIG[A-Z0-9]+))[^;]*(?:; (not expected|expected))?\))?/.exec(rest);
+  if (m === null) return;
+  f.set('program', m[1]!);
+  if (m[2] !== undefined) f.set('pid', Number(m[2]));
+  if (m[3] !== undefined) f.set('exit_status', Number(m[3]));
+  if (m[4] !== undefined) f.set('signal', m[4]);
+  if (m[5] !== undefined) f.set('expected', m[5] === 'expected');
 }
 
 /** The container start-up script's lines (QUAY_CONTAINER_LINE, whole line). */

@@ -11,6 +11,7 @@ import type { PatternLibrary } from '../grok/index.js';
 import type { StreamInfo } from '../inputs/types.js';
 import type { Logger } from '../log.js';
 import type { MetricRegistry } from '../metrics/series.js';
+import type { LineFields } from '../records/fields.js';
 
 /** How a line counted in quay_log_exporter_lines_total{result}. */
 export const enum LineResult {
@@ -28,6 +29,8 @@ export interface ParserContext {
   readonly events: EventBus;
   readonly grok: PatternLibrary;
   readonly log: Logger;
+  /** Records out: a parser writes what it read from the line here, only while `fields.active` (src/records/README.md). */
+  readonly fields?: LineFields;
 }
 
 /**

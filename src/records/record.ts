@@ -7,7 +7,8 @@
  */
 import type { QuayEvent } from '../events.js';
 
-export type FieldValue = string | number | boolean;
+/** A field of a line's record; a rule's typed captures are one nested map (`captures`). */
+export type FieldValue = string | number | boolean | Readonly<Record<string, string | number>>;
 
 export interface LogRecord {
   readonly kind: 'line' | 'event';

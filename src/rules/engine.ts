@@ -6,10 +6,11 @@
  */
 import type { EventBus } from '../events.js';
 import type { StreamInfo } from '../inputs/types.js';
-import { parseGoDurationSeconds, type PatternLibrary } from '../grok/index.js';
+import { parseGoDurationSeconds, type GrokType, type PatternLibrary } from '../grok/index.js';
 import { toFloat, toInt } from '../grok/convert.js';
 import { PROGRAM_SOURCES } from '../quay/router.js';
 import { PythonLogReader } from '../formats/python-log.js';
+import { LineFields } from '../records/fields.js';
 import { NUMERIC_TYPES, type CompiledRule, type EventAction, type MetricAction, type Read } from './compile.js';
 
 /** What one metric action made of one match (for `grok --rule` and tests). */
@@ -89,16 +90,32 @@ function fieldValue(r: Read, m: RegExpExecArray, view: LineView): string | numbe
   return text(r, m, view);
 }
 
+/** A rule's named captures as reads (first group that took part, typed), for records out. */
+function captureReads(rule: CompiledRule): ReadonlyArray<readonly [string, Read]> {
+  const groups = new Map<string, { groups: number[]; type: GrokType }>();
+  for (const f of rule.grok.fields) {
+    if (f.type === 'drop' || f.type === 'timestamp' || f.type === 'measurement') continue;
+    const g = groups.get(f.name);
+    if (g) g.groups.push(f.group);
+    else groups.set(f.name, { groups: [f.group], type: f.type });
+  }
+  return [...groups].map(([name, g]) => [name, { kind: 'group', groups: g.groups, type: g.type, fallback: '' }] as const);
+}
+
 /** Rules of one program (or one non-supervisord input source), in the order written. */
 export class RuleTable {
   private readonly view: LineView;
   private readonly values: string[] = ['', '', '', '', ''];
+  /** By rule, built on first use (records out only). */
+  private captures: ReadonlyArray<ReadonlyArray<readonly [string, Read]>> | undefined;
 
   constructor(
     readonly rules: readonly CompiledRule[],
     grok: PatternLibrary,
     private readonly events: EventBus,
     zoneOffsetMinutes: number,
+    /** Records out: the first matching rule's name and typed captures (written only while active). */
+    private readonly fields: LineFields = new LineFields(),
   ) {
     this.view = new LineView(new PythonLogReader(grok, zoneOffsetMinutes));
   }
@@ -126,6 +143,7 @@ export class RuleTable {
         if (rule.levels !== undefined && !rule.levels.has(h.level)) continue;
         if (rule.loggers !== undefined && !rule.loggers.has(h.logger)) continue;
       }
+      if (!any && this.fields.active) this.describe(rule, m, view);
       while (m !== null) {
         any = true;
         rule.matches.value++;
@@ -137,6 +155,18 @@ export class RuleTable {
       }
     }
     return any;
+  }
+
+  /** Records out: `rule` and its `captures` (those that took part, numbers as numbers). */
+  private describe(rule: CompiledRule, m: RegExpExecArray, view: LineView): void {
+    this.captures ??= this.rules.map(captureReads);
+    const captures: Record<string, string | number> = {};
+    for (const [name, r] of this.captures[this.rules.indexOf(rule)]!) {
+      const v = fieldValue(r, m, view);
+      if (v !== undefined) captures[name] = v;
+    }
+    this.fields.set('rule', rule.name);
+    this.fields.set('captures', captures);
   }
 
   private record(action: MetricAction, m: RegExpExecArray, view: LineView): void {
@@ -219,6 +249,7 @@ export class RuleSet {
     grok: PatternLibrary,
     events: EventBus,
     zoneOffsetMinutes = 0,
+    fields?: LineFields,
   ) {
     const programs = new Map<string, CompiledRule[]>();
     const sources = new Map<string, CompiledRule[]>();
@@ -236,8 +267,8 @@ export class RuleSet {
     }
     // Rules keep the order they were written in, whichever way they name the line.
     const ordered = (list: CompiledRule[]) => rules.filter((r) => list.includes(r));
-    for (const [p, list] of programs) this.byProgram.set(p, new RuleTable(ordered(list), grok, events, zoneOffsetMinutes));
-    for (const [s, list] of sources) this.bySource.set(s, new RuleTable(ordered(list), grok, events, zoneOffsetMinutes));
+    for (const [p, list] of programs) this.byProgram.set(p, new RuleTable(ordered(list), grok, events, zoneOffsetMinutes, fields));
+    for (const [s, list] of sources) this.bySource.set(s, new RuleTable(ordered(list), grok, events, zoneOffsetMinutes, fields));
   }
 
   /** The rules of a supervisord program, undefined when none names it. */

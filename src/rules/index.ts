@@ -11,6 +11,7 @@ import type { Config } from '../config/schema.js';
 import type { EventBus } from '../events.js';
 import type { PatternLibrary } from '../grok/index.js';
 import type { MetricRegistry } from '../metrics/series.js';
+import type { LineFields } from '../records/fields.js';
 import { parseZoneOffset } from '../quay/time.js';
 import { compileRules, type CompiledRule, type RuleSource } from './compile.js';
 import { RuleSet } from './engine.js';
@@ -57,6 +58,7 @@ export function compileConfigRules(config: Config, grok: PatternLibrary, registr
   return compileRules(ruleSources(config), grok, registry, origin);
 }
 
-export function createRuleSet(config: Config, grok: PatternLibrary, registry: MetricRegistry, events: EventBus): RuleSet {
-  return new RuleSet(compileConfigRules(config, grok, registry), grok, events, parseZoneOffset(config.python_log_timezone));
+/** `fields`: records out, told which rule matched a line and its captures. */
+export function createRuleSet(config: Config, grok: PatternLibrary, registry: MetricRegistry, events: EventBus, fields?: LineFields): RuleSet {
+  return new RuleSet(compileConfigRules(config, grok, registry), grok, events, parseZoneOffset(config.python_log_timezone), fields);
 }

@@ -17,6 +17,7 @@ import { startDaemon, waitFor, type RunningDaemon } from '../helpers/daemon.js';
 import { sum } from '../helpers/exposition.js';
 import { freePort } from '../helpers/wait.js';
 import { FIXTURE_LINES } from '../fixtures/quay-supervisord.counts.js';
+import { LINE_CASES, RULES_CONFIG } from '../fixtures/line-records.js';
 import { encoder, FrameScanner, decoder } from '../../src/inputs/forward/protocol.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/quay-supervisord.log', import.meta.url));
@@ -86,6 +87,15 @@ describe('the exporter as Fluentd exec_filter: records on stdin, parsed records 
   it('select events: the 7 events alone', async () => {
     const out = await execFilter('events', 'json');
     expect(out.map((r) => r.quay.event)).toEqual(EVENT_NAMES);
+  });
+
+  it('every kind of line carries its parsed fields: mirror, GC, supervisord, a user rule (hand-written lines, exact records)', async () => {
+    const file = configFile({ ...RULES_CONFIG, inputs: [{ type: 'stdin', format: 'json', message_key: 'message' }], outputs: { records: { select: 'all', stdout: { format: 'json' } } } });
+    const r = await runCli(['run', '--config', file], { input: LINE_CASES.map((c) => JSON.stringify({ message: c.line, host: 'node-1' }) + '\n').join('') });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Rec).filter((x) => x.quay.event === undefined);
+    // 16 lines in, 16 line records out: the sender's record kept, ours under quay
+    expect(lines).toEqual(LINE_CASES.map((c) => ({ message: c.line, host: 'node-1', quay: c.quay })));
   });
 
   it('msgpack in, msgpack out (exec_filter <format> msgpack / <parse> msgpack)', async () => {

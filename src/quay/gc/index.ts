@@ -8,6 +8,7 @@ import { own, type CounterFamily, type ValueSlot } from '../../metrics/series.js
 import { isTracebackContinuation } from '../mirror/continuation.js';
 import { MessagePattern } from '../message-pattern.js';
 import { PythonLogReader } from '../python-log.js';
+import { LineFields } from '../../records/fields.js';
 import { parseZoneOffset } from '../time.js';
 import type { StreamInfo } from '../../inputs/types.js';
 import { ANONYMOUS_STREAM, eventStream, LineResult, type ParserContext, type ParserStream, type SourceParser } from '../types.js';
@@ -26,6 +27,15 @@ const JOB_NAME = /^[A-Za-z_][A-Za-z0-9_.]{0,127}$/;
 
 const TABLE_BY_KIND: Record<string, string> = { tag: 'Tag', manifest: 'Manifest', 'uploaded blob': 'UploadedBlob' };
 const CANDIDATE_KIND: Record<string, string> = { tags: 'tags', manifests: 'manifests', 'uploaded blobs': 'uploaded_blobs' };
+
+// Fields read from each message (by position): the metrics read the first ones, records out the rest (text).
+const CANDIDATES = ['count', 'kind', 'repository'];
+const ROW_DELETED = ['kind', 'row', 'digest', 'repository'];
+const PURGING = ['repository'];
+const IMMUTABLE = ['tag', 'tag_id', 'repository'];
+const BLOB_REMOVED = ['namespace', 'location', 'digest', 'path', 'repository'];
+const STORAGE_REMOVING = ['location', 'path'];
+const JOB_EXCEPTION = ['error'];
 
 type JobResult = 'success' | 'error' | 'missed' | 'skipped';
 
@@ -78,24 +88,28 @@ class GcParser implements SourceParser<GcStream> {
   private readonly namespacesPurged: ValueSlot;
   private readonly immutableSkipped: ValueSlot;
   private readonly anonymous: GcStream = { info: ANONYMOUS_STREAM, pids: new Map(), raising: undefined };
+  /** Records out: what each line said (written only while active). */
+  private readonly fields: LineFields;
 
   constructor(private readonly ctx: ParserContext) {
     const g = ctx.grok;
     this.py = new PythonLogReader(g, parseZoneOffset(ctx.config.python_log_timezone) || 0);
+    // Fields after the first ones the metrics read are read only for records out (the patterns capture them anyway).
     this.executed = new MessagePattern(g, 'QUAY_APS_JOB_EXECUTED', ['job']);
     this.raised = new MessagePattern(g, 'QUAY_APS_JOB_ERROR', ['job']);
-    this.missed = new MessagePattern(g, 'QUAY_APS_JOB_MISSED', ['job']);
+    this.missed = new MessagePattern(g, 'QUAY_APS_JOB_MISSED', ['job', 'missed_by']);
     this.skipped = new MessagePattern(g, 'QUAY_APS_JOB_SKIPPED', ['job']);
-    this.candidates = new MessagePattern(g, 'QUAY_GC_CANDIDATES', ['count', 'kind']);
-    this.rowDeleted = new MessagePattern(g, 'QUAY_GC_ROW_DELETED', ['kind']);
-    this.purging = new MessagePattern(g, 'QUAY_GC_REPO_PURGING', []);
-    this.immutable = new MessagePattern(g, 'QUAY_GC_IMMUTABLE_SKIPPED', []);
-    this.blobRemoved = new MessagePattern(g, 'QUAY_GC_BLOB_REMOVED', ['namespace', 'location']);
-    this.storageRemoving = new MessagePattern(g, 'QUAY_GC_STORAGE_REMOVING', ['location']);
-    this.operationRaised = new MessagePattern(g, 'QUAY_WORKER_OPERATION_RAISED', []);
+    this.candidates = new MessagePattern(g, 'QUAY_GC_CANDIDATES', CANDIDATES);
+    this.rowDeleted = new MessagePattern(g, 'QUAY_GC_ROW_DELETED', ROW_DELETED);
+    this.purging = new MessagePattern(g, 'QUAY_GC_REPO_PURGING', PURGING);
+    this.immutable = new MessagePattern(g, 'QUAY_GC_IMMUTABLE_SKIPPED', IMMUTABLE);
+    this.blobRemoved = new MessagePattern(g, 'QUAY_GC_BLOB_REMOVED', BLOB_REMOVED);
+    this.storageRemoving = new MessagePattern(g, 'QUAY_GC_STORAGE_REMOVING', STORAGE_REMOVING);
+    this.operationRaised = new MessagePattern(g, 'QUAY_WORKER_OPERATION_RAISED', ['retry_seconds']);
     this.nsItem = new MessagePattern(g, 'QUAY_NAMESPACE_GC_ITEM', []);
     this.sleep = new MessagePattern(g, 'QUAY_QUEUE_WORKER_SLEEP', []);
-    this.jobException = new MessagePattern(g, 'QUAY_QUEUE_JOB_EXCEPTION', []);
+    this.jobException = new MessagePattern(g, 'QUAY_QUEUE_JOB_EXCEPTION', JOB_EXCEPTION);
+    this.fields = ctx.fields ?? new LineFields();
     const r = ctx.registry;
     this.jobRuns = r.counter('quay_log_gc_job_runs_total');
     this.rows = r.counter('quay_log_gc_table_rows_deleted_total');
@@ -120,12 +134,16 @@ class GcParser implements SourceParser<GcStream> {
     const py = this.py;
     if (!py.read(line, start)) {
       if (stream.raising !== undefined) this.tracebackLine(stream, stream.raising, line, start);
-      return isTracebackContinuation(line, start) ? LineResult.Matched : LineResult.Unmatched;
+      if (!isTracebackContinuation(line, start)) return LineResult.Unmatched;
+      if (this.fields.active) this.fields.set('kind', 'traceback');
+      return LineResult.Matched;
     }
     stream.raising = undefined;
     const msg = py.message;
     const pid = this.pidGc(stream, py.pid);
     if (py.level === 'DEBUG') pid.debug = true;
+    const f = this.fields;
+    if (f.active) f.python(py);
 
     // Row deletions are the most frequent GC lines (one per row, DEBUG).
     if (this.rowDeleted.match(msg)) {
@@ -136,14 +154,21 @@ class GcParser implements SourceParser<GcStream> {
         else if (table === 'Manifest') pid.rowsManifest++;
         else pid.rowsUploadedBlob++;
       }
+      if (f.active) {
+        this.describe('row_deleted', this.rowDeleted, ROW_DELETED, 1);
+        if (table !== undefined) f.set('table', table);
+        f.set('rows', 1);
+      }
     } else if (py.logger === STORAGE_LOGGER && this.storageRemoving.match(msg)) {
       // Released Quay (v3.5.1 … v3.18.0): DEBUG, the location only.
       this.blobs.at('', this.storageRemoving.get(0)).value++;
       pid.blobsRemoved++;
+      if (f.active) this.describe('blob_removed', this.storageRemoving, STORAGE_REMOVING, 0);
     } else if (this.blobRemoved.match(msg)) {
       // Quay's main branch since 2026-08: INFO, with the namespace (and no `Removing` line).
       this.blobs.at(this.blobRemoved.get(0), this.blobRemoved.get(1)).value++;
       pid.blobsRemoved++;
+      if (f.active) this.describe('blob_removed', this.blobRemoved, BLOB_REMOVED, 0);
     } else if (this.operationRaised.match(msg)) {
       // The wrapper swallowed an exception of the running operation: apscheduler will call the run a
       // success; it was not. A namespace GC item being purged was not ("GC interrupted; will retry").
@@ -153,29 +178,53 @@ class GcParser implements SourceParser<GcStream> {
       // Which operation raised: the frame after the wrapper's `_operation_func` (joined, or on the next lines).
       stream.raising = pid;
       for (let nl = line.indexOf('\n', start); nl >= 0 && stream.raising === pid; nl = line.indexOf('\n', nl + 1)) this.tracebackLine(stream, pid, line, nl + 1);
+      if (f.active) {
+        f.set('kind', 'operation_raised');
+        const retry = this.operationRaised.get(0);
+        if (retry !== '') f.set('retry_seconds', Number(retry));
+        // Known here only when a multiline stage joined the traceback to its line.
+        if (pid.raisedIn !== '' && pid.raisedIn !== OPERATION_WRAPPER) f.set('operation', pid.raisedIn);
+      }
     } else if (this.candidates.match(msg)) {
       const kind = CANDIDATE_KIND[this.candidates.get(1)];
       const n = Number(this.candidates.get(0));
       if (kind !== undefined && Number.isSafeInteger(n) && n > 0) this.candidatesFound.at(kind).value += n;
+      if (f.active) {
+        this.describe('candidates_found', this.candidates, CANDIDATES, 2);
+        if (kind !== undefined) f.set('candidates', kind);
+        if (Number.isSafeInteger(n)) f.set('count', n);
+      }
     } else if (this.executed.match(msg)) {
       this.jobLine(this.executed.get(0), 'success', pid, stream);
     } else if (this.raised.match(msg)) {
       this.jobLine(this.raised.get(0), 'error', pid, stream);
     } else if (this.missed.match(msg)) {
       this.jobLine(this.missed.get(0), 'missed', pid, stream);
+      if (f.active) f.text('missed_by', this.missed.get(1));
     } else if (this.skipped.match(msg)) {
       this.jobLine(this.skipped.get(0), 'skipped', pid, stream);
     } else if (this.purging.match(msg)) {
       this.reposPurged.value++;
+      if (f.active) this.describe('repository_purging', this.purging, PURGING, 0);
     } else if (this.immutable.match(msg)) {
       this.immutableSkipped.value++;
+      if (f.active) {
+        this.describe('immutable_tag_skipped', this.immutable, IMMUTABLE, 0);
+        const id = Number(this.immutable.get(1));
+        if (Number.isSafeInteger(id)) f.set('tag_id', id);
+      }
     } else if (this.nsItem.match(msg)) {
       // Reaching the next item means the previous one was deleted (a failure raises out of the poll).
       if (pid.namespacePending) this.namespacesPurged.value++;
       pid.namespacePending = true;
+      if (f.active) f.set('kind', 'namespace_gc_item');
     } else if (this.sleep.match(msg) || this.jobException.match(msg)) {
       // The item went back to the queue (lock busy) or was dropped: not purged.
       pid.namespacePending = false;
+      if (f.active) {
+        if (this.jobException.match(msg)) this.describe('queue_job_exception', this.jobException, JOB_EXCEPTION, 0);
+        else f.set('kind', 'queue_sleep');
+      }
     }
     return LineResult.Matched;
   }
@@ -201,6 +250,11 @@ class GcParser implements SourceParser<GcStream> {
     if ((result === 'success' || result === 'error') && (hit || !pid.raised)) pid.raised = false;
     const job = JOB_NAME.test(rawJob) ? rawJob : 'other';
     this.jobRuns.at(job, result).value++;
+    if (this.fields.active) {
+      this.fields.set('kind', 'job_run');
+      this.fields.text('job', rawJob);
+      this.fields.set('job_result', result);
+    }
     if (result === 'success' && job === GC_REPOS_JOB) this.iterations.value++;
     if (job.endsWith(POLL_QUEUE_SUFFIX) && (result === 'success' || result === 'error')) {
       // The poll ended: its last item was deleted, unless the poll raised ("GC interrupted; will retry").
@@ -218,6 +272,13 @@ class GcParser implements SourceParser<GcStream> {
       this.ctx.events.emit({ measurement: 'quay_gc_run', time: Number.isNaN(logged) ? Date.now() : logged, tags: { job, result }, fields, ...eventStream(stream.info) });
     }
     pid.rowsTag = pid.rowsManifest = pid.rowsUploadedBlob = pid.blobsRemoved = 0;
+  }
+
+  /** Records out: the line's `kind` and the text captures of `p`'s last match, `names` (its fields) from `from` on. */
+  private describe(kind: string, p: MessagePattern, names: readonly string[], from: number): void {
+    const f = this.fields;
+    f.set('kind', kind);
+    for (let i = from; i < names.length; i++) f.text(names[i]!, p.get(i));
   }
 
   private pidGc(stream: GcStream, pid: string): PidGc {

@@ -8,6 +8,7 @@ import type { EventBus } from '../../events.js';
 import { own, type CounterFamily, type HistogramFamily } from '../../metrics/series.js';
 import { createFailureClassifier, UNKNOWN_ERROR } from '../failure-reasons.js';
 import { PythonLogReader } from '../python-log.js';
+import { LineFields } from '../../records/fields.js';
 import { parseZoneOffset } from '../time.js';
 import type { StreamInfo } from '../../inputs/types.js';
 import { ANONYMOUS_STREAM, eventStream, LineResult, type ParserContext, type ParserStream, type SourceParser } from '../types.js';
@@ -107,6 +108,8 @@ class MirrorTrackerImpl implements MirrorTracker {
   private readonly events: EventBus;
   /** Latest log time seen (ms), for idle closing in log time. */
   private nowLogMs = Number.NEGATIVE_INFINITY;
+  /** Records out: what each line said (written only while active). */
+  private readonly fields: LineFields;
 
   constructor(private readonly ctx: ParserContext) {
     const cfg = ctx.config.mirror;
@@ -115,6 +118,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     this.classify = createFailureClassifier(cfg.failure_reasons);
     this.idleGapMs = cfg.idle_gap;
     this.events = ctx.events;
+    this.fields = ctx.fields ?? new LineFields();
     for (const [upstream, target] of Object.entries(cfg.repositories)) {
       const slash = target.indexOf('/');
       this.repoMap.set(normalizeUpstream(upstream), [target.slice(0, slash), target.slice(slash + 1)]);
@@ -166,11 +170,17 @@ class MirrorTrackerImpl implements MirrorTracker {
       if (st !== undefined && !isTracebackContinuation(line, start)) {
         // Plain concatenation (no copy per line): the text is consumed within the pid's next lines.
         if (st.pendingError.length < MAX_ERROR_CHARS) st.pendingError += '\n' + line.slice(start, start + MAX_ERROR_CHARS);
+        if (this.fields.active) this.fields.set('kind', 'skopeo_stderr');
         return LineResult.Matched;
       }
       // skopeo's stdout (v3.5–3.7 log it after every run: `Copying blob …`, list-tags JSON).
-      if (stream.inStdout) return LineResult.Matched;
-      return isTracebackContinuation(line, start) ? LineResult.Matched : LineResult.Unmatched;
+      if (stream.inStdout) {
+        if (this.fields.active) this.fields.set('kind', 'skopeo_stdout');
+        return LineResult.Matched;
+      }
+      if (!isTracebackContinuation(line, start)) return LineResult.Unmatched;
+      if (this.fields.active) this.fields.set('kind', 'traceback');
+      return LineResult.Matched;
     }
     stream.lastSkopeo = undefined;
     stream.inStdout = false;
@@ -183,6 +193,7 @@ class MirrorTrackerImpl implements MirrorTracker {
 
     const pid = this.py.pid;
     const kind = this.msg.read(this.py.message);
+    if (this.fields.active) this.describe(kind);
     // Other lines (apscheduler chatter, skopeo --debug output) neither open nor prolong attempts.
     if (kind === MirrorMessage.Other) return LineResult.Matched;
     if (kind === MirrorMessage.SkopeoStdout) {
@@ -247,7 +258,7 @@ class MirrorTrackerImpl implements MirrorTracker {
         // claim_mirror lost the race: the pid moved on; the mirror (an id here) is another worker's.
         if (st.attempt !== undefined) this.close(st.attempt, undefined);
         this.failures.at(UNKNOWN, 'preempted').value++;
-        this.emit(st, t, UNKNOWN, UNKNOWN, 'failed', 'preempted', '', '', this.py.message);
+        this.outcome(st, t, UNKNOWN, UNKNOWN, 'failed', 'preempted', '', '', this.py.message);
         break;
       case MirrorMessage.SyncError: {
         // The repository's sync raised: one failure of its attempt, which ends here. The reason is read
@@ -265,7 +276,7 @@ class MirrorTrackerImpl implements MirrorTracker {
         if (a.reason === '') a.reason = reason;
         a.counted = true;
         this.failures.at(a.namespace, reason).value++;
-        this.emit(st, t, a.namespace, a.repository, 'failed', reason, a.upstream, '', nl < 0 ? this.py.message : line.slice(line.lastIndexOf('\n') + 1));
+        this.outcome(st, t, a.namespace, a.repository, 'failed', reason, a.upstream, '', nl < 0 ? this.py.message : line.slice(line.lastIndexOf('\n') + 1));
         this.close(a, undefined);
         break;
       }
@@ -277,11 +288,67 @@ class MirrorTrackerImpl implements MirrorTracker {
           this.touch(a, t);
         }
         this.failures.at(a?.namespace ?? UNKNOWN, 'decryption_failed').value++;
-        this.emit(st, t, a?.namespace ?? UNKNOWN, a?.repository ?? UNKNOWN, 'failed', 'decryption_failed', a?.upstream ?? '', '', this.py.message);
+        this.outcome(st, t, a?.namespace ?? UNKNOWN, a?.repository ?? UNKNOWN, 'failed', 'decryption_failed', a?.upstream ?? '', '', this.py.message);
         break;
       }
     }
+    // A line that names no repository but belongs to the pid's open attempt (tag unchanged, architecture copy, skopeo failure).
+    if (this.fields.active && st.attempt !== undefined && (kind === MirrorMessage.TagUnchanged || kind === MirrorMessage.ArchMirroring || kind === MirrorMessage.ArchCopying || kind === MirrorMessage.SkopeoFailed)) {
+      this.fields.text('namespace', st.attempt.namespace);
+      this.fields.text('repository', st.attempt.repository);
+      this.fields.text('upstream', st.attempt.upstream);
+    }
     return LineResult.Matched;
+  }
+
+  /** Records out: the line's header, its kind and what the message names (the outcome, if any, follows). */
+  private describe(kind: MirrorMessage): void {
+    const f = this.fields;
+    const m = this.msg;
+    f.python(this.py);
+    if (kind === MirrorMessage.Other) return;
+    f.set('kind', MESSAGE_KINDS[kind]);
+    switch (kind) {
+      case MirrorMessage.Job:
+        f.text('upstream', m.upstream);
+        f.text('tag', m.tag);
+        f.text('namespace', m.namespace);
+        f.text('repository', m.repository);
+        break;
+      case MirrorMessage.TagResult:
+      case MirrorMessage.ArchMirroring:
+        f.text('upstream', m.upstream);
+        f.text('tag', m.tag);
+        break;
+      case MirrorMessage.TagUnchanged:
+        f.text('tag', m.tag);
+        break;
+      case MirrorMessage.ArchRepository:
+        f.text('namespace', m.namespace);
+        f.text('repository', m.repository);
+        if (this.py.message.startsWith('Pushed')) f.text('tag', m.tag);
+        break;
+      case MirrorMessage.Cancelled:
+      case MirrorMessage.SourceInvalid:
+      case MirrorMessage.SyncError:
+        f.text('namespace', m.namespace);
+        f.text('repository', m.repository);
+        break;
+    }
+  }
+
+  /** A line's outcome: its quay_mirror_sync event, and the same facts in the line's record. */
+  private outcome(st: PidState, t: number, namespace: string, repository: string, result: string, reason: string, upstream: string, tag: string, error: string): void {
+    this.emit(st, t, namespace, repository, result, reason, upstream, tag, error);
+    const f = this.fields;
+    if (!f.active) return;
+    f.text('namespace', namespace);
+    f.text('repository', repository);
+    f.set('sync_result', result);
+    f.text('reason', reason);
+    f.text('upstream', upstream);
+    f.text('tag', tag);
+    f.text('error', error);
   }
 
   private onJob(st: PidState, upstream: string, namespace: string, repository: string, t: number): void {
@@ -351,7 +418,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     st.pendingError = '';
     if (ok) {
       a.ok++;
-      this.emit(st, t, a.namespace, a.repository, 'success', '', upstream, tag, '');
+      this.outcome(st, t, a.namespace, a.repository, 'success', '', upstream, tag, '');
       return;
     }
     a.failed++;
@@ -360,7 +427,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     if (a.reason === '') a.reason = reason;
     a.counted = true;
     this.failures.at(a.namespace, reason).value++;
-    this.emit(st, t, a.namespace, a.repository, 'failed', reason, upstream, tag, core);
+    this.outcome(st, t, a.namespace, a.repository, 'failed', reason, upstream, tag, core);
   }
 
   private onCancelled(st: PidState, namespace: string, repository: string, t: number): void {
@@ -372,7 +439,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     a ??= this.open(st, namespace, repository, '', t);
     this.touch(a, t);
     this.close(a, 'cancelled');
-    this.emit(st, t, namespace, repository, 'cancelled', 'cancelled', a.upstream, '', '');
+    this.outcome(st, t, namespace, repository, 'cancelled', 'cancelled', a.upstream, '', '');
   }
 
   private onSourceInvalid(st: PidState, namespace: string, repository: string, t: number): void {
@@ -381,7 +448,7 @@ class MirrorTrackerImpl implements MirrorTracker {
     a.reason = 'invalid_source_registry';
     a.counted = true;
     this.failures.at(namespace, 'invalid_source_registry').value++;
-    this.emit(st, t, namespace, repository, 'failed', 'invalid_source_registry', '', '', this.py.message);
+    this.outcome(st, t, namespace, repository, 'failed', 'invalid_source_registry', '', '', this.py.message);
     this.close(a, undefined);
   }
 
@@ -548,6 +615,26 @@ class MirrorTrackerImpl implements MirrorTracker {
     this.store.save();
   }
 }
+
+/** `kind` of a mirror line in records out, by MirrorMessage (README.md of src/records). */
+const MESSAGE_KINDS: Readonly<Record<MirrorMessage, string>> = {
+  [MirrorMessage.Other]: '',
+  [MirrorMessage.Job]: 'job',
+  [MirrorMessage.TagResult]: 'tag_result',
+  [MirrorMessage.SkopeoFailed]: 'skopeo_failed',
+  [MirrorMessage.Cancelled]: 'cancelled',
+  [MirrorMessage.Preempted]: 'preempted',
+  [MirrorMessage.SourceInvalid]: 'source_invalid',
+  [MirrorMessage.DecryptFailed]: 'decrypt_failed',
+  [MirrorMessage.TagUnchanged]: 'tag_unchanged',
+  [MirrorMessage.RunEnded]: 'run_ended',
+  [MirrorMessage.SkopeoStderr]: 'skopeo_stderr',
+  [MirrorMessage.SkopeoStdout]: 'skopeo_stdout',
+  [MirrorMessage.ArchRepository]: 'arch_repository',
+  [MirrorMessage.ArchMirroring]: 'arch_mirroring',
+  [MirrorMessage.ArchCopying]: 'arch_copying',
+  [MirrorMessage.SyncError]: 'sync_error',
+};
 
 /** `docker://quay.io/a/b/` → `quay.io/a/b`, as the tag lines print it (minus the tag). */
 function normalizeUpstream(upstream: string): string {
