@@ -41,6 +41,8 @@ const cases: [string, string, string][] = [
   ['queue_size 1e9', `${base}outputs: {influxdb: {url: "http://i:8086", database: q, queue_size: 1e9}}\n`, 'outputs.influxdb.queue_size: Too big'],
   ['max_series_per_metric 0', `${base}limits: {max_series_per_metric: 0}\n`, 'limits.max_series_per_metric: Too small'],
   ['http.max_connections 0', `${base}http: {max_connections: 0}\n`, 'http.max_connections: Too small'],
+  ['forward output tls cert without key', `${base}outputs: {records: {forward: {tls: {cert_file: ${dir}/c.pem}}}}\n`, 'outputs.records.forward.tls: give cert_file and key_file together'],
+  ['forward output tls ca_file missing', `${base}outputs: {records: {forward: {tls: {ca_file: ${dir}/no-such-ca.pem}}}}\n`, `outputs.records.forward.tls.ca_file: cannot read ${dir}/no-such-ca.pem (ENOENT)`],
   ['a YAML alias bomb', aliasBomb(), 'YAML: Excessive alias count'],
   ['a multiline pattern that is no RegExp', input('multiline: {pattern: "(["}'), 'inputs[0].multiline.pattern: Invalid regular expression'],
   ['an inline grok pattern using an unknown pattern', `${base}grok: {patterns: {QUAY_NGINX_ACCESS: "%{NO_SUCH:x}"}}\n`, 'unknown pattern "NO_SUCH" used in pattern QUAY_NGINX_ACCESS'],

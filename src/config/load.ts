@@ -118,6 +118,14 @@ export function parseConfig(raw: unknown, origin = '(config)', env: NodeJS.Proce
     }
     if (missing.length > 0) throw new ConfigError(origin, missing);
   }
+  const fwdTls = config.outputs.records?.forward?.tls;
+  if (fwdTls) {
+    const missing: string[] = [];
+    for (const k of ['ca_file', 'cert_file', 'key_file'] as const) {
+      if (fwdTls[k] !== undefined) missing.push(...unreadable(`outputs.records.forward.tls.${k}`, (fwdTls[k] = abs(fwdTls[k]))));
+    }
+    if (missing.length > 0) throw new ConfigError(origin, missing);
+  }
   return config;
 }
 
@@ -185,6 +193,10 @@ function crossCheck(config: Config): string[] {
   const otlpTls = config.outputs.otlp?.tls;
   if (otlpTls && (otlpTls.cert_file === undefined) !== (otlpTls.key_file === undefined)) {
     problems.push('outputs.otlp.tls: give cert_file and key_file together');
+  }
+  const fwdTls = config.outputs.records?.forward?.tls;
+  if (fwdTls && (fwdTls.cert_file === undefined) !== (fwdTls.key_file === undefined)) {
+    problems.push('outputs.records.forward.tls: give cert_file and key_file together');
   }
   return problems;
 }

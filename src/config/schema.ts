@@ -222,6 +222,8 @@ export const forwardOutputSchema = z.strictObject({
       password: z.string().default(''),
     })
     .optional(),
+  /** TLS to the next hop (Fluentd's `transport tls`, Fluent Bit's `tls on`): the CA to trust, a client certificate. */
+  tls: clientTls.optional(),
   /** Wait for the server's ack of each chunk and resend what is not acked (at-least-once). */
   require_ack_response: z.boolean().default(true),
   ack_timeout: duration('30s'),

@@ -8,7 +8,9 @@
  * records are dropped and counted.
  */
 import { randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { gzipSync } from 'node:zlib';
 import type { ForwardOutputConfig } from '../config/schema.js';
 import { decoder, encoder, EventTime, MessageSplitter, rawDecoder, salt, sha512Hex, text } from '../inputs/forward/protocol.js';
@@ -44,6 +46,8 @@ export class ForwardOutput {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   private readonly stats: { out: ValueSlot; dropped: ValueSlot; buffered: ValueSlot; pending: ValueSlot; retries: ValueSlot };
+  /** With `tls`: read once at start (a missing file is a config error before this). */
+  private readonly tlsOptions: ConnectionOptions | undefined;
 
   constructor(
     private readonly config: ForwardOutputConfig,
@@ -57,6 +61,20 @@ export class ForwardOutput {
       pending: registry.gauge('quay_log_exporter_records_acks_pending').at(OUTPUT),
       retries: registry.counter('quay_log_exporter_records_retries_total').at(OUTPUT),
     };
+    const tls = config.tls;
+    if (tls) {
+      this.tlsOptions = {
+        host: config.host,
+        port: config.port,
+        // SNI and the name checked: the host, unless it is an address (checked against the certificate's IP SANs).
+        ...(isIP(config.host) === 0 ? { servername: config.host } : {}),
+        ...(tls.ca_file ? { ca: readFileSync(tls.ca_file) } : {}),
+        ...(tls.cert_file ? { cert: readFileSync(tls.cert_file) } : {}),
+        ...(tls.key_file ? { key: readFileSync(tls.key_file) } : {}),
+        rejectUnauthorized: !tls.insecure_skip_verify,
+      };
+      if (tls.insecure_skip_verify) log.warn("outputs.records.forward.tls.insecure_skip_verify: the next hop's certificate is not checked");
+    }
     this.timer = setInterval(() => this.tick(), config.flush_interval);
     this.timer.unref();
     this.connect();
@@ -179,7 +197,7 @@ export class ForwardOutput {
 
   private connect(): void {
     if (this.closed) return;
-    const socket = connect({ host: this.config.host, port: this.config.port });
+    const socket: Socket = this.tlsOptions ? connectTls(this.tlsOptions) : connect({ host: this.config.host, port: this.config.port });
     this.socket = socket;
     const security = this.config.security;
     let nonce: Uint8Array | undefined;
@@ -211,7 +229,8 @@ export class ForwardOutput {
       state = 'open';
       this.opened(socket);
     });
-    socket.on('connect', () => {
+    // Over TLS nothing is written before the handshake verified the server.
+    socket.on(this.tlsOptions ? 'secureConnect' : 'connect', () => {
       if (state === 'open') this.opened(socket);
     });
     socket.on('data', (b: Buffer) => {
