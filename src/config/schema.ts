@@ -123,6 +123,11 @@ export const forwardSchema = z.strictObject({
   /** A gzip chunk that inflates past this closes its connection. */
   max_decompressed_bytes: positiveInt(64 * 1024 * 1024, 1024 * 1024 * 1024),
   max_connections: positiveInt(256, 65_535),
+  /**
+   * A stream (tag + the record's Kubernetes container) ends after this long without a record, not when a
+   * connection closes (senders reconnect): keep it above mirror.idle_gap so attempts end by their own gap.
+   */
+  stream_idle_timeout: duration('1h'),
 });
 
 export const inputSchema = z.strictObject({

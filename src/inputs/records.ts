@@ -4,7 +4,7 @@
  * `program_key`, a record whose supervisord prefix was stripped upstream gets
  * it back (`nginx stdout | …`) so the supervisord router sends it where a
  * file line would go; `tag_sources` picks the source from the Fluent tag.
- * Each origin+tag is one stream.
+ * Each origin+tag is one stream (forward: + the record's Kubernetes container, forward/streams.ts).
  */
 import type { InputConfig, InputSource } from '../config/schema.js';
 import type { MetricRegistry, ValueSlot } from '../metrics/series.js';
@@ -14,8 +14,11 @@ import type { LineStream, OpenSourceStream } from './types.js';
 export type SkipReason = 'no_message' | 'invalid_entry';
 
 export interface RecordLines {
-  /** The stream of one origin (`id`) and tag; its source comes from `tag_sources`, else the input's `source`. */
-  open(id: string, tag: string): RecordStream;
+  /**
+   * The stream of one origin (`id`) and tag; its source comes from `tag_sources`, else the input's `source`.
+   * `container`: the Kubernetes pod the records came from (the stream's pod, as a container log file's).
+   */
+  open(id: string, tag: string, container?: { readonly pod: string; readonly namespace: string }): RecordStream;
   /** A record that could not be read at all (not a map, bad time). */
   skip(reason: SkipReason, n?: number): void;
 }
@@ -43,9 +46,9 @@ export function createRecordLines(config: InputConfig, registry: MetricRegistry,
   const sourceOf = compileTagSources(config.tag_sources, config.source);
 
   return {
-    open(id, tag) {
+    open(id, tag, container) {
       const source = sourceOf(tag);
-      const stream: LineStream = openStream(source, { id, tag });
+      const stream: LineStream = openStream(source, container === undefined ? { id, tag } : { id, tag, pod: container.pod, namespace: container.namespace });
       const count: ValueSlot = received.at(input, source);
       return {
         source,

@@ -18,10 +18,10 @@ export type LineHandler = (line: string) => void;
 /**
  * Where a stream of lines comes from. A stream is one ordered sequence whose
  * lines may depend on each other (a pid's mirror attempt, a traceback): a
- * file (by identity, not path), stdin, one Forward connection + tag.
+ * file (by identity, not path), stdin, a Forward input's tag (+ Kubernetes container), whatever connection carries it.
  */
 export interface StreamInfo {
-  /** Unique among the streams open at the same time: `file:<dev>:<ino>`, `stdin:<input>`, `forward:<conn>:<tag>`. */
+  /** Unique among the streams open at the same time: `file:<dev>:<ino>`, `stdin:<input>`, `forward:<input>:<tag>[:<namespace>/<pod>/<container>]`. */
   readonly id: string;
   /** Kubernetes pod and namespace, when the stream is a container's log (see kubernetes.ts). */
   readonly pod?: string;

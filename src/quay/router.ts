@@ -7,7 +7,7 @@
  * `container`), else `other`/unmatched. The router also counts every line
  * once in quay_log_exporter_lines_total{source, result}.
  *
- * Each stream (a file, stdin, a Forward connection + tag) gets its own
+ * Each stream (a file, stdin, a Forward input's tag + container) gets its own
  * per-parser state, made on the stream's first line for that parser and
  * handed to the parser with every line: an array index, not a lookup.
  */

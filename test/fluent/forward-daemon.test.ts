@@ -63,7 +63,7 @@ describe('forward input in the running exporter', () => {
       await client.connect();
       // every emit resolves only when the exporter acked its chunk
       await Promise.all(LINES.map((line) => client.emit('supervisord', { log: line + '\n', stream: 'stdout' })));
-      // compared while the connection (the stream) is open, as a followed file is: its end would close open mirror attempts
+      // compared while the stream is open, as a followed file is (the connection's end does not end it: streams.ts)
       await expectSameAsReplay(d);
       await client.disconnect();
       const samples = await d.samples();
@@ -102,5 +102,34 @@ s.close()
     await expectSameAsReplay(d);
     py.stdin.end();
     expect(await new Promise((r) => py.on('close', r))).toBe(0);
+  });
+
+  it('a mirror attempt whose lines arrive over two successive connections is one attempt, with its result', async () => {
+    const { d, port } = await forwardDaemon();
+    const m = 'repomirrorworker stdout | 2026-11-22 10:';
+    const job = (tag: string, time: string) =>
+      `${m}${time} [88] [DEBUG] [util.repomirror.skopeomirror] Creating mirroring job: upstream image docker://quay.io/prometheus/node-exporter:${tag}, local repository docker://quay.example.com/mirrors/node-exporter:${tag}`;
+    const result = (tag: string, time: string, outcome: string) => `${m}${time} [88] [INFO] [workers.repomirrorworker] Source 'docker://quay.io/prometheus/node-exporter:${tag}' ${outcome}.`;
+    const runEnded = `${m}16:30,000 [88] [INFO] [apscheduler.executors.default] Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:17:00 UTC)" executed successfully`;
+    // Fluent Bit reconnects after its keepalive idle timeout: the sync's first tag over one connection, the rest over the next
+    const connections = [
+      [job('v1.7.0', '15:32,000'), result('v1.7.0', '15:40,000', 'successful sync')],
+      [job('v1.8.0', '16:10,000'), result('v1.8.0', '16:20,000', 'failed to sync'), runEnded],
+    ];
+    for (const lines of connections) {
+      const client = new FluentClient('quay', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: {} });
+      await client.connect();
+      for (const log of lines) await client.emit('supervisord', { log });
+      await client.disconnect();
+    }
+    await waitFor('5 lines', async () => sum(await d.samples(), 'quay_log_exporter_lines_total', { source: 'repomirrorworker' }) === 5);
+    const samples = await d.samples();
+    // one attempt (pid 88, mirrors/node-exporter) ended by the run's end: 1 tag synced + 1 failed = partial
+    expect(sum(samples, 'quay_log_repository_mirror_sync_attempts_total')).toBe(1);
+    expect(sum(samples, 'quay_log_repository_mirror_sync_attempts_total', { namespace: 'mirrors', repository: 'node-exporter', result: 'partial' })).toBe(1);
+    expect(sum(samples, 'quay_log_repository_mirror_tag_syncs_total', { result: 'success' })).toBe(1);
+    expect(sum(samples, 'quay_log_repository_mirror_tag_syncs_total', { result: 'failed' })).toBe(1);
+    // two connections, one stream
+    expect(sum(samples, 'quay_log_exporter_forward_connections_total', { input: 'fluent', result: 'accepted' })).toBe(2);
   });
 });

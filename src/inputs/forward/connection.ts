@@ -12,7 +12,8 @@ import type { Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { Logger } from '../../log.js';
 import type { ValueSlot } from '../../metrics/series.js';
-import type { RecordLines, RecordStream } from '../records.js';
+import type { RecordLines } from '../records.js';
+import type { ForwardStreams } from './streams.js';
 import { bytes, decodeFrame, decoder, encoder, FrameError, MessageSplitter, rawDecoder, readEntry, salt, sha512Hex, text, timeToMillis, type FrameErrorReason } from './protocol.js';
 
 export interface Security {
@@ -26,6 +27,8 @@ export interface ConnectionDeps {
   readonly input: string;
   readonly id: string;
   readonly records: RecordLines;
+  /** The input's streams: a record's stream does not depend on the connection it came over. */
+  readonly streams: ForwardStreams;
   readonly security: Security | undefined;
   readonly maxFrameBytes: number;
   readonly maxDecompressedBytes: number;
@@ -39,14 +42,11 @@ export interface ConnectionDeps {
   };
 }
 
-/** Streams (tags) one connection keeps open at most. */
-const MAX_STREAMS = 1024;
 /** Acks the client has not read yet, in bytes, past which reading stops until it does. */
 const MAX_UNREAD_WRITES = 1024 * 1024;
 
 export class ForwardConnection {
   private readonly splitter: MessageSplitter;
-  private readonly streams = new Map<string, RecordStream>();
   private authenticated: boolean;
   private nonce: Uint8Array | undefined;
   private authSalt: Uint8Array | undefined;
@@ -71,11 +71,9 @@ export class ForwardConnection {
     this.write(['HELO', { nonce: this.nonce, auth: this.authSalt, keepalive: true }]);
   }
 
-  /** The connection is gone: its streams end (open multi-line state closes). */
-  closeStreams(): void {
+  /** The connection is gone. Its streams go on (a sender reconnects): they end after an idle gap (streams.ts). */
+  close(): void {
     this.closed = true;
-    for (const s of this.streams.values()) s.end();
-    this.streams.clear();
     this.splitter.clear();
   }
 
@@ -123,20 +121,12 @@ export class ForwardConnection {
     } else {
       entries = msg.entries!;
     }
-    let stream = this.streams.get(msg.tag);
-    if (!stream) {
-      // Tags are the client's to choose: past MAX_STREAMS on one connection the oldest stream ends (its state closes as after an idle gap).
-      if (this.streams.size >= MAX_STREAMS) {
-        const [oldestTag, oldest] = this.streams.entries().next().value!;
-        oldest.end();
-        this.streams.delete(oldestTag);
-      }
-      this.streams.set(msg.tag, (stream = this.deps.records.open(`forward:${this.deps.id}:${msg.tag}`, msg.tag)));
-    }
+    const streams = this.deps.streams;
+    const now = Date.now();
     let invalid = 0;
     for (const e of entries) {
       const entry = readEntry(e);
-      if (entry) stream.push(entry.record, timeToMillis(entry.time));
+      if (entry) streams.of(msg.tag, entry.record, now).push(entry.record, timeToMillis(entry.time));
       else invalid++;
     }
     if (invalid > 0) this.deps.records.skip('invalid_entry', invalid);

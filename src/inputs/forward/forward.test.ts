@@ -18,6 +18,8 @@ import { MetricRegistry } from '../../metrics/series.js';
 import { decoder, encoder, EventTime, FrameScanner, sha512Hex } from './protocol.js';
 import { ForwardInput } from './server.js';
 import { compileTagSources } from '../records.js';
+import type { StreamInfo } from '../types.js';
+import { MAX_STREAMS } from './streams.js';
 
 interface Got {
   source: string;
@@ -34,6 +36,7 @@ async function startInput(extra: Record<string, unknown> = {}, forward: Record<s
   const config: InputConfig = { ...inputSchema.parse({ type: 'forward', forward: { listen: '127.0.0.1:0', ...forward }, ...extra }), name: 'fwd' };
   const got: Got[] = [];
   const ended: string[] = [];
+  const opened: StreamInfo[] = [];
   const logs: Record<string, unknown>[] = [];
   const registry = new MetricRegistry();
   const input = new ForwardInput(config, {
@@ -43,13 +46,16 @@ async function startInput(extra: Record<string, unknown> = {}, forward: Record<s
     registry,
     stateDir: '/nonexistent',
     log: createLogger('debug', (l) => logs.push(JSON.parse(l) as Record<string, unknown>)),
-    openSource: (source, info) => ({ line: (line) => void got.push({ source, tag: info.tag, line }), end: () => void ended.push(info.id) }),
+    openSource: (source, info) => {
+      opened.push(info);
+      return { line: (line) => void got.push({ source, tag: info.tag, line }), end: () => void ended.push(info.id) };
+    },
     pause,
   });
   await input.start();
   running.push(input);
   const counter = (name: Parameters<MetricRegistry['counter']>[0], ...labels: string[]) => registry.counter(name).at(...labels).value;
-  return { input, port: input.address!.port, got, ended, logs, registry, counter };
+  return { input, port: input.address!.port, got, ended, opened, logs, registry, counter };
 }
 
 /** A raw TCP client: write bytes, read back decoded server messages. */
@@ -245,17 +251,77 @@ describe('frames built byte by byte from the spec', () => {
     expect(got).toHaveLength(2001);
     c.socket.destroy();
     await c.closed;
-    await until('stream ended', () => ended.length === 1);
-    expect(ended).toEqual(['forward:fwd#1:t']);
+    // the connection closing does not end its stream (a sender reconnects); the input stopping does
+    expect(ended).toEqual([]);
   });
 
-  it('keeps at most 1024 tags open per connection: the oldest stream ends first', async () => {
+  it(`keeps at most ${MAX_STREAMS} streams open per input: the one idle longest ends first`, async () => {
     const { port, got, ended } = await startInput();
     const c = await rawClient(port);
-    // 1025 tags t0..t1024: opening t1024 ends t0
-    for (let i = 0; i <= 1024; i++) c.socket.write(encoder.encode([`t${i}`, 0, { log: String(i) }]));
-    await until('1025 lines', () => got.length === 1025);
-    expect(ended).toEqual(['forward:fwd#1:t0']);
+    // MAX_STREAMS + 1 tags t0…t4096 (4097 streams): opening the last ends t0, the only one idle longer than the rest
+    // (t1… are written in the same read as t0 or later; t0 is written alone first)
+    c.socket.write(encoder.encode(['t0', 0, { log: '0' }]));
+    await until('t0', () => got.length === 1);
+    await new Promise((r) => setTimeout(r, 5));
+    for (let i = 1; i <= MAX_STREAMS; i++) c.socket.write(encoder.encode([`t${i}`, 0, { log: String(i) }]));
+    await until('4097 lines', () => got.length === MAX_STREAMS + 1);
+    expect(ended).toEqual(['forward:fwd:t0']);
+    c.socket.destroy();
+  });
+
+  it('a stream is the input + tag, not the connection: two successive connections feed one stream, which neither ends', async () => {
+    const { port, got, ended, opened } = await startInput();
+    for (const line of ['first connection', 'second connection']) {
+      const client = new FluentClient('quay', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: {} });
+      await client.connect();
+      await client.emit('mirror', { log: line });
+      await client.disconnect();
+    }
+    // 2 lines, one stream opened, none ended by either disconnect
+    expect(got.map((g) => g.line)).toEqual(['first connection', 'second connection']);
+    expect(opened).toEqual([{ id: 'forward:fwd:quay.mirror', tag: 'quay.mirror' }]);
+    expect(ended).toEqual([]);
+  });
+
+  it("records of Kubernetes containers (Fluent Bit's kubernetes filter) are one stream per container, with the pod as the stream's pod", async () => {
+    const { port, got, opened } = await startInput();
+    const c = await rawClient(port);
+    const k8s = (pod: string, container = 'quay-app') => ({ namespace_name: 'quay', pod_name: pod, container_name: container, labels: { app: 'quay' } });
+    // one Forward message, 4 records: quay-0, quay-1, quay-0 again, and one without kubernetes metadata
+    c.socket.write(
+      encoder.encode([
+        'kube.quay',
+        [
+          [0, { log: 'a', kubernetes: k8s('quay-0') }],
+          [0, { log: 'b', kubernetes: k8s('quay-1') }],
+          [0, { log: 'c', kubernetes: k8s('quay-0') }],
+          [0, { log: 'd' }],
+        ],
+        { chunk: 'k' },
+      ]),
+    );
+    await until('ack', () => c.replies.length === 1);
+    expect(got.map((g) => g.line)).toEqual(['a', 'b', 'c', 'd']);
+    // 3 streams: two pods, and the tag alone
+    expect(opened).toEqual([
+      { id: 'forward:fwd:kube.quay:quay/quay-0/quay-app', tag: 'kube.quay', pod: 'quay-0', namespace: 'quay' },
+      { id: 'forward:fwd:kube.quay:quay/quay-1/quay-app', tag: 'kube.quay', pod: 'quay-1', namespace: 'quay' },
+      { id: 'forward:fwd:kube.quay', tag: 'kube.quay' },
+    ]);
+    c.socket.destroy();
+  });
+
+  it('a stream without a record for stream_idle_timeout ends (its state closes as an idle gap would)', async () => {
+    const { port, got, ended } = await startInput({}, { stream_idle_timeout: '100ms' });
+    const c = await rawClient(port);
+    c.socket.write(encoder.encode(['t', 0, { log: 'once' }]));
+    await until('line', () => got.length === 1);
+    // the connection stays open: the stream ends by the idle gap alone
+    await until('idle end', () => ended.length === 1);
+    expect(ended).toEqual(['forward:fwd:t']);
+    c.socket.write(encoder.encode(['t', 0, { log: 'again' }]));
+    await until('second line', () => got.length === 2);
+    expect(ended).toEqual(['forward:fwd:t']);
     c.socket.destroy();
   });
 

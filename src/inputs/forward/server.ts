@@ -11,6 +11,7 @@ import type { ValueSlot } from '../../metrics/series.js';
 import { createRecordLines, type RecordLines } from '../records.js';
 import type { Input, InputDeps } from '../types.js';
 import { ForwardConnection, type Security } from './connection.js';
+import { ForwardStreams } from './streams.js';
 
 type ForwardConfig = NonNullable<InputConfig['forward']>;
 
@@ -25,6 +26,8 @@ export class ForwardInput implements Input {
   private readonly servers: Server[] = [];
   private readonly open = new Map<Socket, ForwardConnection>();
   private readonly gauge: ValueSlot;
+  private readonly streams: ForwardStreams;
+  private sweeper: NodeJS.Timeout | undefined;
   private nextId = 0;
   /** The TCP address actually bound (port 0 → the port chosen). */
   address: AddressInfo | undefined;
@@ -45,6 +48,7 @@ export class ForwardInput implements Input {
       users: new Map(sec.users.map((u) => [u.username, u.password])),
     };
     this.gauge = deps.registry.gauge('quay_log_exporter_forward_connections').at(this.name);
+    this.streams = new ForwardStreams(this.name, this.records, this.fwd.stream_idle_timeout);
   }
 
   async start(): Promise<void> {
@@ -75,6 +79,9 @@ export class ForwardInput implements Input {
       await listen(unix, { path: this.fwd.unix_path });
       this.servers.push(unix);
     }
+    // Idle streams end about every quarter of the timeout (at most a minute late).
+    this.sweeper = setInterval(() => this.streams.sweep(Date.now()), Math.min(this.fwd.stream_idle_timeout / 4, 60_000));
+    this.sweeper.unref();
     this.deps.log.info('forward input listening', {
       input: this.name,
       address: `${this.address.address}:${this.address.port}`,
@@ -89,12 +96,14 @@ export class ForwardInput implements Input {
     const closing = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
     const sockets = [...this.open.keys()];
     for (const [socket, conn] of this.open) {
-      conn.closeStreams();
+      conn.close();
       socket.end();
     }
     const timer = setTimeout(() => sockets.forEach((s) => s.destroy()), STOP_GRACE_MS);
     await Promise.all(closing);
     clearTimeout(timer);
+    // Streams are not ended: state open at the exporter's own stop is neither closed nor counted (the streams contract).
+    clearInterval(this.sweeper);
     if (this.fwd.unix_path) rmSync(this.fwd.unix_path, { force: true });
   }
 
@@ -112,6 +121,7 @@ export class ForwardInput implements Input {
       input: this.name,
       id,
       records: this.records,
+      streams: this.streams,
       security: this.security,
       maxFrameBytes: this.fwd.max_frame_bytes,
       maxDecompressedBytes: this.fwd.max_decompressed_bytes,
@@ -130,7 +140,7 @@ export class ForwardInput implements Input {
     this.gauge.value = this.open.size;
     socket.on('error', (err) => this.deps.log.debug('forward connection error', { input: this.name, client: id, error: err.message }));
     socket.on('close', () => {
-      conn.closeStreams();
+      conn.close();
       this.open.delete(socket);
       this.gauge.value = this.open.size;
     });
