@@ -132,4 +132,34 @@ s.close()
     // two connections, one stream
     expect(sum(samples, 'quay_log_exporter_forward_connections_total', { input: 'fluent', result: 'accepted' })).toBe(2);
   });
+
+  it("two pods' mirror workers with the same pid, on one tag, do not meet: each record's Kubernetes container is its own stream", async () => {
+    const { d, port } = await forwardDaemon();
+    const m = 'repomirrorworker stdout | 2026-11-22 10:';
+    const job = (repo: string, time: string) =>
+      `${m}${time} [88] [DEBUG] [util.repomirror.skopeomirror] Creating mirroring job: upstream image docker://quay.io/prometheus/${repo}:v1, local repository docker://quay.example.com/mirrors/${repo}:v1`;
+    const result = (repo: string, time: string, outcome: string) => `${m}${time} [88] [INFO] [workers.repomirrorworker] Source 'docker://quay.io/prometheus/${repo}:v1' ${outcome}.`;
+    const runEnded = `${m}16:30,000 [88] [INFO] [apscheduler.executors.default] Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:17:00 UTC)" executed successfully`;
+    const kubernetes = (pod: string) => ({ namespace_name: 'quay', pod_name: pod, container_name: 'quay-app' });
+    // interleaved as Fluent Bit sends two pods' logs under one tag; both workers are pid 88
+    const records = [
+      { log: job('node-exporter', '15:00,000'), kubernetes: kubernetes('quay-0') },
+      { log: job('alertmanager', '15:01,000'), kubernetes: kubernetes('quay-1') },
+      { log: result('node-exporter', '15:10,000', 'successful sync'), kubernetes: kubernetes('quay-0') },
+      { log: result('alertmanager', '15:11,000', 'failed to sync'), kubernetes: kubernetes('quay-1') },
+      { log: runEnded, kubernetes: kubernetes('quay-0') },
+      { log: runEnded, kubernetes: kubernetes('quay-1') },
+    ];
+    const client = new FluentClient('kube', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: {} });
+    await client.connect();
+    for (const r of records) await client.emit('quay', r);
+    await client.disconnect();
+    await waitFor('6 lines', async () => sum(await d.samples(), 'quay_log_exporter_lines_total', { source: 'repomirrorworker' }) === 6);
+    const samples = await d.samples();
+    // quay-0's attempt: 1 tag synced → success; quay-1's: 1 tag failed → failed. (As one stream, pid 88's second job
+    // would have ended the first attempt with no tag result, and the tag lines would have split it again.)
+    expect(sum(samples, 'quay_log_repository_mirror_sync_attempts_total')).toBe(2);
+    expect(sum(samples, 'quay_log_repository_mirror_sync_attempts_total', { repository: 'node-exporter', result: 'success' })).toBe(1);
+    expect(sum(samples, 'quay_log_repository_mirror_sync_attempts_total', { repository: 'alertmanager', result: 'failed' })).toBe(1);
+  });
 });

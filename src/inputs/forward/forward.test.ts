@@ -312,7 +312,7 @@ describe('frames built byte by byte from the spec', () => {
   });
 
   it('a stream without a record for stream_idle_timeout ends (its state closes as an idle gap would)', async () => {
-    const { port, got, ended } = await startInput({}, { stream_idle_timeout: '100ms' });
+    const { port, got, ended, opened } = await startInput({}, { stream_idle_timeout: '100ms' });
     const c = await rawClient(port);
     c.socket.write(encoder.encode(['t', 0, { log: 'once' }]));
     await until('line', () => got.length === 1);
@@ -321,6 +321,8 @@ describe('frames built byte by byte from the spec', () => {
     expect(ended).toEqual(['forward:fwd:t']);
     c.socket.write(encoder.encode(['t', 0, { log: 'again' }]));
     await until('second line', () => got.length === 2);
+    // a record after the end opens the tag's stream afresh (not the ended one)
+    expect(opened.map((o) => o.id)).toEqual(['forward:fwd:t', 'forward:fwd:t']);
     expect(ended).toEqual(['forward:fwd:t']);
     c.socket.destroy();
   });
