@@ -23,6 +23,12 @@ const DIR = fileURLToPath(new URL('../../deploy/fluent/', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../fixtures/quay-supervisord.log', import.meta.url));
 const LINES = readFileSync(FIXTURE, 'utf8').split('\n').filter((l) => l !== '');
 const read = (f: string) => readFileSync(join(DIR, f), 'utf8');
+/** A Quay pod's container log, as the tail inputs see it. */
+const CONTAINER_LOG = '/var/log/containers/quay-app-0_quay_quay-app-0123abcd.log';
+/** Fluent Bit's tail and Fluentd's in_tail expand a "*" in the tag to the file's path with '/' as '.'. */
+const tailTag = (tag: string, path = CONTAINER_LOG) => tag.replace('*', path.replaceAll('/', '.').replace(/^\./, ''));
+/** Fluent Bit's Match: "*" is any run of characters (dots included), unlike Fluentd's. */
+const fluentBitMatch = (pattern: string, tag: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(tag);
 
 // ---- Fluent Bit's classic format: [SECTION] then "Key Value" lines; keys are case-insensitive ----
 interface BitSection {
@@ -119,8 +125,11 @@ describe('deploy/fluent', () => {
     expect(output['shared_key']).toBe('${FLUENT_SHARED_KEY}');
     expect(forwardYaml.inputs[0]!.forward.security.shared_key).toBe('${FLUENT_SHARED_KEY}');
     expect(output['require_ack_response']).toBe('On');
+    // the tag names the container's file: each container is a stream of its own in the exporter
+    const tag = tailTag(input['tag']!);
+    expect(tag).toBe('quay.supervisord.var.log.containers.quay-app-0_quay_quay-app-0123abcd.log');
     // Match covers the tail's tag, and the CRI parser puts the line where the exporter reads it
-    expect(tagPattern(output['match']!).test(input['tag']!)).toBe(true);
+    expect(fluentBitMatch(output['match']!, tag)).toBe(true);
     expect(input['multiline.parser']).toBe('cri');
 
     const port = await freePort();
@@ -129,12 +138,12 @@ describe('deploy/fluent', () => {
     // Fluent Bit's cri parser: the line in "log", the exporter's default
     expect(config.inputs[0]!.message_key).toBe('log');
     // the tail's tag selects the supervisord source
-    expect(compileTagSources(config.inputs[0]!.tag_sources, config.inputs[0]!.source)(input['tag']!)).toBe('supervisord');
+    expect(compileTagSources(config.inputs[0]!.tag_sources, config.inputs[0]!.source)(tag)).toBe('supervisord');
     // replay first: it takes seconds on a loaded machine, while the sender's connection must stay open
     const replayed = (await runCli(['replay', FIXTURE])).stdout;
     const exporter = await runExporter('exporter-forward.yaml', env);
     // as Fluent Bit sends with Compress gzip: CompressedPackedForward, with its Self_Hostname and acks
-    const client = new FluentClient(input['tag']!, {
+    const client = new FluentClient(tag, {
       eventMode: output['compress'] === 'gzip' ? 'CompressedPackedForward' : 'Forward',
       socket: { host: '127.0.0.1', port, disableReconnect: true, timeout: 600_000 },
       security: { clientHostname: output['self_hostname']!, sharedKey: 's3cret' },
@@ -143,7 +152,7 @@ describe('deploy/fluent', () => {
     await client.connect();
     await Promise.all(LINES.map((line) => client.emit({ log: line + '\n', stream: 'stdout', time: '2026-11-22T10:15:32Z' })));
     await waitFor('every line', async () => sum(parseExposition(await exporter.scrape()), 'quay_log_exporter_lines_total') === FIXTURE_LINES);
-    // compared while the connection (the stream) is open, as a followed file is
+    // compared while the stream is open, as a followed file is
     expect(withoutInputSeries(await exporter.scrape())).toBe(withoutInputSeries(replayed));
     await client.disconnect();
   });
@@ -152,7 +161,9 @@ describe('deploy/fluent', () => {
     const top = parseFluentd(read('fluentd-forward.conf'));
     const source = top.find((d) => d.name === 'source')!;
     const match = top.find((d) => d.name === 'match')!;
-    expect(tagPattern(match.arg).test(source.params['tag']!)).toBe(true);
+    const tag = tailTag(source.params['tag']!);
+    expect(tag).toBe('quay.supervisord.var.log.containers.quay-app-0_quay_quay-app-0123abcd.log');
+    expect(tagPattern(match.arg).test(tag)).toBe(true);
     expect(child(source, 'parse').params['@type']).toBe('cri');
     const store = match.children.find((c) => c.name === 'store' && c.params['@type'] === 'forward')!;
     expect(store.params['require_ack_response']).toBe('true');
@@ -165,7 +176,7 @@ describe('deploy/fluent', () => {
     const env = { FORWARD_LISTEN: `127.0.0.1:${port}`, METRICS_LISTEN: '127.0.0.1:0', FLUENT_SHARED_KEY: 'k', FLUENT_MESSAGE_KEY: 'message', STATE_DIR: mkdtempSync(join(tmpdir(), 'qle-fd-')) };
     expect(messageKey(env)).toBe('message');
     const exporter = await runExporter('exporter-forward.yaml', env);
-    const client = new FluentClient(source.params['tag']!, {
+    const client = new FluentClient(tag, {
       eventMode: store.params['compress'] === 'gzip' ? 'CompressedPackedForward' : 'PackedForward',
       socket: { host: '127.0.0.1', port, disableReconnect: true },
       security: { clientHostname: child(store, 'security').params['self_hostname']!, sharedKey: 'k' },
