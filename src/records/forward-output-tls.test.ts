@@ -111,7 +111,7 @@ describe('forward output over TLS', () => {
     const tls = { ca_file: certs.caCert, cert_file: certs.clientCert, key_file: certs.clientKey };
     let expected = 0;
     for (const mode of ['Message', 'Forward', 'PackedForward', 'CompressedPackedForward']) {
-      const { out, v } = output(server.port, tls, { mode, security: { shared_key: 'hop-key' } });
+      const { out, v } = output(server.port!, tls, { mode, security: { shared_key: 'hop-key' } });
       out.send('quay.gcworker', 0, { log: `${mode}-1` });
       out.send('quay.gcworker', 0, { log: `${mode}-2` });
       expected += 2;
