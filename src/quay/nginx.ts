@@ -10,6 +10,8 @@
  * the traffic source (`traffic` undefined) access lines of both formats are
  * `ignored`: a request is counted from one log only.
  */
+import { LineFields } from '../records/fields.js';
+import { MessagePattern } from './message-pattern.js';
 import { AccessPattern, type TrafficRecorder } from './traffic.js';
 import { LineResult, type ParserContext, type ParserStream, type SourceParser } from './types.js';
 
@@ -17,6 +19,9 @@ export class NginxParser implements SourceParser {
   private readonly access: AccessPattern;
   private readonly combined: AccessPattern;
   private readonly error: RegExp;
+  /** Records out: what an error line said (read only while active). */
+  private readonly fields: LineFields;
+  private readonly errorFields: MessagePattern;
 
   /** `traffic` is undefined when gunicorn is the traffic source. */
   constructor(
@@ -26,6 +31,8 @@ export class NginxParser implements SourceParser {
     this.access = new AccessPattern(ctx.grok, 'QUAY_NGINX_ACCESS');
     this.combined = new AccessPattern(ctx.grok, 'QUAY_NGINX_COMBINED');
     this.error = ctx.grok.compile('%{QUAY_NGINX_ERROR}', { mode: 'sticky' }).regex;
+    this.fields = ctx.fields ?? new LineFields();
+    this.errorFields = new MessagePattern(ctx.grok, 'QUAY_NGINX_ERROR', ['level', 'pid']);
   }
 
   parse(line: string, start: number, stream?: ParserStream): LineResult {
@@ -40,6 +47,8 @@ export class NginxParser implements SourceParser {
       return LineResult.Matched;
     }
     this.error.lastIndex = start;
-    return this.error.test(line) ? LineResult.Matched : LineResult.Unmatched;
+    if (!this.error.test(line)) return LineResult.Unmatched;
+    if (this.fields.active && this.errorFields.match(line, start)) this.fields.python({ pid: this.errorFields.get(1), level: this.errorFields.get(0), logger: '' });
+    return LineResult.Matched;
   }
 }

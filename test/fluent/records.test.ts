@@ -94,7 +94,7 @@ describe('the exporter as Fluentd exec_filter: records on stdin, parsed records 
     const r = await runCli(['run', '--config', file], { input: LINE_CASES.map((c) => JSON.stringify({ message: c.line, host: 'node-1' }) + '\n').join('') });
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Rec).filter((x) => x.quay.event === undefined);
-    // 16 lines in, 16 line records out: the sender's record kept, ours under quay
+    // 20 lines in, 20 line records out: the sender's record kept, ours under quay
     expect(lines).toEqual(LINE_CASES.map((c) => ({ message: c.line, host: 'node-1', quay: c.quay })));
   });
 
