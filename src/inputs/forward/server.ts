@@ -79,8 +79,8 @@ export class ForwardInput implements Input {
       await listen(unix, { path: this.fwd.unix_path });
       this.servers.push(unix);
     }
-    // Idle streams end about every quarter of the timeout (at most a minute late).
-    this.sweeper = setInterval(() => this.streams.sweep(Date.now()), Math.min(this.fwd.stream_idle_timeout / 4, 60_000));
+    // Idle streams end about every quarter of the timeout (at most a minute late; a tiny timeout does not spin).
+    this.sweeper = setInterval(() => this.streams.sweep(Date.now()), Math.max(10, Math.min(this.fwd.stream_idle_timeout / 4, 60_000)));
     this.sweeper.unref();
     this.deps.log.info('forward input listening', {
       input: this.name,
