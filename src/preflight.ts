@@ -20,7 +20,7 @@ export async function preflight(config: Config, origin: string): Promise<void> {
   const problems: string[] = [];
   try {
     // The parsers compile their patterns as they are built; no output reaches the network.
-    const pipeline = new Pipeline({ ...config, outputs: { ...config.outputs, influxdb: undefined, otlp: undefined } }, { log: silentLogger });
+    const pipeline = await Pipeline.create({ ...config, outputs: { ...config.outputs, influxdb: undefined, otlp: undefined } }, { log: silentLogger });
     void pipeline.provider.shutdown();
   } catch (err) {
     if (err instanceof GrokError) throw err; // reported as a pattern error, exit 2
