@@ -12,7 +12,6 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ConfigError, defaultConfig, loadConfig } from './config/load.js';
 import { INPUT_SOURCES, type Config, type InputSource } from './config/schema.js';
-import { Daemon } from './daemon.js';
 import { GrokError, PatternLibrary } from './grok/index.js';
 import { runGrokCommand } from './grok/cli.js';
 import { createLogger } from './log.js';
@@ -52,8 +51,10 @@ async function cmdRun(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
   if (!values.config) throw new UsageError('run needs --config FILE');
   const config = loadConfig(values.config);
-  preflight(config, values.config);
+  await preflight(config, values.config);
   const log = createLogger(config.log_level);
+  // The daemon's modules (file and Forward inputs, HTTP security) only for `run`.
+  const { Daemon } = await import('./daemon.js');
   const daemon = await Daemon.start(config, log);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
@@ -94,7 +95,7 @@ async function cmdReplay(args: string[]): Promise<number> {
     throw new UsageError(`--framing: expected raw, cri or docker, got "${values.framing}"`);
   }
   const config = loadOrDefault(values.config);
-  preflight(config, values.config ?? '(defaults)');
+  await preflight(config, values.config ?? '(defaults)');
   await replay(config, {
     files: positionals,
     format: values.format,
@@ -106,7 +107,7 @@ async function cmdReplay(args: string[]): Promise<number> {
   return 0;
 }
 
-function cmdCheckConfig(args: string[]): number {
+async function cmdCheckConfig(args: string[]): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('check-config needs exactly one FILE');
   const config = loadConfig(positionals[0]!);
@@ -127,7 +128,7 @@ function cmdCheckConfig(args: string[]): number {
     process.stderr.write(`${positionals[0]}: ${fatal} bundled pattern(s) broken by the configuration's patterns\n`);
     return 2;
   }
-  preflight(config, positionals[0]!); // exactly what run checks before it starts
+  await preflight(config, positionals[0]!); // exactly what run checks before it starts
   const rules = compileConfigRules(config, library, new MetricRegistry(), positionals[0]); // for the summary below
   const influx = config.outputs.influxdb ? `, influxdb ${new URL(config.outputs.influxdb.url).host}/${config.outputs.influxdb.database}` : '';
   const otlp = config.outputs.otlp ? `, otlp ${config.outputs.otlp.protocol ?? '(protocol from env)'}` : '';
@@ -181,7 +182,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'replay':
         return await cmdReplay(rest);
       case 'check-config':
-        return cmdCheckConfig(rest);
+        return await cmdCheckConfig(rest);
       case 'grok':
         return await cmdGrok(rest);
       default:

@@ -37,7 +37,7 @@ export class Daemon {
 
   static async start(config: Config, log: Logger): Promise<Daemon> {
     mkdirSync(config.state_dir, { recursive: true });
-    const pipeline = new Pipeline(config, { log });
+    const pipeline = await Pipeline.create(config, { log });
     const pause = pipeline.influx || pipeline.records ? () => pipeline.backpressure() : undefined;
     const origin = pipeline.records?.origin;
     const inputs = config.inputs.map((input) =>

@@ -16,8 +16,8 @@ import type { Logger } from './log.js';
 import { CATALOGUE, podLabelAllowed } from './metrics/catalogue.js';
 import { createMeterProvider, HistogramProducer } from './metrics/provider.js';
 import { MetricRegistry } from './metrics/series.js';
-import { createInfluxOutput, type InfluxOutput } from './outputs/influxdb/index.js';
-import { createOtlpOutput, type OtlpOutput } from './outputs/otlp/index.js';
+import type { InfluxOutput } from './outputs/influxdb/index.js';
+import type { OtlpOutput } from './outputs/otlp/index.js';
 import { PrometheusOutput } from './outputs/prometheus/index.js';
 import { createGcParser } from './quay/gc/index.js';
 import { GunicornParser } from './quay/gunicorn.js';
@@ -25,7 +25,8 @@ import { createMirrorTracker, type MirrorTracker } from './quay/mirror/index.js'
 import { NginxParser } from './quay/nginx.js';
 import { createOcMirrorParser } from './quay/oc-mirror/index.js';
 import { createRouter, type Parsers, type Router, type UnprefixedParsers } from './quay/router.js';
-import { LineFields, RecordsOut } from './records/index.js';
+import { LineFields } from './records/fields.js';
+import type { RecordsOut } from './records/index.js';
 import { ContainerParser, SupervisordParser } from './quay/supervisord.js';
 import { createRuleSet, type RuleSet } from './rules/index.js';
 import { resolveTrafficSource, TrafficRecorder, type TrafficSource } from './quay/traffic.js';
@@ -39,8 +40,34 @@ interface PodParsers {
   open: number;
 }
 
+/**
+ * The push outputs' modules, imported only when the config names them (Pipeline.create): the OTLP
+ * exporters (gRPC, protobuf) alone cost ~0.1 s of CPU at every start of a process that does not use them.
+ */
+export interface OutputModules {
+  readonly influxdb?: typeof import('./outputs/influxdb/index.js');
+  readonly otlp?: typeof import('./outputs/otlp/index.js');
+  readonly records?: typeof import('./records/index.js');
+}
+
+export async function loadOutputModules(outputs: Config['outputs']): Promise<OutputModules> {
+  const [influxdb, otlp, records] = await Promise.all([
+    outputs.influxdb ? import('./outputs/influxdb/index.js') : undefined,
+    outputs.otlp ? import('./outputs/otlp/index.js') : undefined,
+    outputs.records ? import('./records/index.js') : undefined,
+  ]);
+  return { influxdb, otlp, records };
+}
+
+function loaded<T>(mod: T | undefined, output: string): T {
+  if (mod === undefined) throw new Error(`outputs.${output} is configured but its module was not loaded: build the pipeline with Pipeline.create`);
+  return mod;
+}
+
 export interface PipelineOptions {
   readonly log: Logger;
+  /** Modules of the configured push outputs (loadOutputModules); Pipeline.create passes them. */
+  readonly outputs?: OutputModules;
   /** Sources read besides the configured inputs (e.g. `replay --source nginx`); they count for `traffic.source: auto`. */
   readonly extraSources?: readonly InputSource[];
   /** false: no records out even when configured (`replay`, whose stdout is the metrics). */
@@ -70,11 +97,18 @@ export class Pipeline {
   private readonly unprefixed: UnprefixedParsers;
   private readonly handlers = new Map<InputSource, LineHandler>();
 
+  /** A pipeline with the modules of its configured outputs loaded first. */
+  static async create(config: Config, options: PipelineOptions): Promise<Pipeline> {
+    const records = options.records === false ? undefined : config.outputs.records;
+    return new Pipeline(config, { ...options, outputs: await loadOutputModules({ ...config.outputs, records }) });
+  }
+
   constructor(
     readonly config: Config,
     options: PipelineOptions,
   ) {
     const log = options.log;
+    const modules = options.outputs ?? {};
     const podLabel = config.limits.pod_label;
     const podLabelled = podLabel === false ? [] : podLabel === true ? Object.keys(CATALOGUE).filter(podLabelAllowed) : podLabel;
     this.registry = new MetricRegistry(config.limits.max_series_per_metric, new Set(podLabelled));
@@ -87,17 +121,17 @@ export class Pipeline {
     this.prometheus = new PrometheusOutput({ scopeInfo: config.prometheus.scope_info, producer, registry: this.registry });
     const readers: MetricReader[] = [this.prometheus.reader];
     if (config.outputs.influxdb) {
-      this.influx = createInfluxOutput(config.outputs.influxdb, { registry: this.registry, producer, log });
+      this.influx = loaded(modules.influxdb, 'influxdb').createInfluxOutput(config.outputs.influxdb, { registry: this.registry, producer, log });
       readers.push(this.influx.reader);
       if (config.outputs.influxdb.events.enabled) this.events.add(this.influx.events);
     }
     if (config.outputs.otlp) {
-      this.otlp = createOtlpOutput(config.outputs.otlp, { registry: this.registry, producer, log });
+      this.otlp = loaded(modules.otlp, 'otlp').createOtlpOutput(config.outputs.otlp, { registry: this.registry, producer, log });
       readers.push(this.otlp.reader);
     }
     this.provider = createMeterProvider(this.registry, readers);
     if (config.outputs.records && options.records !== false) {
-      this.records = new RecordsOut(config.outputs.records, fields, this.registry, log, options.recordsStdout);
+      this.records = new (loaded(modules.records, 'records').RecordsOut)(config.outputs.records, fields, this.registry, log, options.recordsStdout);
       this.events.add(this.records);
     }
 

@@ -13,14 +13,14 @@ import { GrokError } from './grok/index.js';
 import { buildLinePath } from './inputs/chain.js';
 import { silentLogger } from './log.js';
 import { MetricRegistry } from './metrics/series.js';
-import { InfluxWriter } from './outputs/influxdb/client.js';
 import { Pipeline } from './pipeline.js';
 
-export function preflight(config: Config, origin: string): void {
+/** Async only to import the InfluxDB client when the config has that output. */
+export async function preflight(config: Config, origin: string): Promise<void> {
   const problems: string[] = [];
   try {
     // The parsers compile their patterns as they are built; no output reaches the network.
-    const pipeline = new Pipeline({ ...config, outputs: { ...config.outputs, influxdb: undefined, otlp: undefined } }, { log: silentLogger });
+    const pipeline = await Pipeline.create({ ...config, outputs: { ...config.outputs, influxdb: undefined, otlp: undefined } }, { log: silentLogger });
     void pipeline.provider.shutdown();
   } catch (err) {
     if (err instanceof GrokError) throw err; // reported as a pattern error, exit 2
@@ -35,6 +35,7 @@ export function preflight(config: Config, origin: string): void {
     }
   });
   if (config.outputs.influxdb) {
+    const { InfluxWriter } = await import('./outputs/influxdb/client.js');
     try {
       new InfluxWriter(config.outputs.influxdb);
     } catch (err) {

@@ -6,7 +6,7 @@
  * written there: that is how a day of logs is backfilled.
  */
 import { inputSchema, type Config, type InputConfig, type InputSource } from './config/schema.js';
-import { replayStream } from './inputs/index.js';
+import { replayStream } from './inputs/replay.js';
 import { podOfPath } from './inputs/kubernetes.js';
 import type { LineHandler } from './inputs/types.js';
 import type { Logger } from './log.js';
@@ -31,7 +31,7 @@ export function replayInputConfig(config: Config, options: Pick<ReplayOptions, '
 export async function replay(config: Config, options: ReplayOptions): Promise<Pipeline> {
   const input = replayInputConfig(config, options);
   // Records out are for `run`: replay's stdout is the metrics.
-  const pipeline = new Pipeline(config, { log: options.log, extraSources: [input.source], records: false });
+  const pipeline = await Pipeline.create(config, { log: options.log, extraSources: [input.source], records: false });
   const influx = pipeline.influx;
   // Files are read one after the other, so most are pieces of one log (quay.log.1, quay.log):
   // one stream. A container's log (a Kubernetes path) is a stream of its own, its rotated

@@ -80,4 +80,22 @@ describe('router: streams', () => {
     expect(log).toEqual(['open mirror s', 'end mirror s after x,y']);
     expect(lines('repomirrorworker', 'matched')).toBe(2);
   });
+
+  it('programs of one name length go each to their own source; an unknown one of that length is other/ignored', () => {
+    const { log, parsers, registry, lines } = setup();
+    const s = createRouter('supervisord', parsers, registry).open({ id: 's' });
+    s.line('namespacegcworker stdout | ns1'); // 17 characters, gcworker
+    s.line('gunicorn-registry stdout | r1'); // 17, gunicorn
+    s.line('buildlogsarchiver stdout | x'); // 17, no parser: other/ignored
+    s.line('repomirrorworker stdout | m1'); // 16, repomirrorworker
+    s.line('gunicorn-secscan stdout | sc1'); // 16, gunicorn
+    s.line('nginxx stdout | n'); // 6: no program of that length
+    s.line('gcworke stdout | g'); // 7: none either
+    s.end();
+    expect(log).toEqual(['open gc s', 'open mirror s', 'end mirror s after m1', 'end gc s after ns1']);
+    expect(lines('gcworker', 'matched')).toBe(1);
+    expect(lines('gunicorn', 'matched')).toBe(2);
+    expect(lines('repomirrorworker', 'matched')).toBe(1);
+    expect(lines('other', 'ignored')).toBe(3);
+  });
 });

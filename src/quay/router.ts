@@ -144,6 +144,10 @@ export function createRouter(
   const supervisordLines = registry.counter('quay_log_exporter_lines_total').at(SUPERVISORD_SOURCE, 'matched');
   const containerLines = registry.counter('quay_log_exporter_lines_total').at(CONTAINER_SOURCE, 'matched');
   const { supervisord, container } = unprefixed;
+  // Programs by name length: a line's program is found by comparing it in place (startsWith), not
+  // by cutting it out of the line and hashing it for the Map, on every line.
+  const byLength: ProgramRoute[][] = [];
+  for (const p of routes.values()) (byLength[p.program.length] ??= []).push(p);
 
   return {
     open(info) {
@@ -165,7 +169,16 @@ export function createRouter(
             }
             return;
           }
-          const p = routes.get(line.slice(0, end));
+          let p: ProgramRoute | undefined;
+          const sameLength = byLength[end];
+          if (sameLength !== undefined) {
+            for (const candidate of sameLength) {
+              if (line.startsWith(candidate.program)) {
+                p = candidate;
+                break;
+              }
+            }
+          }
           if (p === undefined) {
             otherIgnored.value++;
             if (observe !== undefined) observe(OTHER_SOURCE, LineResult.Ignored, line);

@@ -26,7 +26,7 @@ function collector(): { stream: Writable & { writableLength: number }; records: 
 async function recordsOf(lines: readonly string[], select: 'all' | 'matched' | 'events', extra: Record<string, unknown> = {}): Promise<Rec[]> {
   const out = collector();
   const config = parseConfig({ state_dir: '/nonexistent-state', ...RULES_CONFIG, ...extra, outputs: { records: { select, stdout: { format: 'json' } } } }, 'test', {});
-  const pipeline = new Pipeline(config, { log: silentLogger, recordsStdout: out.stream });
+  const pipeline = await Pipeline.create(config, { log: silentLogger, recordsStdout: out.stream });
   const stream = pipeline.openStream('supervisord', { id: 'test' });
   for (const l of lines) stream.line(l);
   stream.end();
@@ -84,7 +84,7 @@ describe('records out: the fields of every kind of line', () => {
 
   it('select events: parsers write no field at all (the boolean is off)', async () => {
     const config = parseConfig({ state_dir: '/nonexistent-state', outputs: { records: { select: 'events', stdout: { format: 'json' } } } }, 'test', {});
-    const pipeline = new Pipeline(config, { log: silentLogger, recordsStdout: collector().stream });
+    const pipeline = await Pipeline.create(config, { log: silentLogger, recordsStdout: collector().stream });
     expect(pipeline.records!.fields.active).toBe(false);
     await pipeline.shutdown();
   });

@@ -33,8 +33,16 @@ export function readRuleFile(path: string, label = path): RuleSource[] {
   return parsed.data.rules.map((rule, i) => ({ rule, at: `${label}: rules[${i}]` }));
 }
 
+/** The shipped files, read once per process: `replay` and `run` build a pipeline twice (preflight, then their own). */
+let shippedCache: RuleSource[] | undefined;
+
 /** Every shipped rule, file by file in name order. */
 export function shippedRules(dir: string = SHIPPED_RULES_DIR): RuleSource[] {
+  if (dir === SHIPPED_RULES_DIR) return (shippedCache ??= readShippedRules(dir));
+  return readShippedRules(dir);
+}
+
+function readShippedRules(dir: string): RuleSource[] {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
     .sort();
