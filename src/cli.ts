@@ -29,7 +29,7 @@ const USAGE = `quay-log-exporter ${VERSION}: Quay logs → grok → OpenTelemetr
 
 Usage:
   quay-log-exporter [run] --config FILE
-  quay-log-exporter replay [--config FILE] [--format prometheus|json] [--source SOURCE] [--framing raw|cri|docker] FILE... ('-' reads stdin)
+  quay-log-exporter replay [--config FILE] [--format prometheus|json] [--source SOURCE] [--framing raw|cri|docker] [--threads N] FILE... ('-' reads stdin; N threads parse, default the cores there are)
   quay-log-exporter check-config FILE
   quay-log-exporter grok --pattern PATTERN [--config FILE] [LINE...]   (reads stdin when no LINE)
   quay-log-exporter grok --rule NAME [--config FILE] [LINE...]         (what a rule makes of each line)
@@ -84,6 +84,7 @@ async function cmdReplay(args: string[]): Promise<number> {
       format: { type: 'string', default: 'prometheus' },
       source: { type: 'string' },
       framing: { type: 'string' },
+      threads: { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new UsageError('replay needs at least one FILE (or - for stdin)');
@@ -94,9 +95,14 @@ async function cmdReplay(args: string[]): Promise<number> {
   if (values.framing !== undefined && !['raw', 'cri', 'docker'].includes(values.framing)) {
     throw new UsageError(`--framing: expected raw, cri or docker, got "${values.framing}"`);
   }
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
+    throw new UsageError(`--threads: expected a whole number from 1 to 256, got "${values.threads}"`);
+  }
   const config = loadOrDefault(values.config);
   await preflight(config, values.config ?? '(defaults)');
   await replay(config, {
+    threads,
     files: positionals,
     format: values.format,
     source: values.source as InputSource | undefined,

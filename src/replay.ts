@@ -5,12 +5,14 @@
  * InfluxDB output configured, the events and one final metrics export are
  * written there: that is how a day of logs is backfilled.
  */
+import { availableParallelism } from 'node:os';
 import { inputSchema, type Config, type InputConfig, type InputSource } from './config/schema.js';
 import { replayStream } from './inputs/replay.js';
 import { podOfPath } from './inputs/kubernetes.js';
 import type { LineHandler } from './inputs/types.js';
 import type { Logger } from './log.js';
 import { Pipeline } from './pipeline.js';
+import { AUTO_THREADS_MIN_BYTES, replayThreaded, threadsUnusable, totalBytes } from './threads/replay.js';
 
 export interface ReplayOptions {
   readonly files: readonly string[];
@@ -20,6 +22,12 @@ export interface ReplayOptions {
   readonly framing?: InputConfig['framing'];
   readonly log: Logger;
   readonly write: (text: string) => Promise<void>;
+  /**
+   * Threads that parse (`--threads`): 1 is the one-thread path; more split the
+   * order-free lines over worker threads (src/threads). Undefined: the cores
+   * there are, once the files are big enough to pay for starting workers.
+   */
+  readonly threads?: number;
 }
 
 /** Framing, multi-line and limits of the first configured input, else the defaults. */
@@ -45,7 +53,10 @@ export async function replay(config: Config, options: ReplayOptions): Promise<Pi
     if (h === undefined) streams.set(id, (h = pipeline.openStream(input.source, { id, pod: pod.pod, namespace: pod.namespace }).line));
     return h;
   };
-  for (const file of options.files) {
+  const threads = await threadsFor(config, input, pipeline, options);
+  if (threads > 1) {
+    await replayThreaded({ files: options.files, input, pipeline, handlerOf, threads });
+  } else for (const file of options.files) {
     await replayStream(file, input, {
       handler: handlerOf(file),
       registry: pipeline.registry,
@@ -61,6 +72,20 @@ export async function replay(config: Config, options: ReplayOptions): Promise<Pi
   const lost = influx?.lost() ?? 0;
   if (lost > 0) throw new ReplayLossError(lost);
   return pipeline;
+}
+
+/** How many threads to parse with: 1 unless more give the very same numbers (threadsUnusable), said once when asked for and not used. */
+async function threadsFor(config: Config, input: InputConfig, pipeline: Pipeline, options: ReplayOptions): Promise<number> {
+  const asked = options.threads ?? availableParallelism();
+  if (asked <= 1) return 1;
+  const why = threadsUnusable(config, input, pipeline, options.files);
+  if (why !== undefined) {
+    options.log.info(`replay: one thread (${why})`, { threads_asked: asked });
+    return 1;
+  }
+  if (options.threads === undefined && (await totalBytes(options.files)) < AUTO_THREADS_MIN_BYTES) return 1;
+  options.log.debug('replay: threads', { threads: asked });
+  return asked;
 }
 
 /** The backfill lost points: the printed metrics are complete, InfluxDB is not. */

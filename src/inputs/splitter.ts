@@ -153,7 +153,7 @@ export class LineSplitter {
   }
 
   /** Lines in buf[start..last], `last` being a newline; decoded in pieces of at most DECODE_MAX bytes. */
-  private split(start: number, last: number): void {
+  protected split(start: number, last: number): void {
     while (last - start >= DECODE_MAX) {
       const cut = this.buf.lastIndexOf(NL, start + DECODE_MAX - 1);
       if (cut < start) break; // a single longer line: decode it whole

@@ -23,7 +23,9 @@ export interface ValueSlot {
 export interface HistogramSlot {
   /** Per-bucket (not cumulative) counts; the last one is +Inf. */
   readonly counts: Float64Array;
+  /** The sum, correctly rounded; `sumLow` holds what rounding left out (see addToSum). */
   sum: number;
+  sumLow: number;
   count: number;
   min: number;
   max: number;
@@ -31,6 +33,8 @@ export interface HistogramSlot {
 }
 
 type OverflowHook = (metric: string) => void;
+/** Told of every slot a family makes (src/threads: the order series were born in). */
+type SlotHook = (metric: string, slot: object) => void;
 
 /**
  * A copy of `s` that shares no memory with the line it was cut from. V8 keeps
@@ -70,6 +74,7 @@ abstract class Family<S extends object> {
     readonly def: MetricDef,
     private readonly cap: number,
     private readonly onOverflow: OverflowHook,
+    private readonly onSlot?: SlotHook,
   ) {
     const fold = def.fold && def.fold.length > 0 ? def.fold : def.labels;
     this.foldIdx = fold.map((l) => def.labels.indexOf(l));
@@ -194,6 +199,7 @@ abstract class Family<S extends object> {
     for (let i = 0; i < labels.length; i++) attributes[labels[i]!] = values[i]!;
     const slot = this.create(attributes);
     this.slots.set(key, slot);
+    if (this.onSlot !== undefined) this.onSlot(this.name, slot);
     return slot;
   }
 }
@@ -214,13 +220,13 @@ export class GaugeFamily extends CounterFamily {}
 export class HistogramFamily extends Family<HistogramSlot> {
   readonly bounds: Float64Array;
 
-  constructor(name: string, def: MetricDef, cap: number, onOverflow: OverflowHook) {
-    super(name, def, cap, onOverflow);
+  constructor(name: string, def: MetricDef, cap: number, onOverflow: OverflowHook, onSlot?: SlotHook) {
+    super(name, def, cap, onOverflow, onSlot);
     this.bounds = Float64Array.from(def.buckets ?? []);
   }
 
   protected create(attributes: Attributes): HistogramSlot {
-    return { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0, min: Infinity, max: -Infinity, attributes };
+    return { counts: new Float64Array(this.bounds.length + 1), sum: 0, sumLow: 0, count: 0, min: Infinity, max: -Infinity, attributes };
   }
 
   protected level(slot: HistogramSlot): number {
@@ -233,11 +239,34 @@ export class HistogramFamily extends Family<HistogramSlot> {
     let i = 0;
     while (i < bounds.length && v > bounds[i]!) i++;
     slot.counts[i]!++;
-    slot.sum += v;
+    addToSum(slot, v);
     slot.count++;
     if (v < slot.min) slot.min = v;
     if (v > slot.max) slot.max = v;
   }
+}
+
+/**
+ * Adds `v` to a histogram's sum without losing what rounding drops: the sum is
+ * kept as two doubles (Knuth's TwoSum, then Fast2Sum), exact while the values'
+ * bits span under ~100 binary places (durations, byte counts, rates), so the
+ * exported `sum` is the correctly rounded exact sum: the same whatever order
+ * the values came in, which lets shares counted on several threads add up to
+ * the very number one thread gives (src/threads).
+ */
+export function addToSum(slot: { sum: number; sumLow: number }, v: number): void {
+  const hi = slot.sum;
+  const s = hi + v;
+  if (!Number.isFinite(s)) {
+    slot.sum = s;
+    return;
+  }
+  const bb = s - hi;
+  const err = hi - (s - bb) + (v - bb); // exactly what s lost
+  const lo = slot.sumLow + err;
+  const sum = s + lo;
+  slot.sumLow = lo - (sum - s);
+  slot.sum = sum;
 }
 
 /** All families of the catalogue, created on first use. */
@@ -249,6 +278,8 @@ export class MetricRegistry {
   /** In a view made by forPod(): its pod, and its views of the pod-labelled families. */
   private pod: string | undefined;
   private podViews: Map<MetricName, Family<object>> | undefined;
+  /** Told of every slot made from now on (src/threads); unset: nothing is done. */
+  onSlot: SlotHook | undefined;
 
   /** `podLabelled`: metrics that get a `pod` label, last (limits.pod_label). */
   constructor(
@@ -355,9 +386,10 @@ export class MetricRegistry {
     };
     // The overflow counter itself has one series per metric: never capped below that.
     const cap = name === 'quay_log_exporter_series_overflow_total' ? Number.MAX_SAFE_INTEGER : this.maxSeriesPerMetric;
-    if (def.kind === 'histogram') f = new HistogramFamily(name, def, cap, hook);
-    else if (def.kind === 'gauge') f = new GaugeFamily(name, def, cap, hook);
-    else f = new CounterFamily(name, def, cap, hook);
+    const slotHook: SlotHook = (metric, slot) => this.onSlot?.(metric, slot);
+    if (def.kind === 'histogram') f = new HistogramFamily(name, def, cap, hook, slotHook);
+    else if (def.kind === 'gauge') f = new GaugeFamily(name, def, cap, hook, slotHook);
+    else f = new CounterFamily(name, def, cap, hook, slotHook);
     this.families.set(name, f);
     return f;
   }

@@ -1,0 +1,150 @@
+/**
+ * `replay --threads N` (N > 1): the main thread reads each file in big
+ * chunks and cuts them at their last newline into pieces of whole lines,
+ * which go (as transferred bytes, no per-line messages) to N worker threads.
+ * A worker records the order-free lines of its piece into its own share of
+ * the series and sends back the rest; the main thread puts those through the
+ * ordinary router in piece order, so mirror attempts, GC runs and every
+ * other per-stream state see their lines exactly as one thread would. At the
+ * end the shares are added into the main registry (merge.ts).
+ *
+ * Used only where that gives the same numbers (threadsUnusable says why not
+ * otherwise); N = 1 never comes here: it is replay's one-thread path.
+ */
+import { open, stat } from 'node:fs/promises';
+import type { Config, InputConfig } from '../config/schema.js';
+import { LineSplitter, READ_CHUNK } from '../inputs/splitter.js';
+import type { LineHandler } from '../inputs/types.js';
+import type { Pipeline } from '../pipeline.js';
+import { PROGRAM_SOURCES } from '../quay/router.js';
+import { mergeShares } from './merge.js';
+import { SharePool } from './pool.js';
+import { LINE_BITS, ORDER_FREE_SOURCES, type PieceResult } from './share.js';
+
+/** Below this many bytes in all, the default (`--threads` not given) stays on one thread: starting workers costs more. */
+export const AUTO_THREADS_MIN_BYTES = 8 << 20;
+
+/** Why these files and this config cannot be split over threads with the same result; undefined when they can. */
+export function threadsUnusable(config: Config, input: InputConfig, pipeline: Pipeline, files: readonly string[]): string | undefined {
+  if (files.includes('-')) return 'stdin is read on one thread';
+  if (input.source !== 'supervisord' && !ORDER_FREE_SOURCES.has(input.source)) return `source ${input.source} is order-dependent throughout`;
+  if (input.framing !== 'raw') return `framing ${input.framing} joins partial lines in order`;
+  if (input.multiline) return 'multiline joins lines in order';
+  if (config.limits.pod_label !== false) return 'limits.pod_label';
+  if (pipeline.events.active) return 'events are written (outputs.influxdb.events) in line order';
+  const programs = new Set(Object.entries(PROGRAM_SOURCES).filter(([, s]) => ORDER_FREE_SOURCES.has(s)).map(([p]) => p));
+  for (const rule of pipeline.rules.rules) {
+    if (!rule.programs.some((p) => programs.has(p)) && !rule.sources.some((s) => ORDER_FREE_SOURCES.has(s as never))) continue;
+    for (const m of rule.metrics) {
+      if (m.type === 'gauge') return `rule ${rule.name} sets a gauge (the last line wins: an order)`;
+      const v = m.value;
+      if (m.type === 'counter' && v !== undefined && !(v.kind === 'const' || (v.kind === 'group' && v.type === 'int'))) {
+        return `rule ${rule.name} adds fractional numbers to a counter (their sum depends on order)`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Total size of the files, for the default's threshold. */
+export async function totalBytes(files: readonly string[]): Promise<number> {
+  let n = 0;
+  for (const f of files) n += (await stat(f)).size;
+  return n;
+}
+
+/** The main thread's splitter: the complete-line ranges go out as pieces instead of being decoded here. */
+class PieceSplitter extends LineSplitter {
+  constructor(
+    maxLineBytes: number,
+    sink: (line: string) => void,
+    onTruncated: () => void,
+    private readonly onPiece: (bytes: ArrayBuffer) => void,
+  ) {
+    super(maxLineBytes, sink, onTruncated);
+  }
+
+  protected override split(start: number, last: number): void {
+    // Not zero-filled, and not from Node's shared pool: its own ArrayBuffer, transferable.
+    const piece = Buffer.allocUnsafeSlow(last + 1 - start);
+    this.buf.copy(piece, 0, start, last + 1);
+    this.onPiece(piece.buffer as ArrayBuffer);
+  }
+}
+
+export interface ThreadedReplay {
+  readonly files: readonly string[];
+  readonly input: InputConfig;
+  readonly pipeline: Pipeline;
+  /** The stream a file's lines go to (replay.ts). */
+  readonly handlerOf: (file: string) => LineHandler;
+  readonly threads: number;
+}
+
+export async function replayThreaded(r: ThreadedReplay): Promise<void> {
+  const { input, pipeline } = r;
+  const registry = pipeline.registry;
+  const pool = new SharePool(r.threads, { config: pipeline.config, source: input.source, trafficSource: pipeline.trafficSource, maxLineBytes: input.max_line_bytes });
+  // Birth of every slot the main thread makes from here on (merge.ts).
+  const born = new Map<object, number>();
+  let position = -1;
+  registry.onSlot = (_metric, slot) => born.set(slot, position);
+  const truncated = registry.counter('quay_log_exporter_lines_truncated_total').at();
+  const bytesIn = registry.counter('quay_log_exporter_input_bytes_total').at(input.name ?? 'replay');
+  let seq = 0;
+  try {
+    for (const file of r.files) {
+      const handler = r.handlerOf(file);
+      const queue: Array<Promise<PieceResult> | PieceResult> = [];
+      const finish = (p: PieceResult): void => {
+        if (p.count === 0) return;
+        const base = p.seq * LINE_BITS;
+        const lines = p.count === 1 ? [p.lines] : p.lines.split('\n');
+        for (let i = 0; i < lines.length; i++) {
+          position = base + p.at[i]!;
+          handler(lines[i]!);
+        }
+      };
+      // A line the main thread decodes itself (an oversize line's head, the last line without a newline) keeps its place too.
+      const sp = new PieceSplitter(
+        input.max_line_bytes,
+        (line) => queue.push({ seq: seq++, lines: line, count: 1, at: Int32Array.of(0) }),
+        () => {
+          truncated.value++;
+        },
+        (bytes) => {
+          const piece = pool.piece(seq++, bytes);
+          piece.catch(() => {}); // awaited in turn below; a failure is thrown there, not left unhandled
+          queue.push(piece);
+        },
+      );
+      const fh = await open(file, 'r');
+      try {
+        let current = Buffer.allocUnsafe(READ_CHUNK);
+        let next = Buffer.allocUnsafe(READ_CHUNK);
+        let pos = 0;
+        let reading = fh.read(current, 0, READ_CHUNK, pos);
+        for (;;) {
+          const { bytesRead } = await reading;
+          if (bytesRead === 0) break;
+          pos += bytesRead;
+          reading = fh.read(next, 0, READ_CHUNK, pos);
+          bytesIn.value += bytesRead;
+          sp.write(current.subarray(0, bytesRead));
+          [current, next] = [next, current];
+          // Two pieces a worker: one being parsed, one waiting, while the main thread reads.
+          while (queue.length > 2 * pool.size) finish(await queue.shift()!);
+        }
+      } finally {
+        await fh.close();
+      }
+      sp.flushPartial();
+      while (queue.length > 0) finish(await queue.shift()!);
+    }
+    position = -1;
+    mergeShares(registry, (slot) => born.get(slot) ?? -1, await pool.finish());
+  } finally {
+    registry.onSlot = undefined;
+    await pool.close();
+  }
+}
