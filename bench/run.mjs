@@ -2,7 +2,7 @@
 /**
  * `npm run bench`: quay-log-exporter beside mtail and Oniguruma.
  *
- *   node bench/run.mjs [--lines 1000000] [--runs 3] [--seed 42] [--skip replay,rules,mtail,grok,forward,daemon] [--strict]
+ *   node bench/run.mjs [--lines 1000000] [--runs 3] [--seed 42] [--skip replay,threads,rules,mtail,grok,forward,daemon] [--strict]
  *
  * Fails (exit 1) when the replay's metrics differ from the corpus's true
  * counts: a fast wrong answer is not a result. With --strict it also fails
@@ -249,6 +249,12 @@ async function main() {
     log('replay (quay-log-exporter)…');
     result.replay = await benchReplay(c, configFile);
   }
+  if (!SKIP.has('threads')) {
+    // One core and all of them, interleaved (bench/lib/threads-bench.mjs).
+    const { benchReplayThreads } = await import('./lib/threads-bench.mjs');
+    log('replay: --threads 1 vs all cores, interleaved…');
+    result.threads = await benchReplayThreads({ cli: CLI, corpus: c, configFile, runs: RUNS, catalogue: CATALOGUE, log });
+  }
   if (!SKIP.has('rules')) {
     log('rules: no rules / shipped rules / 20 user rules, interleaved…');
     result.rules = await benchRules(c);
@@ -287,6 +293,7 @@ async function main() {
     result.daemon10k = await measureDaemonRss(CLI, mid.file, mid.truth.lines);
   }
 
+  if (result.threads) result.threadsTable = (await import('./lib/threads-bench.mjs')).renderReplayThreads(result.threads);
   result.verdicts = verdicts(result);
   const table = render(result);
   console.log(table);
@@ -303,6 +310,10 @@ async function main() {
       console.error(`\nBENCH FAILED: with ${v.name}, the built-in metrics differ from the true counts (${v.mismatches} mismatches)`);
       process.exitCode = 1;
     }
+  }
+  if (result.threads && (!result.threads.sameBytes || result.threads.rows.some((t) => t.mismatches > 0))) {
+    console.error('\nBENCH FAILED: replay on one core and on all cores differ, or differ from the true counts');
+    process.exitCode = 1;
   }
   if (result.forward && result.forward.mismatches.length > 0) {
     console.error(`\nBENCH FAILED: the forward input's metrics differ from the corpus's true counts (${result.forward.mismatches.length} mismatches):`);
@@ -359,6 +370,7 @@ function render(r) {
   out.push(`| peak RSS MB | ${fmt1(a.peakRssMb)} | ${fmt1(b.peakRssMb)} | |`);
   const mtOk = b.totals ? `${b.checkedSeries - b.mismatches.length}/${b.checkedSeries} series of the ${b.totals.filter((t) => t.ok !== null).length} families it counts` : 'n/a';
   out.push(`| matches true counts | ${a.checkedSeries !== undefined ? `${a.checkedSeries - a.mismatches.length}/${a.checkedSeries} series` : 'n/a'} | ${mtOk} | |`);
+  if (r.threads) out.push('', r.threadsTable);
   if (r.rules) {
     const base = r.rules[0];
     out.push('');
