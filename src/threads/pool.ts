@@ -56,6 +56,11 @@ export class SharePool {
     });
   }
 
+  /** Whether some worker has fewer than `perWorker` pieces in flight. */
+  hasRoom(perWorker: number): boolean {
+    return this.slots.some((s) => s.waiting.length < perWorker);
+  }
+
   /** Hands a piece (whole lines) to the least busy worker; `bytes` is transferred, not copied. */
   piece(seq: number, bytes: ArrayBuffer): Promise<PieceResult> {
     let best = this.slots[0]!;

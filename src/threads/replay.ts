@@ -19,7 +19,12 @@ import type { Pipeline } from '../pipeline.js';
 import { PROGRAM_SOURCES } from '../quay/router.js';
 import { mergeShares } from './merge.js';
 import { SharePool } from './pool.js';
-import { LINE_BITS, ORDER_FREE_SOURCES, type PieceResult } from './share.js';
+import { LINE_BITS, ORDER_FREE_SOURCES, OrderFreeShare, type PieceResult } from './share.js';
+
+/** Pieces sent to a worker before the main thread parses the next one itself: one being parsed, one waiting. */
+const PIECES_PER_WORKER = 2;
+/** Pieces whose handed-back lines may wait for an earlier piece before reading stops to catch up. */
+const MAX_QUEUED = 16;
 
 /** Below this many bytes in all, the default (`--threads` not given) stays on one thread: starting workers costs more. */
 export const AUTO_THREADS_MIN_BYTES = 8 << 20;
@@ -84,7 +89,11 @@ export interface ThreadedReplay {
 export async function replayThreaded(r: ThreadedReplay): Promise<void> {
   const { input, pipeline } = r;
   const registry = pipeline.registry;
-  const pool = new SharePool(r.threads, { config: pipeline.config, source: input.source, trafficSource: pipeline.trafficSource, maxLineBytes: input.max_line_bytes });
+  const setup = { config: pipeline.config, source: input.source, trafficSource: pipeline.trafficSource, maxLineBytes: input.max_line_bytes };
+  // N threads parse: N - 1 workers, and the main thread's own share, used when every worker is busy.
+  // (N workers beside a reading main thread cost a worker's start-up and warm-up more, for a main thread mostly idle.)
+  const pool = new SharePool(r.threads - 1, setup);
+  const local = new OrderFreeShare(setup);
   // Birth of every slot the main thread makes from here on (merge.ts).
   const born = new Map<object, number>();
   let position = -1;
@@ -95,7 +104,12 @@ export async function replayThreaded(r: ThreadedReplay): Promise<void> {
   try {
     for (const file of r.files) {
       const handler = r.handlerOf(file);
-      const queue: Array<Promise<PieceResult> | PieceResult> = [];
+      // In piece order: a result, or a worker's answer still to come (`result` is set when it comes).
+      const queue: Array<{ result?: PieceResult; pending?: Promise<PieceResult> }> = [];
+      const nextResult = async (): Promise<PieceResult> => {
+        const item = queue.shift()!;
+        return item.result ?? (await item.pending!);
+      };
       const finish = (p: PieceResult): void => {
         if (p.count === 0) return;
         const base = p.seq * LINE_BITS;
@@ -108,14 +122,20 @@ export async function replayThreaded(r: ThreadedReplay): Promise<void> {
       // A line the main thread decodes itself (an oversize line's head, the last line without a newline) keeps its place too.
       const sp = new PieceSplitter(
         input.max_line_bytes,
-        (line) => queue.push({ seq: seq++, lines: line, count: 1, at: Int32Array.of(0) }),
+        (line) => queue.push({ result: { seq: seq++, lines: line, count: 1, at: Int32Array.of(0) } }),
         () => {
           truncated.value++;
         },
         (bytes) => {
-          const piece = pool.piece(seq++, bytes);
-          piece.catch(() => {}); // awaited in turn below; a failure is thrown there, not left unhandled
-          queue.push(piece);
+          if (!pool.hasRoom(PIECES_PER_WORKER)) {
+            queue.push({ result: local.piece(new Uint8Array(bytes), seq++) });
+            return;
+          }
+          const item: { result?: PieceResult; pending?: Promise<PieceResult> } = {};
+          // Awaited in turn below, a failure is thrown there, not left unhandled.
+          item.pending = pool.piece(seq++, bytes).then((r) => (item.result = r));
+          item.pending.catch(() => {});
+          queue.push(item);
         },
       );
       const fh = await open(file, 'r');
@@ -132,17 +152,17 @@ export async function replayThreaded(r: ThreadedReplay): Promise<void> {
           bytesIn.value += bytesRead;
           sp.write(current.subarray(0, bytesRead));
           [current, next] = [next, current];
-          // Two pieces a worker: one being parsed, one waiting, while the main thread reads.
-          while (queue.length > 2 * pool.size) finish(await queue.shift()!);
+          // Lines handed back are put through in order as soon as their piece is done.
+          while (queue.length > 0 && (queue.length > MAX_QUEUED || queue[0]!.result !== undefined)) finish(await nextResult());
         }
       } finally {
         await fh.close();
       }
       sp.flushPartial();
-      while (queue.length > 0) finish(await queue.shift()!);
+      while (queue.length > 0) finish(await nextResult());
     }
     position = -1;
-    mergeShares(registry, (slot) => born.get(slot) ?? -1, await pool.finish());
+    mergeShares(registry, (slot) => born.get(slot) ?? -1, [local.snapshot(), ...(await pool.finish())]);
   } finally {
     registry.onSlot = undefined;
     await pool.close();
