@@ -55,6 +55,13 @@ describe('replay --threads 2 gives the bytes of --threads 1', () => {
     expect(two.length).toBeGreaterThan(1000);
   });
 
+  it('several files in one replay: one stream, pieces numbered across files', async () => {
+    const files = ['quay-supervisord.log', 'mirror-interleaved.log', 'gc-workers.log'].map((f) => join(FIXTURES, f));
+    const { one, two, twoStderr } = await oneAndTwo(['--config', debugConfig, ...files]);
+    expect(twoStderr).toContain(THREADS_USED);
+    expect(two).toBe(one);
+  });
+
   it('the supervisord fixture keeps its hand counts on two threads', async () => {
     const r = await runCli(['replay', '--threads', '2', join(FIXTURES, 'quay-supervisord.log')]);
     expect(r.code).toBe(0);
@@ -66,12 +73,12 @@ describe('replay --threads 2 gives the bytes of --threads 1', () => {
 describe('a 100,000-line generated corpus (23 MB: ~23 pieces over two workers)', () => {
   let log: string;
   let config: string;
-  let truth: { lines: number; linesBySource: Record<string, number> };
+  let truth: { lines: number; repos: number; linesBySource: Record<string, number> };
   beforeAll(() => {
     const seed = 42;
     log = join(dir, 'corpus.log');
     truth = generateCorpus({ seed, lines: 100_000, out: log });
-    const repos = repositories(truth.repos as never, rng(seed ^ 0x5bd1e995)) as Array<{ ns: string; repo: string }>;
+    const repos = repositories(truth.repos, rng(seed ^ 0x5bd1e995)) as Array<{ ns: string; repo: string }>;
     const map: Record<string, string> = {};
     for (const r of repos) map[upstreamOf(r)] = `${r.ns}/${r.repo}`;
     config = join(dir, 'corpus.yaml');

@@ -56,8 +56,11 @@ export interface PieceResult {
  */
 export const SHARE_SERIES_BOUND = 1_000_000;
 
-/** Bits of a position that number a line within its piece (a piece is at most a few MiB). */
-export const LINE_BITS = 2 ** 26;
+/**
+ * Positions per piece: a line's position is piece × LINE_BITS + its index in the piece. A piece is
+ * at most max_line_bytes + 1 ≤ 64 MiB + 1 bytes, so fewer lines than this; 2^53 / 2^27 pieces is plenty.
+ */
+export const LINE_BITS = 2 ** 27;
 
 interface ProgramRoute {
   readonly parser: SourceParser;
