@@ -80,7 +80,8 @@ async function threadsFor(config: Config, input: InputConfig, pipeline: Pipeline
   if (asked <= 1) return 1;
   const why = threadsUnusable(config, input, pipeline, options.files);
   if (why !== undefined) {
-    options.log.info(`replay: one thread (${why})`, { threads_asked: asked });
+    // Said when asked for (--threads); the default says it only at debug level.
+    options.log[options.threads === undefined ? 'debug' : 'info'](`replay: one thread (${why})`, { threads_asked: asked });
     return 1;
   }
   if (options.threads === undefined && (await totalBytes(options.files)) < AUTO_THREADS_MIN_BYTES) return 1;

@@ -54,7 +54,8 @@ export function threadsUnusable(config: Config, input: InputConfig, pipeline: Pi
 /** Total size of the files, for the default's threshold. */
 export async function totalBytes(files: readonly string[]): Promise<number> {
   let n = 0;
-  for (const f of files) n += (await stat(f)).size;
+  // A file that cannot be read counts 0 here: the one-thread path then says why, as it always did.
+  for (const f of files) n += (await stat(f).catch(() => undefined))?.size ?? 0;
   return n;
 }
 
