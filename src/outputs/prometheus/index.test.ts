@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createMeterProvider, SlotProducer } from '../../metrics/provider.js';
 import { MetricRegistry } from '../../metrics/series.js';
 import { PrometheusOutput } from './index.js';
-import { renderExposition } from './render.js';
+import { labelsOf, renderExposition } from './render.js';
 import { parseConfig } from '../../config/load.js';
 import { replayStream } from '../../inputs/index.js';
 import { silentLogger } from '../../log.js';
@@ -67,3 +67,18 @@ describe('renderExposition', () => {
     await pipeline.shutdown();
   });
 });
+
+describe('labelsOf', () => {
+  it('writes a series label string once: names in attribute order, comma-separated, values escaped as the SDK does', () => {
+    // By hand: " → \", \ → \\, newline → \n; pairs joined by ',' with no trailing comma.
+    expect(labelsOf({ namespace: 'ac"me', repository: 'we\\b\nx', status: '200' })).toBe('namespace="ac\\"me",repository="we\\\\b\\nx",status="200"');
+    expect(labelsOf({ program: 'gcworker' })).toBe('program="gcworker"');
+    expect(labelsOf({})).toBe('');
+    // Made once per attributes object: the same object gives the very same string even after its values change.
+    const attributes: Record<string, string> = { namespace: 'a' };
+    expect(labelsOf(attributes)).toBe('namespace="a"');
+    attributes['namespace'] = 'b';
+    expect(labelsOf(attributes)).toBe('namespace="a"');
+  });
+});
+

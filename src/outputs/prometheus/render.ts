@@ -14,13 +14,16 @@ import { HistogramFamily, type CounterFamily, type MetricRegistry } from '../../
 const escapeHelp = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 const escapeValue = (s: string) => escapeHelp(s).replace(/"/g, '\\"');
 
-/** `{a="x",b="y"}` (or '') per attributes object, made once. */
+/** `a="x",b="y"` (or '') per attributes object, made once. */
 const labelCache = new WeakMap<object, string>();
-function labelsOf(attributes: Record<string, unknown>): string {
+export function labelsOf(attributes: Record<string, unknown>): string {
   let s = labelCache.get(attributes);
   if (s === undefined) {
-    s = '';
-    for (const [k, v] of Object.entries(attributes)) s += `${s ? ',' : ''}${k}="${escapeValue(typeof v === 'string' ? v : JSON.stringify(v))}"`;
+    // join() makes one flat string. Built with += it stayed a tree of concatenations kept for the
+    // life of the series: ~330 bytes per series instead of ~100, 3.3 MB at 10,000 series (heap snapshot).
+    const parts: string[] = [];
+    for (const [k, v] of Object.entries(attributes)) parts.push(`${k}="${escapeValue(typeof v === 'string' ? v : JSON.stringify(v))}"`);
+    s = parts.join(',');
     labelCache.set(attributes, s);
   }
   return s;
