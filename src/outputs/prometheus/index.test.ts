@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createMeterProvider, SlotProducer } from '../../metrics/provider.js';
 import { MetricRegistry } from '../../metrics/series.js';
 import { PrometheusOutput } from './index.js';
-import { labelsOf, renderExposition } from './render.js';
+import { labelsOf, renderCapacity, renderExposition } from './render.js';
 import { parseConfig } from '../../config/load.js';
 import { replayStream } from '../../inputs/index.js';
 import { silentLogger } from '../../log.js';
@@ -82,3 +82,29 @@ describe('labelsOf', () => {
   });
 });
 
+describe('render buffer', () => {
+  it('starts at 64 KiB, then at the last render\'s length plus a quarter, never below 64 KiB', () => {
+    expect(renderCapacity(undefined)).toBe(65_536);
+    expect(renderCapacity(0)).toBe(65_536);
+    expect(renderCapacity(40_000)).toBe(65_536); // 50,000 < 64 KiB
+    expect(renderCapacity(100_000)).toBe(125_000);
+    expect(renderCapacity(8_900_000)).toBe(11_125_000); // the cap's 8.9 MB exposition
+  });
+
+  it('a scrape after the first is written into one buffer of that size, handed out without a copy', async () => {
+    const registry = new MetricRegistry();
+    const output = new PrometheusOutput({ scopeInfo: false, producer: new SlotProducer(registry), registry });
+    createMeterProvider(registry, [output.reader]);
+    // 3,000 series of ~80 bytes: about 240 KB, more than the first 64 KiB.
+    for (let i = 0; i < 3000; i++) registry.counter('quay_registry_pulls_total').at('namespace', `repository-${i}`).value = i;
+    const first = await output.scrape();
+    expect(first.length).toBeGreaterThan(131_072);
+    // The first render grew 64 → 128 → 256 KiB (each time doubling, each write needing less than that).
+    expect(first.buffer.byteLength).toBe(262_144);
+    const second = await output.scrape();
+    expect(second.toString()).toBe(first.toString());
+    // Started at first.length + first.length/4 and never grew: the text is a view of that buffer.
+    expect(second.buffer.byteLength).toBe(first.length + (first.length >> 2));
+    expect(second.byteOffset).toBe(0);
+  });
+});

@@ -37,10 +37,28 @@ function value(v: number): string {
 const SERIES_PER_SLICE = 2000;
 const EMPTY = '# no registered metrics';
 
+/** The first render's buffer. */
+const FIRST_RENDER_BYTES = 64 * 1024;
+/** Length of each registry's last render. */
+const lastRenderBytes = new WeakMap<MetricRegistry, number>();
+
+/**
+ * Room a render starts with after one of `last` bytes: that plus a quarter (series come and go),
+ * at least FIRST_RENDER_BYTES. A render then seldom grows its buffer, and its text is handed out
+ * as a view of it, not copied: at 10,000 series a scrape allocated 1 + 2 MiB of buffers and a
+ * 1.2 MB copy, now 1.5 MB; at the cap (8.9 MB of text) 31 MiB and a copy, now 11 MB.
+ */
+export function renderCapacity(last: number | undefined): number {
+  return last === undefined ? FIRST_RENDER_BYTES : Math.max(FIRST_RENDER_BYTES, last + (last >> 2));
+}
+
 /** Appends text as UTF-8 to one growing Buffer: no array of parts, no joined string, no second copy. */
 class Out {
-  buf = Buffer.allocUnsafe(1 << 20);
+  buf: Buffer;
   len = 0;
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
   write(text: string): void {
     // A UTF-8 byte count is at most 3 per UTF-16 unit; grow before, never mid-write.
     if (this.len + text.length * 3 > this.buf.length) {
@@ -50,16 +68,26 @@ class Out {
     }
     this.len += this.buf.write(text, this.len, 'utf8');
   }
+  /** The text as a view of the buffer (its slack is at most a quarter after the first render; it lives only while being sent). */
   bytes(): Buffer {
-    return this.len === 0 ? Buffer.from(EMPTY) : Buffer.from(this.buf.subarray(0, this.len)); // a right-sized copy: the 2× slack is not kept
+    return this.len === 0 ? Buffer.from(EMPTY) : this.buf.subarray(0, this.len);
   }
+}
+
+function outFor(registry: MetricRegistry): Out {
+  return new Out(renderCapacity(lastRenderBytes.get(registry)));
+}
+
+function done(registry: MetricRegistry, out: Out): Buffer {
+  lastRenderBytes.set(registry, out.len);
+  return out.bytes();
 }
 
 /** The whole text at once (replay, tests). */
 export function renderExposition(registry: MetricRegistry): string {
-  const out = new Out();
+  const out = outFor(registry);
   for (const _ of render(registry, out));
-  return out.bytes().toString('utf8');
+  return done(registry, out).toString('utf8');
 }
 
 /**
@@ -68,9 +96,9 @@ export function renderExposition(registry: MetricRegistry): string {
  * the tail loop, and scrapes that arrive meanwhile join this render.
  */
 export async function renderExpositionAsync(registry: MetricRegistry): Promise<Buffer> {
-  const out = new Out();
+  const out = outFor(registry);
   for (const _ of render(registry, out)) await new Promise((r) => setImmediate(r));
-  return out.bytes();
+  return done(registry, out);
 }
 
 /** Counters and gauges in catalogue order, then histograms, as SlotProducer hands them to the SDK; yields every SERIES_PER_SLICE series. */
