@@ -106,5 +106,12 @@ describe('render buffer', () => {
     // Started at first.length + first.length/4 and never grew: the text is a view of that buffer.
     expect(second.buffer.byteLength).toBe(first.length + (first.length >> 2));
     expect(second.byteOffset).toBe(0);
+    // Each render has a buffer of its own: a later render never writes into a text still being sent.
+    const before = second.toString();
+    registry.counter('quay_registry_pulls_total').at('namespace', 'repository-0').value = 12345;
+    const third = await output.scrape();
+    expect(third.toString()).toContain('repository="repository-0"} 12345\n');
+    expect(second.toString()).toBe(before);
+    expect(second.toString()).toContain('repository="repository-0"} 0\n');
   });
 });
