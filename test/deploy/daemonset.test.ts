@@ -111,7 +111,7 @@ describe('DaemonSet example: the manifests', () => {
   it('probes /readyz and /healthz, the benchmark-sized resources, a headless Service on the metrics port', () => {
     expect(c['readinessProbe']).toMatchObject({ httpGet: { path: '/readyz', port: 'metrics' } });
     expect(c['livenessProbe']).toMatchObject({ httpGet: { path: '/healthz', port: 'metrics' } });
-    // bench/README.md: ~87 MB at 10,000 series, ~190 MiB with every metric at its cap
+    // bench/README.md: ~96 MB at 10,000 series, ~190 MiB with every metric at its cap
     expect(c['resources']).toEqual({ requests: { cpu: '50m', memory: '160Mi' }, limits: { cpu: '500m', memory: '384Mi' } });
     // V8's young generation at 2 MB semi-spaces, as the sidecar Deployment (bench/README.md, issue 16)
     expect(c['env'].find((e: Doc) => e['name'] === 'NODE_OPTIONS')).toEqual({ name: 'NODE_OPTIONS', value: '--max-semi-space-size=2' });

@@ -72,7 +72,7 @@ describe('Kubernetes example', () => {
 
   it('runs the exporter as a sidecar of quay-app with the requested resources and scrape annotations', () => {
     expect(pod['spec']['containers'].map((c: Doc) => c['name'])).toEqual(['quay-app', 'quay-log-exporter']);
-    // bench/README.md: ~87 MB at 10,000 series, ~190 MiB with every metric at its cap
+    // bench/README.md: ~96 MB at 10,000 series, ~190 MiB with every metric at its cap
     expect(sidecar['resources']).toEqual({ requests: { cpu: '50m', memory: '160Mi' }, limits: { cpu: '500m', memory: '384Mi' } });
     // V8's heap bounded below the limit, young generation 2 MB semi-spaces (bench/scrape-at-cap.mjs and npm run bench measure with the same value)
     expect(sidecar['env'].find((e: Doc) => e['name'] === 'NODE_OPTIONS')).toEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=256 --max-semi-space-size=2' });
