@@ -342,6 +342,15 @@ describe('mirror tracker: attempt edges', () => {
     expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'nginx', 'success')).toBe(1);
   });
 
+  it('mirror.repositories keys are read as Quay prints upstreams: no docker://, no trailing slashes', () => {
+    const s = setup({ repositories: { 'docker://docker.io/library/nginx//': 'mirrors/nginx', 'quay.io/a/b': 'team/b' } });
+    s.feed([tagLine('10:00:00,000', 7, 'docker.io/library/nginx', '1.25', true), tagLine('10:00:01,000', 8, 'quay.io/a/b', '1', false)]);
+    // One line each, mapped through the table: mirrors/nginx synced, team/b failed.
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'nginx', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'team', 'b', 'failed')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_tag_syncs_total').slots.size).toBe(2);
+  });
+
   it('a probe error before the copy is not the copy\'s: the job line clears it', () => {
     const s = setup();
     s.feed([
@@ -369,6 +378,62 @@ describe('mirror tracker: attempt edges', () => {
     expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(0);
     expect(s.status('mirrors', 'evil')['failed/invalid_source_registry']).toBe(1);
     expect(s.status('mirrors', 'node-exporter')['failed/decryption_failed']).toBe(1);
+  });
+
+  it('the events of each failure kind, field by field, and of the attempts they end', () => {
+    const s = setup();
+    const PREEMPT = 'Another repository mirror worker pre-empted us for repository: 17';
+    const INVALID = 'Repository mirror source validation failed for repository mirrors/evil';
+    const DECRYPT = 'Failed to decrypt username or password for mirroring 5';
+    const RUN_END = 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully';
+    const FATAL = 'Skopeo command failed (exit code 1): time="x" level=fatal msg="toomanyrequests: rate limit"';
+    s.feed([
+      line('10:00:00,000', 7, 'WARNING', 'workers.repomirrorworker', INVALID),
+      line('10:00:01,000', 7, 'INFO', 'workers.repomirrorworker', PREEMPT),
+      jobLine('10:00:02,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      line('10:00:03,000', 7, 'ERROR', 'workers.repomirrorworker', DECRYPT),
+      line('10:00:04,000', 7, 'INFO', 'apscheduler.executors.default', RUN_END),
+      // No attempt open now: a decryption failure of no known repository.
+      line('10:00:05,000', 7, 'ERROR', 'workers.repomirrorworker', DECRYPT),
+      line('10:00:06,000', 7, 'INFO', 'workers.repomirrorworker', 'Sync cancelled on repo team/app.'),
+      jobLine('10:00:10,000', 7, NE, 'v2', 'mirrors/node-exporter'),
+      line('10:00:11,000', 7, 'DEBUG', 'util.repomirror.skopeomirror', FATAL),
+      tagLine('10:00:12,000', 7, NE, 'v2', false),
+      tagLine('10:00:13,000', 7, NE, 'v3', true),
+      line('10:00:14,000', 7, 'INFO', 'apscheduler.executors.default', RUN_END),
+    ]);
+    const at = (t: string) => secs(`2026-11-22 ${t}`) * 1000;
+    const sync = (t: string, namespace: string, repository: string, result: string, reason: string, upstream: string, tag: string, error: string) => ({
+      measurement: 'quay_mirror_sync',
+      time: at(t),
+      tags: { namespace, repository, result, reason },
+      fields: { upstream, tag, error },
+    });
+    const attempt = (t: string, namespace: string, repository: string, result: string, failed: number, reason: string, upstream: string, seconds: number) => ({
+      measurement: 'quay_mirror_attempt',
+      time: at(t),
+      tags: { namespace, repository, result },
+      fields: { failed, reason, upstream, duration_seconds: seconds },
+    });
+    expect(s.got).toEqual([
+      // The validation failure is an attempt of its own, failed at once (0 s).
+      sync('10:00:00,000', 'mirrors', 'evil', 'failed', 'invalid_source_registry', '', '', INVALID),
+      attempt('10:00:00,000', 'mirrors', 'evil', 'failed', 1, 'invalid_source_registry', '', 0),
+      // Pre-emption names a mirror id, not a repository.
+      sync('10:00:01,000', 'unknown', 'unknown', 'failed', 'preempted', '', '', PREEMPT),
+      // Decryption fails the open attempt (job at :02), which the run's end closes at its last line (:03), 1 s.
+      sync('10:00:03,000', 'mirrors', 'node-exporter', 'failed', 'decryption_failed', NE, '', DECRYPT),
+      attempt('10:00:03,000', 'mirrors', 'node-exporter', 'failed', 1, 'decryption_failed', NE, 1),
+      sync('10:00:05,000', 'unknown', 'unknown', 'failed', 'decryption_failed', '', '', DECRYPT),
+      // A cancel: the attempt (not failed, no reason) first, then the sync event.
+      attempt('10:00:06,000', 'team', 'app', 'cancelled', 0, '', '', 0),
+      sync('10:00:06,000', 'team', 'app', 'cancelled', 'cancelled', '', '', ''),
+      // v2 failed with the skopeo error before it (its core: the one fatal line, the whole message here); v3 synced.
+      sync('10:00:12,000', 'mirrors', 'node-exporter', 'failed', 'rate_limited', NE, 'v2', FATAL),
+      sync('10:00:13,000', 'mirrors', 'node-exporter', 'success', '', NE, 'v3', ''),
+      // One failed and one synced tag: partial, failed with the first failure's reason, :10 → :13 = 3 s.
+      attempt('10:00:13,000', 'mirrors', 'node-exporter', 'partial', 1, 'rate_limited', NE, 3),
+    ]);
   });
 
   it('a cancel with no open attempt is a cancelled attempt of its own', () => {
