@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { EventBus, type QuayEvent } from '../../events.js';
 import { PatternLibrary } from '../../grok/index.js';
@@ -349,6 +349,69 @@ describe('mirror tracker: attempt edges', () => {
     expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'nginx', 'success')).toBe(1);
     expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'team', 'b', 'failed')).toBe(1);
     expect(s.registry.counter('quay_log_repository_mirror_tag_syncs_total').slots.size).toBe(2);
+  });
+
+  it('a skopeo error idle_gap old is stale: the pid\'s next tag failure has no reason from it', () => {
+    const s = setup({ idle_gap: '5m' });
+    const FATAL = 'Skopeo command failed (exit code 1): time="x" level=fatal msg="toomanyrequests: rate limit"';
+    s.feed([
+      line('10:00:00,000', 7, 'DEBUG', 'util.repomirror.skopeomirror', FATAL),
+      line('10:00:00,000', 8, 'DEBUG', 'util.repomirror.skopeomirror', FATAL),
+      tagLine('10:04:59,000', 8, NE, 'v1', false), // 4m59s after its error: the error's
+      tagLine('10:05:00,000', 7, NE, 'v1', false), // exactly 5m after: stale, no reason
+    ]);
+    // No job line named the repository: unknown/unknown. One rate_limited (pid 8), one unknown_error (pid 7).
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'unknown', 'rate_limited')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'unknown', 'unknown_error')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.size).toBe(2);
+  });
+
+  it('a pid with no open attempt is forgotten 24 h (log time) after its last line, with the repository its job line named', () => {
+    const s = setup();
+    const day2 = (l: string) => l.replace(' 2026-11-22 ', ' 2026-11-23 ');
+    const RUN_END = 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully';
+    const OTHER = 'quay.io/prometheus/alertmanager';
+    s.feed([
+      jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      jobLine('10:00:00,000', 9, OTHER, 'v1', 'mirrors/alertmanager'),
+      line('10:00:01,000', 7, 'INFO', 'apscheduler.executors.default', RUN_END),
+      line('10:00:01,000', 9, 'INFO', 'apscheduler.executors.default', RUN_END),
+      // pid 9: 23h59m59s after its last line (the job line; a run's end line does not touch a pid): still known.
+      day2(tagLine('09:59:59,000', 9, OTHER, 'v2', true)),
+      // pid 7: exactly 24 h after its job line: forgotten, so its tag line names no repository.
+      day2(tagLine('10:00:00,000', 7, NE, 'v2', true)),
+    ]);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'alertmanager', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'unknown', 'unknown', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'node-exporter', 'success')).toBe(0);
+  });
+
+  it('a JSONLOG record (no time of its own): the time it was read, or the last logged time seen', () => {
+    // The clock is set, not waited on: two records read 5 minutes apart.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const s = setup();
+      const json = (message: string) => `${PREFIX}${JSON.stringify({ data: {}, message })}`;
+      vi.setSystemTime(Date.UTC(2026, 10, 30, 12, 0, 0));
+      s.feed([json(`Source 'docker://quay.io/x/a:1' successful sync.`)]);
+      vi.setSystemTime(Date.UTC(2026, 10, 30, 12, 5, 0));
+      s.feed([json(`Source 'docker://quay.io/x/a:2' successful sync.`)]);
+      // A text line logged at 10:00:00 on the 22nd, then two more JSONLOG records.
+      s.feed([jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'), json(`Source 'docker://${NE}:v1' successful sync.`)]);
+      vi.setSystemTime(Date.UTC(2026, 10, 30, 12, 9, 0));
+      s.feed([json(`Source 'docker://${NE}:v2' successful sync.`)]);
+      const times = s.got.filter((e) => e.measurement === 'quay_mirror_sync').map((e) => e.time);
+      expect(times).toEqual([
+        // No logged time seen yet: each its own read time (12:00, then 12:05: not the first one's time kept).
+        Date.UTC(2026, 10, 30, 12, 0, 0),
+        Date.UTC(2026, 10, 30, 12, 5, 0),
+        // After the text line: its 10:00:00 (the read times before it are no log time).
+        Date.UTC(2026, 10, 22, 10, 0, 0),
+        Date.UTC(2026, 10, 22, 10, 0, 0),
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a probe error before the copy is not the copy\'s: the job line clears it', () => {
