@@ -592,6 +592,68 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(s.status('orgmirror', 'tool')['failed/unknown_error']).toBe(1);
   });
 
+  it('an unchanged tag is a synced tag of the open attempt; a run end or unchanged tag of a pid with none changes nothing', () => {
+    const s = setup();
+    const RUN_END = 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully';
+    const info = (time: string, pid: number, msg: string) => line(time, pid, 'INFO', 'workers.repomirrorworker', msg);
+    s.feed([
+      line('10:00:00,000', 5, 'INFO', 'apscheduler.executors.default', RUN_END), // pid 5 never seen
+      info('10:00:01,000', 6, "Skipping unchanged tag 'v1' (digest sha256:ab)"), // pid 6 has no attempt
+      jobLine('10:00:02,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      info('10:00:03,000', 7, "Skipping unchanged tag 'v1' (digest sha256:ab)"),
+      line('10:00:05,000', 7, 'INFO', 'apscheduler.executors.default', RUN_END),
+    ]);
+    expect(s.results.every((r) => r === LineResult.Matched)).toBe(true);
+    // One attempt, one tag ok (unchanged), 10:00:02 → 10:00:03 = 1 s; no failure anywhere.
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_attempts_total').slots.size).toBe(1);
+    const d = s.registry.histogram('quay_log_repository_mirror_sync_duration_seconds').at('mirrors');
+    expect([d.count, d.sum]).toEqual([1, 1]);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.size).toBe(0);
+  });
+
+  it('v3.17 sparse manifest path: the repository from its own line, the upstream from the architectures line', () => {
+    const s = setup();
+    const info = (time: string, msg: string) => line(time, 9, 'INFO', 'workers.repomirrorworker', msg);
+    const RUN_END = 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully';
+    s.feed([
+      info('10:00:00,000', 'Pushed sparse manifest list for team/busybox:1.35'),
+      info('10:00:01,000', 'Copying architecture arm64 (sha256:6e9f7aab3e6f4fac6d1f1f5e7f8d9cab1f2e3d4c5b6a79889807b6c5d4e3f2a0)'),
+      info('10:00:02,000', "Mirroring 1 architectures for docker://docker.io/library/busybox:1.36: ['arm64']"),
+      // The same repository named again: the same attempt.
+      info('10:00:03,000', 'Pushed sparse manifest list for team/busybox:1.36'),
+      tagLine('10:00:03,500', 9, 'docker.io/library/busybox', '1.36', true),
+      line('10:00:04,000', 9, 'INFO', 'apscheduler.executors.default', RUN_END),
+    ]);
+    // One attempt of team/busybox, 10:00:00 → 10:00:03.5 = 3.5 s, its upstream learned from the architectures line.
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_attempt')).toEqual([
+      {
+        measurement: 'quay_mirror_attempt',
+        time: secs('2026-11-22 10:00:03,500') * 1000,
+        tags: { namespace: 'team', repository: 'busybox', result: 'success' },
+        fields: { failed: 0, reason: '', upstream: 'docker.io/library/busybox', duration_seconds: 3.5 },
+      },
+    ]);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'team', 'busybox', 'success')).toBe(1);
+  });
+
+  it("skopeo's stderr lines that no multiline stage joined are the error text, kept up to 64 KiB", () => {
+    const FAILED = 'Skopeo command failed (exit code 1): x';
+    const fatal = PREFIX + 'time="x" level=fatal msg="toomanyrequests: rate limit"';
+    // The filler brings the kept text to 65,535 (the fatal line is added) or 65,536 characters (it is not).
+    const run = (keptBeforeFatal: number) => {
+      const s = setup();
+      const filler = PREFIX + 'y'.repeat(keptBeforeFatal - FAILED.length - 1);
+      s.feed([line('10:00:00,000', 7, 'DEBUG', 'util.repomirror.skopeomirror', FAILED), filler, fatal, tagLine('10:00:01,000', 7, NE, 'v1', false)]);
+      expect(s.results).toEqual([LineResult.Matched, LineResult.Matched, LineResult.Matched, LineResult.Matched]);
+      const failures = s.registry.counter('quay_log_repository_mirror_sync_failures_total');
+      return [...failures.slots.values()].map((slot) => `${slot.attributes['reason']}=${slot.value}`);
+    };
+    expect(run(65_535)).toEqual(['rate_limited=1']);
+    // Without a fatal line the text says nothing a reason knows.
+    expect(run(65_536)).toEqual(['unknown_error=1']);
+  });
+
   it('a newer success seen by the same exporter always wins over an older failure read later', () => {
     const s = setup();
     const end = (time: string, pid: number) =>
