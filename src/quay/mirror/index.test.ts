@@ -9,6 +9,7 @@ import { silentLogger } from '../../log.js';
 import { MetricRegistry } from '../../metrics/series.js';
 import { LineResult, type ParserContext } from '../types.js';
 import { createMirrorTracker, UNKNOWN, type MirrorTracker } from './index.js';
+import { mirrorRoutes } from './routes.js';
 import { STATE_FILE } from './status.js';
 
 const FIXTURES = new URL('../../../test/fixtures/', import.meta.url);
@@ -652,6 +653,51 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(run(65_535)).toEqual(['rate_limited=1']);
     // Without a fatal line the text says nothing a reason knows.
     expect(run(65_536)).toEqual(['unknown_error=1']);
+  });
+
+  it('only a run of _process_mirrors / _process_org_mirrors ends an attempt, executed or raised; an architecture copy prolongs it', () => {
+    const s = setup();
+    const aps = (time: string, pid: number, job: string, outcome: string) =>
+      line(time, pid, 'INFO', 'apscheduler.executors.default', `Job "${job} (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:30 UTC)" ${outcome}`);
+    const info = (time: string, pid: number, msg: string) => line(time, pid, 'INFO', 'workers.repomirrorworker', msg);
+    s.feed([
+      jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      tagLine('10:00:01,000', 7, NE, 'v1', true),
+      aps('10:00:02,000', 7, 'RepoMirrorWorker._cleanup_stale', 'executed successfully'), // another job: not the sync run
+      tagLine('10:00:03,000', 7, NE, 'v2', true),
+      aps('10:00:04,000', 7, 'RepoMirrorWorker._process_mirrors', 'raised an exception'),
+      info('10:00:00,000', 8, "Architecture filter for team/busybox: ['arm64']"),
+      info('10:00:05,000', 8, 'Copying architecture arm64 (sha256:6e9f7aab3e6f4fac6d1f1f5e7f8d9cab1f2e3d4c5b6a79889807b6c5d4e3f2a0)'),
+      aps('10:00:06,000', 8, 'RepoMirrorWorker._process_org_mirrors', 'executed successfully'),
+    ]);
+    // node-exporter: one attempt of two tags, 10:00:00 → 10:00:03 = 3 s, ended by the raised run.
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
+    // busybox: no tag result (failed), 10:00:00 → the copy at 10:00:05 = 5 s, ended by the org mirror run.
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'team', 'busybox', 'failed')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_attempts_total').slots.size).toBe(2);
+    const d = (ns: string) => s.registry.histogram('quay_log_repository_mirror_sync_duration_seconds').at(ns);
+    expect([d('mirrors').count, d('mirrors').sum]).toEqual([1, 3]);
+    expect([d('team').count, d('team').sum]).toEqual([1, 5]);
+  });
+
+  it('v3.8–3.16: a reason stated on the `Skopeo [STDERR]` line itself', () => {
+    const s = setup();
+    s.feed([
+      jobLine('10:00:00,000', 9, NE, 'v1', 'mirrors/node-exporter'),
+      line('10:00:01,000', 9, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo [STDERR]: time="2026-11-22T10:00:01Z" level=fatal msg="toomanyrequests: rate limit"'),
+      tagLine('10:00:02,000', 9, NE, 'v1', false),
+    ]);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.size).toBe(1);
+  });
+
+  it('GET /mirror/health through its route: the tracker\'s answer as JSON', async () => {
+    const s = setup();
+    const reply = await mirrorRoutes(s.tracker)['/mirror/health']!({ method: 'GET', path: '/mirror/health', query: new URLSearchParams(), raw: undefined as never });
+    // No mirror known: healthy, nothing listed.
+    expect(reply.status).toBe(200);
+    expect(reply.contentType).toBe('application/json');
+    expect(JSON.parse(String(reply.body))).toMatchObject({ healthy: true, repositories_total: 0, repositories: [], problems: [] });
   });
 
   it('a newer success seen by the same exporter always wins over an older failure read later', () => {
