@@ -700,6 +700,117 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(JSON.parse(String(reply.body))).toMatchObject({ healthy: true, repositories_total: 0, repositories: [], problems: [] });
   });
 
+  it("a tag failure's event carries the pid's skopeo error before it, once; none after a job line or for a new pid", () => {
+    const s = setup();
+    const FATAL = 'Skopeo command failed (exit code 1): time="x" level=fatal msg="toomanyrequests: rate limit"';
+    s.feed([
+      jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      tagLine('10:00:01,000', 7, NE, 'v1', false), // no error logged
+      line('10:00:02,000', 7, 'DEBUG', 'util.repomirror.skopeomirror', FATAL),
+      tagLine('10:00:03,000', 7, NE, 'v2', false), // FATAL's
+      tagLine('10:00:04,000', 7, NE, 'v3', false), // FATAL was used up
+      tagLine('10:00:05,000', 8, 'quay.io/x/y', '1', false), // a pid never seen
+    ]);
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_sync').map((e) => [e.tags['reason'], e.fields['error']])).toEqual([
+      ['unknown_error', ''],
+      ['rate_limited', FATAL],
+      ['unknown_error', ''],
+      ['unknown_error', ''],
+    ]);
+  });
+
+  it('an attempt with no tag result takes its reason from a skopeo error logged during it, not from debug lines', () => {
+    const s = setup();
+    const RUN_END = 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully';
+    s.feed([
+      jobLine('10:00:00,000', 11, NE, 'v1', 'mirrors/node-exporter'),
+      line('10:00:01,000', 11, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo command failed (exit code 1): time="x" level=fatal msg="toomanyrequests: rate limit"'),
+      line('10:00:02,000', 11, 'INFO', 'apscheduler.executors.default', RUN_END),
+      jobLine('10:00:00,000', 12, 'quay.io/prometheus/alertmanager', 'v1', 'mirrors/alertmanager'),
+      line('10:00:01,000', 12, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo [STDERR]: time="x" level=debug msg="Ping https://quay.io/v2/ status 401"'),
+      line('10:00:02,000', 12, 'INFO', 'apscheduler.executors.default', RUN_END),
+    ]);
+    // Each attempt is one failure: node-exporter rate_limited (the fatal line), alertmanager unknown_error (debug only).
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'alertmanager', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.size).toBe(2);
+  });
+
+  it('v3.18 sync errors, event by event: another repository\'s attempt ends, the first reason stays the attempt\'s', () => {
+    const HARBOR = 'harbor.example.com/proj/app';
+    const s = setup({ repositories: { [HARBOR]: 'orgmirror/app' } });
+    const CAUSE = 'requests.exceptions.ConnectionError: Connection refused';
+    const err = (time: string, pid: number, repo: string, joined: boolean) =>
+      line(time, pid, 'ERROR', 'workers.repomirrorworker', `Unexpected error during tag sync for org mirror orgmirror/${repo}`) +
+      (joined ? `\nTraceback (most recent call last):\n  File "/quay-registry/workers/repomirrorworker/__init__.py", line 1700, in _sync\n${CAUSE}` : '');
+    const FATAL = 'Skopeo command failed (exit code 1): time="x" level=fatal msg="toomanyrequests: rate limit"';
+    s.feed([
+      line('10:00:01,000', 9, 'INFO', 'workers.repomirrorworker', `Org mirror: Source 'docker://${HARBOR}:v1' successful sync.`),
+      err('10:00:02,000', 9, 'tool', true),
+      err('10:00:03,000', 9, 'tool', false),
+      line('10:00:04,000', 10, 'DEBUG', 'util.repomirror.skopeomirror', FATAL),
+      line('10:00:04,500', 10, 'INFO', 'workers.repomirrorworker', `Org mirror: Source 'docker://${HARBOR}:v2' failed to sync.`),
+      err('10:00:05,000', 10, 'app', true),
+    ]);
+    const at = (t: string) => secs(`2026-11-22 ${t}`) * 1000;
+    const sync = (t: string, repository: string, result: string, reason: string, upstream: string, tag: string, error: string) => ({
+      measurement: 'quay_mirror_sync',
+      time: at(t),
+      tags: { namespace: 'orgmirror', repository, result, reason },
+      fields: { upstream, tag, error },
+    });
+    const attempt = (t: string, repository: string, result: string, failed: number, reason: string, upstream: string, seconds: number) => ({
+      measurement: 'quay_mirror_attempt',
+      time: at(t),
+      tags: { namespace: 'orgmirror', repository, result },
+      fields: { failed, reason, upstream, duration_seconds: seconds },
+    });
+    expect(s.got).toEqual([
+      sync('10:00:01,000', 'app', 'success', '', HARBOR, 'v1', ''),
+      // pid 9's error names tool: its app attempt ends (success), tool's fails with the traceback's last line.
+      attempt('10:00:01,000', 'app', 'success', 0, '', HARBOR, 0),
+      sync('10:00:02,000', 'tool', 'failed', 'connection_error', '', '', CAUSE),
+      attempt('10:00:02,000', 'tool', 'failed', 1, 'connection_error', '', 0),
+      // Not joined: no cause to read; the event's error is the message.
+      sync('10:00:03,000', 'tool', 'failed', 'unknown_error', '', '', 'Unexpected error during tag sync for org mirror orgmirror/tool'),
+      attempt('10:00:03,000', 'tool', 'failed', 1, 'unknown_error', '', 0),
+      sync('10:00:04,500', 'app', 'failed', 'rate_limited', HARBOR, 'v2', FATAL),
+      // The same repository's error: its attempt's second failure; the attempt keeps the first reason. 4.5 → 5 s.
+      sync('10:00:05,000', 'app', 'failed', 'connection_error', HARBOR, '', CAUSE),
+      attempt('10:00:05,000', 'app', 'failed', 1, 'rate_limited', HARBOR, 0.5),
+    ]);
+  });
+
+  it('/mirror/health lists pods by namespace, then name, each with the newest line of its open streams', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const s = setup();
+      const p = s.tracker.parser;
+      const open = (id: string, pod: string, namespace: string) => p.openStream!({ id, pod, namespace });
+      const streams = [open('1', 'quay-b', 'q2'), open('2', 'quay-a', 'q2'), open('3', 'quay-z', 'q1'), open('4', 'quay-b', 'q2')];
+      const read = (i: number, minute: number) => {
+        vi.setSystemTime(Date.UTC(2026, 10, 30, 12, minute, 0));
+        p.parse(jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'), PREFIX.length, streams[i]);
+      };
+      // quay-b's two streams: read at 12:03 and 12:01; quay-a at 12:02; quay-z at 12:00.
+      read(0, 3);
+      read(1, 2);
+      read(2, 0);
+      read(3, 1);
+      type Body = { pods: { pod: string; namespace: string; last_seen: string }[] };
+      const body = s.tracker.health(new URLSearchParams(), Date.UTC(2026, 10, 30, 12, 4, 0)).body as Body;
+      expect(body.pods.map((x) => `${x.namespace}/${x.pod} ${x.last_seen}`)).toEqual([
+        'q1/quay-z 2026-11-30T12:00:00.000Z',
+        'q2/quay-a 2026-11-30T12:02:00.000Z',
+        'q2/quay-b 2026-11-30T12:03:00.000Z',
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a newer success seen by the same exporter always wins over an older failure read later', () => {
     const s = setup();
     const end = (time: string, pid: number) =>
