@@ -736,6 +736,32 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
     expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(1);
     expect(s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.size).toBe(2);
+    // The fatal line is part of its attempt (10:00:00 → 10:00:01 = 1 s); a STDERR line is not (0 s): 1 s in all.
+    const d = s.registry.histogram('quay_log_repository_mirror_sync_duration_seconds').at('mirrors');
+    expect([d.count, d.sum]).toEqual([2, 1]);
+  });
+
+  it('attempt ends: another pid taking the repository, idle_gap exactly, an older line that does not shorten it; ends with no attempt open', () => {
+    const s = setup({ idle_gap: '10m' });
+    const RUN_END = 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully';
+    const attempts = () => s.got.filter((e) => e.measurement === 'quay_mirror_attempt').map((e) => `${e.tags['repository']} ${e.tags['result']} ${e.fields['duration_seconds']}`);
+    s.feed([jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'), jobLine('10:00:30,000', 8, NE, 'v1', 'mirrors/node-exporter')]);
+    // pid 8 took the repository: pid 7's attempt (job line only) ended there, failed, 0 s.
+    expect(attempts()).toEqual(['node-exporter failed 0']);
+    s.feed([tagLine('10:00:35,000', 8, NE, 'v1', true), tagLine('10:00:31,000', 8, NE, 'v2', true)]);
+    // 10:10:35 is exactly idle_gap after pid 8's last line (10:00:35; the 10:00:31 line is older and does not move it back).
+    s.feed([jobLine('10:10:35,000', 9, 'quay.io/x/y', '1', 'team/y')]);
+    expect(attempts()).toEqual(['node-exporter failed 0', 'node-exporter success 5']);
+    // pid 9's (and the pod's pid 10) attempt ends with its run, 0 s (a run's end line is not part of it); then a tick
+    // and the stream's end find pids with no attempt open.
+    s.feed([line('10:10:36,000', 9, 'INFO', 'apscheduler.executors.default', RUN_END)]);
+    s.tracker.tick(Date.now() + 3_600_000);
+    const p = s.tracker.parser;
+    const pod = p.openStream!({ id: 'file:a', pod: 'quay-a', namespace: 'quay' });
+    p.parse(jobLine('10:10:40,000', 10, 'quay.io/x/z', '1', 'team/z'), PREFIX.length, pod);
+    p.parse(line('10:10:41,000', 10, 'INFO', 'apscheduler.executors.default', RUN_END), PREFIX.length, pod);
+    p.endStream!(pod);
+    expect(attempts()).toEqual(['node-exporter failed 0', 'node-exporter success 5', 'y failed 0', 'z failed 0']);
   });
 
   it('v3.18 sync errors, event by event: another repository\'s attempt ends, the first reason stays the attempt\'s', () => {
