@@ -218,6 +218,27 @@ describe('event points: time and fields', () => {
   });
 });
 
+describe('values and optional fields', () => {
+  it('a :duration capture is read as Go duration seconds; a text field that did not take part is left out', () => {
+    const { p, events } = pipeline([
+      {
+        name: 'd',
+        programs: 'x',
+        match: 'took %{NOTSPACE:d:duration}(?: by (?<who>[a-z]+))?',
+        metrics: [{ name: 'd_seconds', type: 'histogram', value: 'd', buckets: [60, 120] }],
+        event: { measurement: 'dm', fields: ['d', 'who'] },
+      },
+    ]);
+    const feed = p.handler('supervisord');
+    feed(`x stdout | ${H('INFO', 'w')}took 1m30s by bob`);
+    feed(`x stdout | ${H('INFO', 'w')}took 2s`);
+    // 1m30s = 90 s (≤ 120), 2 s (≤ 60): one in each of the first two buckets, sum 92.
+    const h = p.registry.definedHistogram('d_seconds').at();
+    expect([Array.from(h.counts), h.sum]).toEqual([[1, 1, 0], 92]);
+    expect(events.map((e) => e.fields)).toEqual([{ d: 90, who: 'bob' }, { d: 2 }]);
+  });
+});
+
 describe('refused rules: every problem, with the rule and key path', () => {
   const base = { name: 'r', programs: 'x' };
 
