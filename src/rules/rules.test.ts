@@ -219,6 +219,13 @@ describe('event points: time and fields', () => {
 });
 
 describe('values and optional fields', () => {
+  it('a rule that names a program both by name and by its source reads each line once', () => {
+    const { p, feed } = pipeline([{ name: 'twice', programs: 'gcworker', sources: 'gcworker', match: 'tick', metrics: [{ name: 'ticks_total', type: 'counter' }] }]);
+    feed('supervisord', 'gcworker stdout | tick', 'namespacegcworker stdout | tick');
+    // One line of gcworker (named both ways) and one of namespacegcworker (by source): 2, not 3.
+    expect(p.registry.definedCounter('ticks_total').at().value).toBe(2);
+  });
+
   it('a :duration capture is read as Go duration seconds; a text field that did not take part is left out', () => {
     const { p, events } = pipeline([
       {
