@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_FAILURE_REASONS, createFailureClassifier } from './failure-reasons.js';
 
 /**
@@ -43,7 +43,11 @@ const CASES: [reason: string, text: string][] = [
 ];
 
 describe('createFailureClassifier', () => {
-  const classify = createFailureClassifier([]);
+  // Built in beforeAll, not at collection: mutation testing switches its mutants on in beforeAll.
+  let classify: ReturnType<typeof createFailureClassifier>;
+  beforeAll(() => {
+    classify = createFailureClassifier([]);
+  });
 
   it.each(CASES)('%s ← %s', (reason, text) => {
     expect(classify(text)).toBe(reason);

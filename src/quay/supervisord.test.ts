@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PatternLibrary } from '../grok/index.js';
 import { MetricRegistry } from '../metrics/series.js';
 import { ContainerParser, SupervisordParser } from './supervisord.js';
@@ -28,7 +28,11 @@ describe('SupervisordParser', () => {
 });
 
 describe('ContainerParser', () => {
-  const p = new ContainerParser(PatternLibrary.bundled());
+  // Built in beforeAll, not at collection: mutation testing switches its mutants on in beforeAll.
+  let p: ContainerParser;
+  beforeAll(() => {
+    p = new ContainerParser(PatternLibrary.bundled());
+  });
   it('matches the start-up script lines of quay-entrypoint.sh and conf/init/*.sh', () => {
     for (const l of [
       '',

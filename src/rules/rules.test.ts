@@ -193,6 +193,59 @@ describe('event tags by Telegraf modifier', () => {
   });
 });
 
+describe('event points: time and fields', () => {
+  it('a :ts- capture is the time; without one, or when it does not parse, the Python header; a point with no field counts 1', () => {
+    const { p, events } = pipeline([
+      { name: 'ts', programs: 'x', match: 'at %{WORD:t:ts-epoch} job %{WORD:job:tag} done', event: { measurement: 'j' } },
+      { name: 'opt', programs: 'y', match: 'took (?:%{INT:ms:int}ms|forever)', event: { measurement: 'o', fields: ['ms'] } },
+    ]);
+    const feed = p.handler('supervisord');
+    // 1764493200 s since the epoch = 2025-11-30 09:00:00 UTC.
+    feed(`x stdout | ${H('INFO', 'w')}at 1764493200 job build done`);
+    // "never" is no epoch: the header's 2026-11-30 09:00:00 (UTC, the default zone).
+    feed(`x stdout | ${H('INFO', 'w')}at never job push done`);
+    // ms took part: a field; it did not ("forever"): no field, so count = 1.
+    feed(`y stdout | ${H('INFO', 'w')}took 12ms`);
+    feed(`y stdout | ${H('INFO', 'w')}took forever`);
+    // The handler's one anonymous stream travels with each point.
+    const stream = { id: 'anonymous' };
+    expect(events).toEqual([
+      { measurement: 'j', time: 1_764_493_200_000, tags: { job: 'build' }, fields: { count: 1 }, stream },
+      { measurement: 'j', time: Date.UTC(2026, 10, 30, 9, 0, 0), tags: { job: 'push' }, fields: { count: 1 }, stream },
+      { measurement: 'o', time: Date.UTC(2026, 10, 30, 9, 0, 0), tags: {}, fields: { ms: 12 }, stream },
+      { measurement: 'o', time: Date.UTC(2026, 10, 30, 9, 0, 0), tags: {}, fields: { count: 1 }, stream },
+    ]);
+  });
+});
+
+describe('values and optional fields', () => {
+  it('a rule that names a program both by name and by its source reads each line once', () => {
+    const { p, feed } = pipeline([{ name: 'twice', programs: 'gcworker', sources: 'gcworker', match: 'tick', metrics: [{ name: 'ticks_total', type: 'counter' }] }]);
+    feed('supervisord', 'gcworker stdout | tick', 'namespacegcworker stdout | tick');
+    // One line of gcworker (named both ways) and one of namespacegcworker (by source): 2, not 3.
+    expect(p.registry.definedCounter('ticks_total').at().value).toBe(2);
+  });
+
+  it('a :duration capture is read as Go duration seconds; a text field that did not take part is left out', () => {
+    const { p, events } = pipeline([
+      {
+        name: 'd',
+        programs: 'x',
+        match: 'took %{NOTSPACE:d:duration}(?: by (?<who>[a-z]+))?',
+        metrics: [{ name: 'd_seconds', type: 'histogram', value: 'd', buckets: [60, 120] }],
+        event: { measurement: 'dm', fields: ['d', 'who'] },
+      },
+    ]);
+    const feed = p.handler('supervisord');
+    feed(`x stdout | ${H('INFO', 'w')}took 1m30s by bob`);
+    feed(`x stdout | ${H('INFO', 'w')}took 2s`);
+    // 1m30s = 90 s (≤ 120), 2 s (≤ 60): one in each of the first two buckets, sum 92.
+    const h = p.registry.definedHistogram('d_seconds').at();
+    expect([Array.from(h.counts), h.sum]).toEqual([[1, 1, 0], 92]);
+    expect(events.map((e) => e.fields)).toEqual([{ d: 90, who: 'bob' }, { d: 2 }]);
+  });
+});
+
 describe('refused rules: every problem, with the rule and key path', () => {
   const base = { name: 'r', programs: 'x' };
 

@@ -3,7 +3,7 @@
  * strings in Quay's source (file and tag named beside each), through the
  * whole pipeline: router, built-in parsers, rules, series slots.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import type { QuayEvent } from '../events.js';
 import { silentLogger } from '../log.js';
@@ -26,25 +26,30 @@ const T = '2026-11-30 09:00:00,000 [61] ';
 const SR = `storagereplication stdout | ${T}`;
 
 describe('storage-replication.yaml (workers/storagereplication.py, v3.5.1 … v3.18.0)', () => {
-  const s = setup();
+  // Built and fed in beforeAll, not while the file is collected: mutation testing switches its
+  // mutants on in beforeAll, so work done at collection would never meet one.
+  let s: ReturnType<typeof setup>;
+  beforeAll(() => {
+    s = setup();
+    s.feed(
+      `${SR}[DEBUG] [__main__] Starting replication of image storage 1f2e3d4c-aaaa-bbbb-cccc-0123456789ab under namespace 42`,
+      `${SR}[DEBUG] [__main__] Starting copy of storage 1f2e3d4c-aaaa-bbbb-cccc-0123456789ab to location eu-west from us-east`,
+      `${SR}[DEBUG] [__main__] Finished copy of image storage 1f2e3d4c-aaaa-bbbb-cccc-0123456789ab to location eu-west from us-east`,
+      `${SR}[DEBUG] [__main__] Finished copy of image storage 1f2e3d4c-aaaa-bbbb-cccc-0123456789ab to location ap_south from us-east`,
+      `${SR}[DEBUG] [__main__] Completed replication of image storage 1f2e3d4c-aaaa-bbbb-cccc-0123456789ab to locations {'eu-west', 'ap_south'} from us-east`,
+      `${SR}[ERROR] [__main__] Failed to copy path \`sha256/ab/abcdef\` of image storage 99990000-aaaa-bbbb-cccc-0123456789ab to location eu-west`,
+      `${SR}[ERROR] [__main__] Failed to copy path \`sha256/cd/cdef01\` of image storage 99990001-aaaa-bbbb-cccc-0123456789ab to location eu-west`,
+      `${SR}[ERROR] [__main__] Unknown exception when copying path sha256/ef/ef0123 of image storage 99990002-aaaa-bbbb-cccc-0123456789ab to loc ap_south`,
+      `${SR}[WARNING] [__main__] Cannot find image storage 99990003-aaaa-bbbb-cccc-0123456789ab in existing location us-east; stopping replication`,
+      `${SR}[WARNING] [__main__] Failed to find path \`sha256/12/123456\` in location \`ap_south\` after copy`,
+      `${SR}[ERROR] [workers.worker] Operation raised exception, retrying in 4 seconds`,
+      `${SR}[DEBUG] [__main__] Cannot find path \`sha256/12/123456\` in location ap_south (try #0). Sleeping for 2 seconds`,
+      `${SR}[DEBUG] [__main__] Cannot find path \`sha256/12/123456\` in location ap_south (try #1). Sleeping for 4 seconds`,
+      // The same failure text at the wrong level is not this rule's line.
+      `${SR}[INFO] [__main__] Failed to copy path \`x\` of image storage y to location eu-west`,
+    );
+  });
   afterAll(() => s.pipeline.shutdown());
-  s.feed(
-    `${SR}[DEBUG] [__main__] Starting replication of image storage 1f2e3d4c-aaaa-bbbb-cccc-0123456789ab under namespace 42`,
-    `${SR}[DEBUG] [__main__] Starting copy of storage 1f2e3d4c-aaaa-bbbb-cccc-0123456789ab to location eu-west from us-east`,
-    `${SR}[DEBUG] [__main__] Finished copy of image storage 1f2e3d4c-aaaa-bbbb-cccc-0123456789ab to location eu-west from us-east`,
-    `${SR}[DEBUG] [__main__] Finished copy of image storage 1f2e3d4c-aaaa-bbbb-cccc-0123456789ab to location ap_south from us-east`,
-    `${SR}[DEBUG] [__main__] Completed replication of image storage 1f2e3d4c-aaaa-bbbb-cccc-0123456789ab to locations {'eu-west', 'ap_south'} from us-east`,
-    `${SR}[ERROR] [__main__] Failed to copy path \`sha256/ab/abcdef\` of image storage 99990000-aaaa-bbbb-cccc-0123456789ab to location eu-west`,
-    `${SR}[ERROR] [__main__] Failed to copy path \`sha256/cd/cdef01\` of image storage 99990001-aaaa-bbbb-cccc-0123456789ab to location eu-west`,
-    `${SR}[ERROR] [__main__] Unknown exception when copying path sha256/ef/ef0123 of image storage 99990002-aaaa-bbbb-cccc-0123456789ab to loc ap_south`,
-    `${SR}[WARNING] [__main__] Cannot find image storage 99990003-aaaa-bbbb-cccc-0123456789ab in existing location us-east; stopping replication`,
-    `${SR}[WARNING] [__main__] Failed to find path \`sha256/12/123456\` in location \`ap_south\` after copy`,
-    `${SR}[ERROR] [workers.worker] Operation raised exception, retrying in 4 seconds`,
-    `${SR}[DEBUG] [__main__] Cannot find path \`sha256/12/123456\` in location ap_south (try #0). Sleeping for 2 seconds`,
-    `${SR}[DEBUG] [__main__] Cannot find path \`sha256/12/123456\` in location ap_south (try #1). Sleeping for 4 seconds`,
-    // The same failure text at the wrong level is not this rule's line.
-    `${SR}[INFO] [__main__] Failed to copy path \`x\` of image storage y to location eu-west`,
-  );
 
   it('counts started, completed and copies per target location', () => {
     expect(s.value(s.family('quay_storage_replication_started_total'))).toBe(1);
@@ -91,19 +96,24 @@ describe('storage-replication.yaml (workers/storagereplication.py, v3.5.1 … v3
 });
 
 describe('worker-exceptions.yaml (workers/worker.py, v3.5.1 … v3.18.0)', () => {
-  const s = setup();
+  // Built and fed in beforeAll, not while the file is collected: mutation testing switches its
+  // mutants on in beforeAll, so work done at collection would never meet one.
+  let s: ReturnType<typeof setup>;
+  beforeAll(() => {
+    s = setup();
+    s.feed(
+      `notificationworker stdout | ${T}[ERROR] [workers.worker] Operation raised exception`,
+      `notificationworker stdout | ${T}[ERROR] [workers.worker] Operation raised exception`,
+      `gcworker stdout | ${T}[ERROR] [workers.worker] Operation raised exception`,
+      // Not counted: the retry form, another logger, a program the rule does not name.
+      `storagereplication stdout | ${T}[ERROR] [workers.worker] Operation raised exception, retrying in 4 seconds`,
+      `notificationworker stdout | ${T}[ERROR] [something.else] Operation raised exception`,
+      `gunicorn-web stdout | ${T}[ERROR] [workers.worker] Operation raised exception`,
+      // As `multiline: {preset: python-traceback}` hands it: the traceback joined with "\n"; the rule's `$` ends the first line.
+      `notificationworker stdout | ${T}[ERROR] [workers.worker] Operation raised exception\nnotificationworker stdout | Traceback (most recent call last):\nnotificationworker stdout |   File "/quay-registry/workers/worker.py", line 170, in _operation_func`,
+    );
+  });
   afterAll(() => s.pipeline.shutdown());
-  s.feed(
-    `notificationworker stdout | ${T}[ERROR] [workers.worker] Operation raised exception`,
-    `notificationworker stdout | ${T}[ERROR] [workers.worker] Operation raised exception`,
-    `gcworker stdout | ${T}[ERROR] [workers.worker] Operation raised exception`,
-    // Not counted: the retry form, another logger, a program the rule does not name.
-    `storagereplication stdout | ${T}[ERROR] [workers.worker] Operation raised exception, retrying in 4 seconds`,
-    `notificationworker stdout | ${T}[ERROR] [something.else] Operation raised exception`,
-    `gunicorn-web stdout | ${T}[ERROR] [workers.worker] Operation raised exception`,
-    // As `multiline: {preset: python-traceback}` hands it: the traceback joined with "\n"; the rule's `$` ends the first line.
-    `notificationworker stdout | ${T}[ERROR] [workers.worker] Operation raised exception\nnotificationworker stdout | Traceback (most recent call last):\nnotificationworker stdout |   File "/quay-registry/workers/worker.py", line 170, in _operation_func`,
-  );
 
   it('counts by program, including a program a built-in parser reads (gcworker)', () => {
     const f = s.family('quay_worker_operation_exceptions_total');
@@ -114,18 +124,23 @@ describe('worker-exceptions.yaml (workers/worker.py, v3.5.1 … v3.18.0)', () =>
 });
 
 describe('security-scanner.yaml (data/secscan_model, util/secscan/v4/api.py)', () => {
-  const s = setup();
+  // Built and fed in beforeAll, not while the file is collected: mutation testing switches its
+  // mutants on in beforeAll, so work done at collection would never meet one.
+  let s: ReturnType<typeof setup>;
+  beforeAll(() => {
+    s = setup();
+    s.feed(
+      `securityworker stdout | ${T}[ERROR] [data.secscan_model.secscan_v4_model] Failed to perform indexing, security scanner API error`,
+      `securityworker stdout | ${T}[ERROR] [data.secscan_model.secscan_v4_model] Failed to perform indexing, layer too large`,
+      `securityworker stdout | ${T}[ERROR] [data.secscan_model.secscan_v4_model_v2] Failed to index: layer too large`,
+      `securityworker stdout | ${T}[ERROR] [util.secscan.v4.api] Security scanner endpoint responded with non-200 HTTP status code: 503`,
+      `securityworker stdout | ${T}[ERROR] [util.secscan.v4.api] Security scanner endpoint responded with 400 HTTP status code: {"code":"bad-request"}`,
+      `gunicorn-web stdout | ${T}[ERROR] [util.secscan.v4.api] Security scanner endpoint responded with non-200 HTTP status code: 503`,
+      `securityworker stdout | ${T}[ERROR] [util.secscan.v4.api] Connection error when trying to connect to security scanner endpoint`,
+      `securityworker stdout | ${T}[ERROR] [util.secscan.v4.api] Security scanner endpoint timed out`,
+    );
+  });
   afterAll(() => s.pipeline.shutdown());
-  s.feed(
-    `securityworker stdout | ${T}[ERROR] [data.secscan_model.secscan_v4_model] Failed to perform indexing, security scanner API error`,
-    `securityworker stdout | ${T}[ERROR] [data.secscan_model.secscan_v4_model] Failed to perform indexing, layer too large`,
-    `securityworker stdout | ${T}[ERROR] [data.secscan_model.secscan_v4_model_v2] Failed to index: layer too large`,
-    `securityworker stdout | ${T}[ERROR] [util.secscan.v4.api] Security scanner endpoint responded with non-200 HTTP status code: 503`,
-    `securityworker stdout | ${T}[ERROR] [util.secscan.v4.api] Security scanner endpoint responded with 400 HTTP status code: {"code":"bad-request"}`,
-    `gunicorn-web stdout | ${T}[ERROR] [util.secscan.v4.api] Security scanner endpoint responded with non-200 HTTP status code: 503`,
-    `securityworker stdout | ${T}[ERROR] [util.secscan.v4.api] Connection error when trying to connect to security scanner endpoint`,
-    `securityworker stdout | ${T}[ERROR] [util.secscan.v4.api] Security scanner endpoint timed out`,
-  );
 
   it('counts indexing failures by reason, across the v4 and v2 texts', () => {
     const f = s.family('quay_security_scanner_indexing_failures_total');
@@ -145,17 +160,22 @@ describe('security-scanner.yaml (data/secscan_model, util/secscan/v4/api.py)', (
 });
 
 describe('health.yaml (health/healthcheck.py; gunicorn arbiter)', () => {
-  const s = setup();
-  afterAll(() => s.pipeline.shutdown());
+  // Built and fed in beforeAll, not while the file is collected: mutation testing switches its
+  // mutants on in beforeAll, so work done at collection would never meet one.
+  let s: ReturnType<typeof setup>;
   const dict =
     "{'services_expanded': {'auth': {'status': True}, 'database': {'status': False, 'failure': 'timeout'}, 'redis': {'status': False, 'failure': 'refused'}, 'storage': {'status': True}}, 'notes': [], 'is_testing': False, 'config_provider': 'k8s', 'local_service_key_id': 'abc', 'hostname': 'quay-app-1'}";
-  s.feed(
-    `gunicorn-web stdout | ${T}[WARNING] [health.healthcheck] [FAILED HEALTH CHECK] ${dict}`,
-    `gunicorn-registry stdout | ${T}[WARNING] [health.healthcheck] [FAILED HEALTH CHECK] {'services_expanded': {'database': {'status': False, 'failure': 'x'}}}`,
-    `gunicorn-web stdout | ${T}[ERROR] [gunicorn.error] Worker (pid:1234) exited with code 1`,
-    `gunicorn-registry stderr | [2026-11-30 09:00:00 +0000] [55] [ERROR] Worker (pid:66) exited with code 3`,
-    `gunicorn-registry stderr | [2026-11-30 09:00:00 +0000] [55] [ERROR] Worker (pid:67) exited with code 3`,
-  );
+  beforeAll(() => {
+    s = setup();
+    s.feed(
+      `gunicorn-web stdout | ${T}[WARNING] [health.healthcheck] [FAILED HEALTH CHECK] ${dict}`,
+      `gunicorn-registry stdout | ${T}[WARNING] [health.healthcheck] [FAILED HEALTH CHECK] {'services_expanded': {'database': {'status': False, 'failure': 'x'}}}`,
+      `gunicorn-web stdout | ${T}[ERROR] [gunicorn.error] Worker (pid:1234) exited with code 1`,
+      `gunicorn-registry stderr | [2026-11-30 09:00:00 +0000] [55] [ERROR] Worker (pid:66) exited with code 3`,
+      `gunicorn-registry stderr | [2026-11-30 09:00:00 +0000] [55] [ERROR] Worker (pid:67) exited with code 3`,
+    );
+  });
+  afterAll(() => s.pipeline.shutdown());
 
   it('counts failed health checks by program and failing services one by one', () => {
     expect(s.value(s.family('quay_health_check_failed_total'), 'gunicorn-web')).toBe(1);
@@ -175,15 +195,20 @@ describe('health.yaml (health/healthcheck.py; gunicorn arbiter)', () => {
 });
 
 describe('nginx-upstream.yaml', () => {
-  const s = setup({ traffic: { source: 'nginx' } });
+  // Built and fed in beforeAll, not while the file is collected: mutation testing switches its
+  // mutants on in beforeAll, so work done at collection would never meet one.
+  let s: ReturnType<typeof setup>;
+  beforeAll(() => {
+    s = setup({ traffic: { source: 'nginx' } });
+    s.feed(
+      'nginx stderr | 2026/11/30 09:00:00 [error] 12#12: *345 connect() to unix:/tmp/gunicorn_registry.sock failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: _, request: "GET /v2/ HTTP/1.1", upstream: "http://unix:/tmp/gunicorn_registry.sock:/v2/", host: "quay.example.com"',
+      'nginx stderr | 2026/11/30 09:00:01 [error] 12#12: *346 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.0.2, server: _, request: "GET /api/v1/user/ HTTP/1.1", upstream: "http://unix:/tmp/gunicorn_web.sock:/api/v1/user/", host: "quay.example.com"',
+      'nginx stderr | 2026/11/30 09:00:02 [error] 12#12: *347 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.0.3, server: _, request: "GET /v2/a/b/manifests/latest HTTP/1.1", upstream: "http://unix:/tmp/gunicorn_registry.sock:/v2/a/b/manifests/latest", host: "quay.example.com"',
+      'nginx stderr | 2026/11/30 09:00:03 [error] 12#12: *348 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.4, server: _, request: "POST /buildman HTTP/2.0", upstream: "grpc://127.0.0.1:50051", host: "quay.example.com"',
+      'nginx stdout | 10.128.2.14 (-) - - [22/Nov/2026:10:15:32 +0000] "GET /v2/acme/app/blobs/sha256:3b4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e HTTP/1.1" 200 5242880 "-" "containers/5.30.0 (github.com/containers/image)" (1.532 512 1.530)',
+    );
+  });
   afterAll(() => s.pipeline.shutdown());
-  s.feed(
-    'nginx stderr | 2026/11/30 09:00:00 [error] 12#12: *345 connect() to unix:/tmp/gunicorn_registry.sock failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: _, request: "GET /v2/ HTTP/1.1", upstream: "http://unix:/tmp/gunicorn_registry.sock:/v2/", host: "quay.example.com"',
-    'nginx stderr | 2026/11/30 09:00:01 [error] 12#12: *346 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.0.2, server: _, request: "GET /api/v1/user/ HTTP/1.1", upstream: "http://unix:/tmp/gunicorn_web.sock:/api/v1/user/", host: "quay.example.com"',
-    'nginx stderr | 2026/11/30 09:00:02 [error] 12#12: *347 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.0.3, server: _, request: "GET /v2/a/b/manifests/latest HTTP/1.1", upstream: "http://unix:/tmp/gunicorn_registry.sock:/v2/a/b/manifests/latest", host: "quay.example.com"',
-    'nginx stderr | 2026/11/30 09:00:03 [error] 12#12: *348 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.4, server: _, request: "POST /buildman HTTP/2.0", upstream: "grpc://127.0.0.1:50051", host: "quay.example.com"',
-    'nginx stdout | 10.128.2.14 (-) - - [22/Nov/2026:10:15:32 +0000] "GET /v2/acme/app/blobs/sha256:3b4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e HTTP/1.1" 200 5242880 "-" "containers/5.30.0 (github.com/containers/image)" (1.532 512 1.530)',
-  );
 
   it('counts connect failures and timeouts by upstream socket name, other for a TCP upstream', () => {
     const f = s.family('quay_nginx_upstream_errors_total');

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { EventBus, type QuayEvent } from '../../events.js';
 import { PatternLibrary } from '../../grok/index.js';
@@ -9,6 +9,7 @@ import { silentLogger } from '../../log.js';
 import { MetricRegistry } from '../../metrics/series.js';
 import { LineResult, type ParserContext } from '../types.js';
 import { createMirrorTracker, UNKNOWN, type MirrorTracker } from './index.js';
+import { mirrorRoutes } from './routes.js';
 import { STATE_FILE } from './status.js';
 
 const FIXTURES = new URL('../../../test/fixtures/', import.meta.url);
@@ -342,6 +343,78 @@ describe('mirror tracker: attempt edges', () => {
     expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'nginx', 'success')).toBe(1);
   });
 
+  it('mirror.repositories keys are read as Quay prints upstreams: no docker://, no trailing slashes', () => {
+    const s = setup({ repositories: { 'docker://docker.io/library/nginx//': 'mirrors/nginx', 'quay.io/a/b': 'team/b' } });
+    s.feed([tagLine('10:00:00,000', 7, 'docker.io/library/nginx', '1.25', true), tagLine('10:00:01,000', 8, 'quay.io/a/b', '1', false)]);
+    // One line each, mapped through the table: mirrors/nginx synced, team/b failed.
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'nginx', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'team', 'b', 'failed')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_tag_syncs_total').slots.size).toBe(2);
+  });
+
+  it('a skopeo error idle_gap old is stale: the pid\'s next tag failure has no reason from it', () => {
+    const s = setup({ idle_gap: '5m' });
+    const FATAL = 'Skopeo command failed (exit code 1): time="x" level=fatal msg="toomanyrequests: rate limit"';
+    s.feed([
+      line('10:00:00,000', 7, 'DEBUG', 'util.repomirror.skopeomirror', FATAL),
+      line('10:00:00,000', 8, 'DEBUG', 'util.repomirror.skopeomirror', FATAL),
+      tagLine('10:04:59,000', 8, NE, 'v1', false), // 4m59s after its error: the error's
+      tagLine('10:05:00,000', 7, NE, 'v1', false), // exactly 5m after: stale, no reason
+    ]);
+    // No job line named the repository: unknown/unknown. One rate_limited (pid 8), one unknown_error (pid 7).
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'unknown', 'rate_limited')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'unknown', 'unknown_error')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.size).toBe(2);
+  });
+
+  it('a pid with no open attempt is forgotten 24 h (log time) after its last line, with the repository its job line named', () => {
+    const s = setup();
+    const day2 = (l: string) => l.replace(' 2026-11-22 ', ' 2026-11-23 ');
+    const RUN_END = 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully';
+    const OTHER = 'quay.io/prometheus/alertmanager';
+    s.feed([
+      jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      jobLine('10:00:00,000', 9, OTHER, 'v1', 'mirrors/alertmanager'),
+      line('10:00:01,000', 7, 'INFO', 'apscheduler.executors.default', RUN_END),
+      line('10:00:01,000', 9, 'INFO', 'apscheduler.executors.default', RUN_END),
+      // pid 9: 23h59m59s after its last line (the job line; a run's end line does not touch a pid): still known.
+      day2(tagLine('09:59:59,000', 9, OTHER, 'v2', true)),
+      // pid 7: exactly 24 h after its job line: forgotten, so its tag line names no repository.
+      day2(tagLine('10:00:00,000', 7, NE, 'v2', true)),
+    ]);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'alertmanager', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'unknown', 'unknown', 'success')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'mirrors', 'node-exporter', 'success')).toBe(0);
+  });
+
+  it('a JSONLOG record (no time of its own): the time it was read, or the last logged time seen', () => {
+    // The clock is set, not waited on: two records read 5 minutes apart.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const s = setup();
+      const json = (message: string) => `${PREFIX}${JSON.stringify({ data: {}, message })}`;
+      vi.setSystemTime(Date.UTC(2026, 10, 30, 12, 0, 0));
+      s.feed([json(`Source 'docker://quay.io/x/a:1' successful sync.`)]);
+      vi.setSystemTime(Date.UTC(2026, 10, 30, 12, 5, 0));
+      s.feed([json(`Source 'docker://quay.io/x/a:2' successful sync.`)]);
+      // A text line logged at 10:00:00 on the 22nd, then two more JSONLOG records.
+      s.feed([jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'), json(`Source 'docker://${NE}:v1' successful sync.`)]);
+      vi.setSystemTime(Date.UTC(2026, 10, 30, 12, 9, 0));
+      s.feed([json(`Source 'docker://${NE}:v2' successful sync.`)]);
+      const times = s.got.filter((e) => e.measurement === 'quay_mirror_sync').map((e) => e.time);
+      expect(times).toEqual([
+        // No logged time seen yet: each its own read time (12:00, then 12:05: not the first one's time kept).
+        Date.UTC(2026, 10, 30, 12, 0, 0),
+        Date.UTC(2026, 10, 30, 12, 5, 0),
+        // After the text line: its 10:00:00 (the read times before it are no log time).
+        Date.UTC(2026, 10, 22, 10, 0, 0),
+        Date.UTC(2026, 10, 22, 10, 0, 0),
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a probe error before the copy is not the copy\'s: the job line clears it', () => {
     const s = setup();
     s.feed([
@@ -369,6 +442,62 @@ describe('mirror tracker: attempt edges', () => {
     expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(0);
     expect(s.status('mirrors', 'evil')['failed/invalid_source_registry']).toBe(1);
     expect(s.status('mirrors', 'node-exporter')['failed/decryption_failed']).toBe(1);
+  });
+
+  it('the events of each failure kind, field by field, and of the attempts they end', () => {
+    const s = setup();
+    const PREEMPT = 'Another repository mirror worker pre-empted us for repository: 17';
+    const INVALID = 'Repository mirror source validation failed for repository mirrors/evil';
+    const DECRYPT = 'Failed to decrypt username or password for mirroring 5';
+    const RUN_END = 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully';
+    const FATAL = 'Skopeo command failed (exit code 1): time="x" level=fatal msg="toomanyrequests: rate limit"';
+    s.feed([
+      line('10:00:00,000', 7, 'WARNING', 'workers.repomirrorworker', INVALID),
+      line('10:00:01,000', 7, 'INFO', 'workers.repomirrorworker', PREEMPT),
+      jobLine('10:00:02,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      line('10:00:03,000', 7, 'ERROR', 'workers.repomirrorworker', DECRYPT),
+      line('10:00:04,000', 7, 'INFO', 'apscheduler.executors.default', RUN_END),
+      // No attempt open now: a decryption failure of no known repository.
+      line('10:00:05,000', 7, 'ERROR', 'workers.repomirrorworker', DECRYPT),
+      line('10:00:06,000', 7, 'INFO', 'workers.repomirrorworker', 'Sync cancelled on repo team/app.'),
+      jobLine('10:00:10,000', 7, NE, 'v2', 'mirrors/node-exporter'),
+      line('10:00:11,000', 7, 'DEBUG', 'util.repomirror.skopeomirror', FATAL),
+      tagLine('10:00:12,000', 7, NE, 'v2', false),
+      tagLine('10:00:13,000', 7, NE, 'v3', true),
+      line('10:00:14,000', 7, 'INFO', 'apscheduler.executors.default', RUN_END),
+    ]);
+    const at = (t: string) => secs(`2026-11-22 ${t}`) * 1000;
+    const sync = (t: string, namespace: string, repository: string, result: string, reason: string, upstream: string, tag: string, error: string) => ({
+      measurement: 'quay_mirror_sync',
+      time: at(t),
+      tags: { namespace, repository, result, reason },
+      fields: { upstream, tag, error },
+    });
+    const attempt = (t: string, namespace: string, repository: string, result: string, failed: number, reason: string, upstream: string, seconds: number) => ({
+      measurement: 'quay_mirror_attempt',
+      time: at(t),
+      tags: { namespace, repository, result },
+      fields: { failed, reason, upstream, duration_seconds: seconds },
+    });
+    expect(s.got).toEqual([
+      // The validation failure is an attempt of its own, failed at once (0 s).
+      sync('10:00:00,000', 'mirrors', 'evil', 'failed', 'invalid_source_registry', '', '', INVALID),
+      attempt('10:00:00,000', 'mirrors', 'evil', 'failed', 1, 'invalid_source_registry', '', 0),
+      // Pre-emption names a mirror id, not a repository.
+      sync('10:00:01,000', 'unknown', 'unknown', 'failed', 'preempted', '', '', PREEMPT),
+      // Decryption fails the open attempt (job at :02), which the run's end closes at its last line (:03), 1 s.
+      sync('10:00:03,000', 'mirrors', 'node-exporter', 'failed', 'decryption_failed', NE, '', DECRYPT),
+      attempt('10:00:03,000', 'mirrors', 'node-exporter', 'failed', 1, 'decryption_failed', NE, 1),
+      sync('10:00:05,000', 'unknown', 'unknown', 'failed', 'decryption_failed', '', '', DECRYPT),
+      // A cancel: the attempt (not failed, no reason) first, then the sync event.
+      attempt('10:00:06,000', 'team', 'app', 'cancelled', 0, '', '', 0),
+      sync('10:00:06,000', 'team', 'app', 'cancelled', 'cancelled', '', '', ''),
+      // v2 failed with the skopeo error before it (its core: the one fatal line, the whole message here); v3 synced.
+      sync('10:00:12,000', 'mirrors', 'node-exporter', 'failed', 'rate_limited', NE, 'v2', FATAL),
+      sync('10:00:13,000', 'mirrors', 'node-exporter', 'success', '', NE, 'v3', ''),
+      // One failed and one synced tag: partial, failed with the first failure's reason, :10 → :13 = 3 s.
+      attempt('10:00:13,000', 'mirrors', 'node-exporter', 'partial', 1, 'rate_limited', NE, 3),
+    ]);
   });
 
   it('a cancel with no open attempt is a cancelled attempt of its own', () => {
@@ -462,6 +591,250 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'orgmirror', 'connection_error')).toBe(1);
     expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'orgmirror', 'unknown_error')).toBe(1);
     expect(s.status('orgmirror', 'tool')['failed/unknown_error']).toBe(1);
+  });
+
+  it('an unchanged tag is a synced tag of the open attempt; a run end or unchanged tag of a pid with none changes nothing', () => {
+    const s = setup();
+    const RUN_END = 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully';
+    const info = (time: string, pid: number, msg: string) => line(time, pid, 'INFO', 'workers.repomirrorworker', msg);
+    s.feed([
+      line('10:00:00,000', 5, 'INFO', 'apscheduler.executors.default', RUN_END), // pid 5 never seen
+      info('10:00:01,000', 6, "Skipping unchanged tag 'v1' (digest sha256:ab)"), // pid 6 has no attempt
+      jobLine('10:00:02,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      info('10:00:03,000', 7, "Skipping unchanged tag 'v1' (digest sha256:ab)"),
+      line('10:00:05,000', 7, 'INFO', 'apscheduler.executors.default', RUN_END),
+    ]);
+    expect(s.results.every((r) => r === LineResult.Matched)).toBe(true);
+    // One attempt, one tag ok (unchanged), 10:00:02 → 10:00:03 = 1 s; no failure anywhere.
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_attempts_total').slots.size).toBe(1);
+    const d = s.registry.histogram('quay_log_repository_mirror_sync_duration_seconds').at('mirrors');
+    expect([d.count, d.sum]).toEqual([1, 1]);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.size).toBe(0);
+  });
+
+  it('v3.17 sparse manifest path: the repository from its own line, the upstream from the architectures line', () => {
+    const s = setup();
+    const info = (time: string, msg: string) => line(time, 9, 'INFO', 'workers.repomirrorworker', msg);
+    const RUN_END = 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully';
+    s.feed([
+      info('10:00:00,000', 'Pushed sparse manifest list for team/busybox:1.35'),
+      info('10:00:01,000', 'Copying architecture arm64 (sha256:6e9f7aab3e6f4fac6d1f1f5e7f8d9cab1f2e3d4c5b6a79889807b6c5d4e3f2a0)'),
+      info('10:00:02,000', "Mirroring 1 architectures for docker://docker.io/library/busybox:1.36: ['arm64']"),
+      // The same repository named again: the same attempt.
+      info('10:00:03,000', 'Pushed sparse manifest list for team/busybox:1.36'),
+      tagLine('10:00:03,500', 9, 'docker.io/library/busybox', '1.36', true),
+      line('10:00:04,000', 9, 'INFO', 'apscheduler.executors.default', RUN_END),
+    ]);
+    // One attempt of team/busybox, 10:00:00 → 10:00:03.5 = 3.5 s, its upstream learned from the architectures line.
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_attempt')).toEqual([
+      {
+        measurement: 'quay_mirror_attempt',
+        time: secs('2026-11-22 10:00:03,500') * 1000,
+        tags: { namespace: 'team', repository: 'busybox', result: 'success' },
+        fields: { failed: 0, reason: '', upstream: 'docker.io/library/busybox', duration_seconds: 3.5 },
+      },
+    ]);
+    expect(s.counter('quay_log_repository_mirror_tag_syncs_total', 'team', 'busybox', 'success')).toBe(1);
+  });
+
+  it("skopeo's stderr lines that no multiline stage joined are the error text, kept up to 64 KiB", () => {
+    const FAILED = 'Skopeo command failed (exit code 1): x';
+    const fatal = PREFIX + 'time="x" level=fatal msg="toomanyrequests: rate limit"';
+    // The filler brings the kept text to 65,535 (the fatal line is added) or 65,536 characters (it is not).
+    const run = (keptBeforeFatal: number) => {
+      const s = setup();
+      const filler = PREFIX + 'y'.repeat(keptBeforeFatal - FAILED.length - 1);
+      s.feed([line('10:00:00,000', 7, 'DEBUG', 'util.repomirror.skopeomirror', FAILED), filler, fatal, tagLine('10:00:01,000', 7, NE, 'v1', false)]);
+      expect(s.results).toEqual([LineResult.Matched, LineResult.Matched, LineResult.Matched, LineResult.Matched]);
+      const failures = s.registry.counter('quay_log_repository_mirror_sync_failures_total');
+      return [...failures.slots.values()].map((slot) => `${slot.attributes['reason']}=${slot.value}`);
+    };
+    expect(run(65_535)).toEqual(['rate_limited=1']);
+    // Without a fatal line the text says nothing a reason knows.
+    expect(run(65_536)).toEqual(['unknown_error=1']);
+  });
+
+  it('only a run of _process_mirrors / _process_org_mirrors ends an attempt, executed or raised; an architecture copy prolongs it', () => {
+    const s = setup();
+    const aps = (time: string, pid: number, job: string, outcome: string) =>
+      line(time, pid, 'INFO', 'apscheduler.executors.default', `Job "${job} (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:30 UTC)" ${outcome}`);
+    const info = (time: string, pid: number, msg: string) => line(time, pid, 'INFO', 'workers.repomirrorworker', msg);
+    s.feed([
+      jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      tagLine('10:00:01,000', 7, NE, 'v1', true),
+      aps('10:00:02,000', 7, 'RepoMirrorWorker._cleanup_stale', 'executed successfully'), // another job: not the sync run
+      tagLine('10:00:03,000', 7, NE, 'v2', true),
+      aps('10:00:04,000', 7, 'RepoMirrorWorker._process_mirrors', 'raised an exception'),
+      info('10:00:00,000', 8, "Architecture filter for team/busybox: ['arm64']"),
+      info('10:00:05,000', 8, 'Copying architecture arm64 (sha256:6e9f7aab3e6f4fac6d1f1f5e7f8d9cab1f2e3d4c5b6a79889807b6c5d4e3f2a0)'),
+      aps('10:00:06,000', 8, 'RepoMirrorWorker._process_org_mirrors', 'executed successfully'),
+    ]);
+    // node-exporter: one attempt of two tags, 10:00:00 → 10:00:03 = 3 s, ended by the raised run.
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'success')).toBe(1);
+    // busybox: no tag result (failed), 10:00:00 → the copy at 10:00:05 = 5 s, ended by the org mirror run.
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'team', 'busybox', 'failed')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_attempts_total').slots.size).toBe(2);
+    const d = (ns: string) => s.registry.histogram('quay_log_repository_mirror_sync_duration_seconds').at(ns);
+    expect([d('mirrors').count, d('mirrors').sum]).toEqual([1, 3]);
+    expect([d('team').count, d('team').sum]).toEqual([1, 5]);
+  });
+
+  it('v3.8–3.16: a reason stated on the `Skopeo [STDERR]` line itself', () => {
+    const s = setup();
+    s.feed([
+      jobLine('10:00:00,000', 9, NE, 'v1', 'mirrors/node-exporter'),
+      line('10:00:01,000', 9, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo [STDERR]: time="2026-11-22T10:00:01Z" level=fatal msg="toomanyrequests: rate limit"'),
+      tagLine('10:00:02,000', 9, NE, 'v1', false),
+    ]);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.size).toBe(1);
+  });
+
+  it('GET /mirror/health through its route: the tracker\'s answer as JSON', async () => {
+    const s = setup();
+    const reply = await mirrorRoutes(s.tracker)['/mirror/health']!({ method: 'GET', path: '/mirror/health', query: new URLSearchParams(), raw: undefined as never });
+    // No mirror known: healthy, nothing listed.
+    expect(reply.status).toBe(200);
+    expect(reply.contentType).toBe('application/json');
+    expect(JSON.parse(String(reply.body))).toMatchObject({ healthy: true, repositories_total: 0, repositories: [], problems: [] });
+  });
+
+  it("a tag failure's event carries the pid's skopeo error before it, once; none after a job line or for a new pid", () => {
+    const s = setup();
+    const FATAL = 'Skopeo command failed (exit code 1): time="x" level=fatal msg="toomanyrequests: rate limit"';
+    s.feed([
+      jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      tagLine('10:00:01,000', 7, NE, 'v1', false), // no error logged
+      line('10:00:02,000', 7, 'DEBUG', 'util.repomirror.skopeomirror', FATAL),
+      tagLine('10:00:03,000', 7, NE, 'v2', false), // FATAL's
+      tagLine('10:00:04,000', 7, NE, 'v3', false), // FATAL was used up
+      tagLine('10:00:05,000', 8, 'quay.io/x/y', '1', false), // a pid never seen
+    ]);
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_sync').map((e) => [e.tags['reason'], e.fields['error']])).toEqual([
+      ['unknown_error', ''],
+      ['rate_limited', FATAL],
+      ['unknown_error', ''],
+      ['unknown_error', ''],
+    ]);
+  });
+
+  it('an attempt with no tag result takes its reason from a skopeo error logged during it, not from debug lines', () => {
+    const s = setup();
+    const RUN_END = 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully';
+    s.feed([
+      jobLine('10:00:00,000', 11, NE, 'v1', 'mirrors/node-exporter'),
+      line('10:00:01,000', 11, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo command failed (exit code 1): time="x" level=fatal msg="toomanyrequests: rate limit"'),
+      line('10:00:02,000', 11, 'INFO', 'apscheduler.executors.default', RUN_END),
+      jobLine('10:00:00,000', 12, 'quay.io/prometheus/alertmanager', 'v1', 'mirrors/alertmanager'),
+      line('10:00:01,000', 12, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo [STDERR]: time="x" level=debug msg="Ping https://quay.io/v2/ status 401"'),
+      line('10:00:02,000', 12, 'INFO', 'apscheduler.executors.default', RUN_END),
+    ]);
+    // Each attempt is one failure: node-exporter rate_limited (the fatal line), alertmanager unknown_error (debug only).
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'node-exporter', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_attempts_total', 'mirrors', 'alertmanager', 'failed')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'rate_limited')).toBe(1);
+    expect(s.counter('quay_log_repository_mirror_sync_failures_total', 'mirrors', 'unknown_error')).toBe(1);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_failures_total').slots.size).toBe(2);
+    // The fatal line is part of its attempt (10:00:00 → 10:00:01 = 1 s); a STDERR line is not (0 s): 1 s in all.
+    const d = s.registry.histogram('quay_log_repository_mirror_sync_duration_seconds').at('mirrors');
+    expect([d.count, d.sum]).toEqual([2, 1]);
+  });
+
+  it('attempt ends: another pid taking the repository, idle_gap exactly, an older line that does not shorten it; ends with no attempt open', () => {
+    const s = setup({ idle_gap: '10m' });
+    const RUN_END = 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully';
+    const attempts = () => s.got.filter((e) => e.measurement === 'quay_mirror_attempt').map((e) => `${e.tags['repository']} ${e.tags['result']} ${e.fields['duration_seconds']}`);
+    s.feed([jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'), jobLine('10:00:30,000', 8, NE, 'v1', 'mirrors/node-exporter')]);
+    // pid 8 took the repository: pid 7's attempt (job line only) ended there, failed, 0 s.
+    expect(attempts()).toEqual(['node-exporter failed 0']);
+    s.feed([tagLine('10:00:35,000', 8, NE, 'v1', true), tagLine('10:00:31,000', 8, NE, 'v2', true)]);
+    // 10:10:35 is exactly idle_gap after pid 8's last line (10:00:35; the 10:00:31 line is older and does not move it back).
+    s.feed([jobLine('10:10:35,000', 9, 'quay.io/x/y', '1', 'team/y')]);
+    expect(attempts()).toEqual(['node-exporter failed 0', 'node-exporter success 5']);
+    // pid 9's (and the pod's pid 10) attempt ends with its run, 0 s (a run's end line is not part of it); then a tick
+    // and the stream's end find pids with no attempt open.
+    s.feed([line('10:10:36,000', 9, 'INFO', 'apscheduler.executors.default', RUN_END)]);
+    s.tracker.tick(Date.now() + 3_600_000);
+    const p = s.tracker.parser;
+    const pod = p.openStream!({ id: 'file:a', pod: 'quay-a', namespace: 'quay' });
+    p.parse(jobLine('10:10:40,000', 10, 'quay.io/x/z', '1', 'team/z'), PREFIX.length, pod);
+    p.parse(line('10:10:41,000', 10, 'INFO', 'apscheduler.executors.default', RUN_END), PREFIX.length, pod);
+    p.endStream!(pod);
+    expect(attempts()).toEqual(['node-exporter failed 0', 'node-exporter success 5', 'y failed 0', 'z failed 0']);
+  });
+
+  it('v3.18 sync errors, event by event: another repository\'s attempt ends, the first reason stays the attempt\'s', () => {
+    const HARBOR = 'harbor.example.com/proj/app';
+    const s = setup({ repositories: { [HARBOR]: 'orgmirror/app' } });
+    const CAUSE = 'requests.exceptions.ConnectionError: Connection refused';
+    const err = (time: string, pid: number, repo: string, joined: boolean) =>
+      line(time, pid, 'ERROR', 'workers.repomirrorworker', `Unexpected error during tag sync for org mirror orgmirror/${repo}`) +
+      (joined ? `\nTraceback (most recent call last):\n  File "/quay-registry/workers/repomirrorworker/__init__.py", line 1700, in _sync\n${CAUSE}` : '');
+    const FATAL = 'Skopeo command failed (exit code 1): time="x" level=fatal msg="toomanyrequests: rate limit"';
+    s.feed([
+      line('10:00:01,000', 9, 'INFO', 'workers.repomirrorworker', `Org mirror: Source 'docker://${HARBOR}:v1' successful sync.`),
+      err('10:00:02,000', 9, 'tool', true),
+      err('10:00:03,000', 9, 'tool', false),
+      line('10:00:04,000', 10, 'DEBUG', 'util.repomirror.skopeomirror', FATAL),
+      line('10:00:04,500', 10, 'INFO', 'workers.repomirrorworker', `Org mirror: Source 'docker://${HARBOR}:v2' failed to sync.`),
+      err('10:00:05,000', 10, 'app', true),
+    ]);
+    const at = (t: string) => secs(`2026-11-22 ${t}`) * 1000;
+    const sync = (t: string, repository: string, result: string, reason: string, upstream: string, tag: string, error: string) => ({
+      measurement: 'quay_mirror_sync',
+      time: at(t),
+      tags: { namespace: 'orgmirror', repository, result, reason },
+      fields: { upstream, tag, error },
+    });
+    const attempt = (t: string, repository: string, result: string, failed: number, reason: string, upstream: string, seconds: number) => ({
+      measurement: 'quay_mirror_attempt',
+      time: at(t),
+      tags: { namespace: 'orgmirror', repository, result },
+      fields: { failed, reason, upstream, duration_seconds: seconds },
+    });
+    expect(s.got).toEqual([
+      sync('10:00:01,000', 'app', 'success', '', HARBOR, 'v1', ''),
+      // pid 9's error names tool: its app attempt ends (success), tool's fails with the traceback's last line.
+      attempt('10:00:01,000', 'app', 'success', 0, '', HARBOR, 0),
+      sync('10:00:02,000', 'tool', 'failed', 'connection_error', '', '', CAUSE),
+      attempt('10:00:02,000', 'tool', 'failed', 1, 'connection_error', '', 0),
+      // Not joined: no cause to read; the event's error is the message.
+      sync('10:00:03,000', 'tool', 'failed', 'unknown_error', '', '', 'Unexpected error during tag sync for org mirror orgmirror/tool'),
+      attempt('10:00:03,000', 'tool', 'failed', 1, 'unknown_error', '', 0),
+      sync('10:00:04,500', 'app', 'failed', 'rate_limited', HARBOR, 'v2', FATAL),
+      // The same repository's error: its attempt's second failure; the attempt keeps the first reason. 4.5 → 5 s.
+      sync('10:00:05,000', 'app', 'failed', 'connection_error', HARBOR, '', CAUSE),
+      attempt('10:00:05,000', 'app', 'failed', 1, 'rate_limited', HARBOR, 0.5),
+    ]);
+  });
+
+  it('/mirror/health lists pods by namespace, then name, each with the newest line of its open streams', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const s = setup();
+      const p = s.tracker.parser;
+      const open = (id: string, pod: string, namespace: string) => p.openStream!({ id, pod, namespace });
+      const streams = [open('1', 'quay-b', 'q2'), open('2', 'quay-a', 'q2'), open('3', 'quay-z', 'q1'), open('4', 'quay-b', 'q2')];
+      const read = (i: number, minute: number) => {
+        vi.setSystemTime(Date.UTC(2026, 10, 30, 12, minute, 0));
+        p.parse(jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'), PREFIX.length, streams[i]);
+      };
+      // quay-b's two streams: read at 12:03 and 12:01; quay-a at 12:02; quay-z at 12:00.
+      read(0, 3);
+      read(1, 2);
+      read(2, 0);
+      read(3, 1);
+      type Body = { pods: { pod: string; namespace: string; last_seen: string }[] };
+      const body = s.tracker.health(new URLSearchParams(), Date.UTC(2026, 10, 30, 12, 4, 0)).body as Body;
+      expect(body.pods.map((x) => `${x.namespace}/${x.pod} ${x.last_seen}`)).toEqual([
+        'q1/quay-z 2026-11-30T12:00:00.000Z',
+        'q2/quay-a 2026-11-30T12:02:00.000Z',
+        'q2/quay-b 2026-11-30T12:03:00.000Z',
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a newer success seen by the same exporter always wins over an older failure read later', () => {

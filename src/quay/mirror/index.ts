@@ -187,8 +187,9 @@ class MirrorTrackerImpl implements MirrorTracker {
     let t = this.py.timeMs();
     // A record with no time of its own (JSONLOG=true writes none): the last log time seen, else the
     // time it was read, so a last-sync timestamp is never 1970 (the many-pods rules pick the newest).
+    // Only a logged time is a log time: a read time kept here would stand for every later record.
     if (Number.isNaN(t)) t = Number.isFinite(this.nowLogMs) ? this.nowLogMs : now;
-    if (t > this.nowLogMs) this.nowLogMs = t;
+    else if (t > this.nowLogMs) this.nowLogMs = t;
     this.closeIdle(t);
 
     const pid = this.py.pid;

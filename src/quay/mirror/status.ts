@@ -268,7 +268,9 @@ export class RepoStatusStore {
       const r = this.get(namespace, repository);
       r.status = status;
       r.finished = status;
-      r.reason = status === 'failed' && typeof e['last_error_reason'] === 'string' ? e['last_error_reason'] || 'unknown_error' : '';
+      // A failed entry always has a reason: (failed, "") is the series of a repository that never failed.
+      const reason = e['last_error_reason'];
+      r.reason = status !== 'failed' ? '' : typeof reason === 'string' && reason !== '' ? reason : 'unknown_error';
       r.lastAttemptMs = num(e['last_attempt_ms']);
       r.lastSyncMs = num(e['last_sync_ms']);
       r.consecutiveFailures = Math.max(0, Math.trunc(num(e['consecutive_failures']) || 0));

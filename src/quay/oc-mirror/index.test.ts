@@ -136,3 +136,74 @@ describe('oc-mirror parser, bad input', () => {
     expect(registry.counter('quay_mirror_images_total').at('unknown', 'queued').value).toBe(1);
   });
 });
+
+describe('oc-mirror parser: edges of the line reading and of the slow-transfer bounds', () => {
+  function parser(config: Record<string, unknown> = {}) {
+    const registry = new MetricRegistry();
+    const p = createOcMirrorParser({ config: parseConfig({ state_dir: '/nonexistent', ...config }), registry, events: new EventBus(), grok, log: silentLogger });
+    const images = (...labels: string[]) => (registry.counter('quay_mirror_images_total').has(...labels) ? registry.counter('quay_mirror_images_total').at(...labels).value : 0);
+    const slow = (c: string) => (registry.counter('quay_mirror_slow_transfers_total').has(c) ? registry.counter('quay_mirror_slow_transfers_total').at(c).value : 0);
+    return { p, registry, images, slow };
+  }
+
+  it('JSON after spaces or a tab, and after a prefix the caller skips (start > 0)', () => {
+    const s = parser();
+    expect(s.p.parse('   {"component":"w","msg":"Mirroring"}', 0)).toBe(LineResult.Matched);
+    expect(s.p.parse('\t{"msg":"Image is up to date"}', 0)).toBe(LineResult.Matched);
+    // The parser is told the entry starts at 7 (after "pod-1: "): the prefix is not part of the JSON.
+    expect(s.p.parse('pod-1: {"component":"w","msg":"Mirrored successfully"}', 7)).toBe(LineResult.Matched);
+    // Not JSON though it starts with "{": read as oc text, which it is not either.
+    expect(s.p.parse('{not json', 0)).toBe(LineResult.Unmatched);
+    // One each: w/queued, unknown/up_to_date, w/mirrored.
+    expect(s.images('w', 'queued')).toBe(1);
+    expect(s.images('unknown', 'up_to_date')).toBe(1);
+    expect(s.images('w', 'mirrored')).toBe(1);
+    expect(s.registry.counter('quay_mirror_images_total').slots.size).toBe(3);
+  });
+
+  it('an unknown msg is read as oc text, line by line; an empty output reads nothing', () => {
+    const s = parser();
+    // msg: two oc lines (an error, not_found by the built-in table, and a completion) and an empty line between them.
+    const entry = { component: 'w', msg: 'error: manifest unknown: manifest unknown\n\ninfo: Mirroring completed in 3s (2MB/s)', output: '' };
+    expect(s.p.parse(JSON.stringify(entry), 0)).toBe(LineResult.Matched);
+    expect(s.registry.counter('quay_mirror_sync_failures_total').at('w', 'not_found').value).toBe(1);
+    expect(s.registry.counter('quay_mirror_sync_failures_total').slots.size).toBe(1);
+    const d = s.registry.histogram('quay_mirror_transfer_duration_seconds').at('w');
+    expect([d.count, d.sum]).toEqual([1, 3]);
+    // A known msg counts the image and is not read as oc text.
+    expect(s.p.parse('{"component":"w","msg":"Failed to mirror","output":"error: blob unknown: blob unknown to registry"}', 0)).toBe(LineResult.Matched);
+    expect(s.images('w', 'failed')).toBe(1);
+    expect(s.registry.counter('quay_mirror_sync_failures_total').at('w', 'unknown_blob').value).toBe(1);
+    expect(s.registry.counter('quay_mirror_sync_failures_total').slots.size).toBe(2);
+  });
+
+  it('plain text: a last line without newline, and lines after an empty one', () => {
+    const s = parser();
+    // ocLines on a plain line reads from `start`: the text before it is not oc output.
+    expect(s.p.parse('xx info: Mirroring completed in 4s (0B/s)', 3)).toBe(LineResult.Matched);
+    expect(s.p.parse('xx info: Mirroring completed in 4s (0B/s)', 0)).toBe(LineResult.Unmatched);
+    const d = s.registry.histogram('quay_mirror_transfer_duration_seconds').at('oc');
+    expect([d.count, d.sum]).toEqual([1, 4]);
+  });
+
+  it('0s is a duration; the slow bounds: at least min_bytes, strictly below max_bytes_per_second', () => {
+    const s = parser();
+    // 0s (1MB/s): duration 0 observed; rate 1,000,000 observed; 0 bytes < min_bytes: not slow.
+    s.p.parse('info: Mirroring completed in 0s (1MB/s)', 0);
+    const d = s.registry.histogram('quay_mirror_transfer_duration_seconds').at('oc');
+    expect([d.count, d.sum]).toEqual([1, 0]);
+    expect(s.slow('oc')).toBe(0);
+    // 2s at 524,288 B/s = 1,048,576 bytes = min_bytes exactly, below 1 MiB/s: slow (1).
+    s.p.parse('info: Mirroring completed in 2s (524288B/s)', 0);
+    expect(s.slow('oc')).toBe(1);
+    // 1s at exactly 1 MiB/s (1,048,576 B/s): not below the max rate: not slow (still 1).
+    s.p.parse('info: Mirroring completed in 1s (1MiB/s)', 0);
+    expect(s.slow('oc')).toBe(1);
+    // 1s at 1,048,575 B/s: 1 byte under min_bytes: not slow (still 1).
+    s.p.parse('info: Mirroring completed in 1s (1048575B/s)', 0);
+    expect(s.slow('oc')).toBe(1);
+    const t = s.registry.histogram('quay_mirror_transfer_throughput_bytes_per_second').at('oc');
+    // 1,000,000 + 524,288 + 1,048,576 + 1,048,575
+    expect([t.count, t.sum]).toEqual([4, 3_621_439]);
+  });
+});
