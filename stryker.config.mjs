@@ -1,21 +1,27 @@
 // StrykerJS: `npm run mutate` (not in `npm test`, not in CI: too slow). Results in test/MUTATION.md.
 // One module at a time on a shared machine, each with its own incremental file:
-//   MUTATE_MODULE=quay npm run mutate        (quay | inputs | inputs-file | metrics | outputs | rules)
+//   MUTATE_MODULE=quay npm run mutate
+//   (quay | inputs | inputs-file | inputs-forward | metrics | outputs | records | http | rules)
+// Narrow further with `-- --mutate 'src/outputs/influxdb/line.ts'` while iterating.
 /** The modules whose numbers users see. rules (src/rules) and the forward input (src/inputs/forward)
  * are covered as soon as they land. */
 const MODULES = {
   quay: ['src/quay/**/*.ts'],
   // The file follower apart: its tests wait on real files and timers (seconds each), and every
   // splitter mutant would run them too. See vitest.mutate.config.ts and test/MUTATION.md.
-  inputs: ['src/inputs/**/*.ts', '!src/inputs/file/**'],
+  // The forward input apart too: its tests are TCP sessions; the rest of inputs is pure logic.
+  inputs: ['src/inputs/**/*.ts', '!src/inputs/file/**', '!src/inputs/forward/**'],
   'inputs-file': ['src/inputs/file/**/*.ts'],
+  'inputs-forward': ['src/inputs/forward/**/*.ts'],
   metrics: ['src/metrics/**/*.ts'],
   outputs: ['src/outputs/**/*.ts'],
+  records: ['src/records/**/*.ts'],
+  http: ['src/http/**/*.ts'],
   rules: ['src/rules/**/*.ts'],
 };
 const only = process.env.MUTATE_MODULE;
 if (only && !(only in MODULES)) throw new Error(`MUTATE_MODULE must be one of ${Object.keys(MODULES).join(', ')}`);
-const globs = only ? MODULES[only] : ['src/quay/**/*.ts', 'src/inputs/**/*.ts', 'src/metrics/**/*.ts', 'src/outputs/**/*.ts', 'src/rules/**/*.ts'];
+const globs = only ? MODULES[only] : ['src/quay/**/*.ts', 'src/inputs/**/*.ts', 'src/metrics/**/*.ts', 'src/outputs/**/*.ts', 'src/records/**/*.ts', 'src/http/**/*.ts', 'src/rules/**/*.ts'];
 const name = only ?? 'all';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */

@@ -1,0 +1,244 @@
+/**
+ * Records out in process (the CLI tests in test/fluent/ cover the same through a daemon, where a
+ * mutation run cannot see them): which lines and events become records, what a record holds, the
+ * tags they leave with, and the stdout output's bounds.
+ */
+import { Writable } from 'node:stream';
+import { decodeMulti } from '@msgpack/msgpack';
+import { FluentServer } from '@fluent-org/logger';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.js';
+import type { RecordsConfig } from '../config/schema.js';
+import { silentLogger } from '../log.js';
+import { MetricRegistry } from '../metrics/series.js';
+import { LineResult } from '../quay/types.js';
+import { LineFields, RecordsOut } from './index.js';
+import { eventRecord, toFluentRecord } from './record.js';
+import { StdoutOutput } from './stdout-output.js';
+
+/** A stdout that keeps what it was given; `held` bytes pretend a slow reader has not taken them yet. */
+class Sink extends Writable {
+  chunks: Buffer[] = [];
+  held = 0;
+  constructor() {
+    super({ write: (chunk: Buffer, _enc, done) => (this.chunks.push(Buffer.from(chunk)), done()) });
+  }
+  override get writableLength(): number {
+    return this.held;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+  json(): unknown[] {
+    return this.text()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as unknown);
+  }
+}
+
+const recordsConfig = (records: Record<string, unknown>): RecordsConfig => parseConfig({ outputs: { records } }).outputs.records!;
+
+const GC_EVENT = { measurement: 'quay_gc_run', time: Date.UTC(2026, 10, 30, 12, 0, 0, 5), tags: { job: 'gc', result: 'success' }, fields: { blobs_removed: 3 } } as const;
+
+describe('RecordsOut to stdout (json)', () => {
+  it('select all: a text line under message_key with what its parser set, a Fluent record kept whole, an event', () => {
+    const out = new Sink();
+    const registry = new MetricRegistry();
+    const fields = new LineFields();
+    const records = new RecordsOut(recordsConfig({ select: 'all', message_key: 'message', stdout: {} }), fields, registry, silentLogger, out);
+    // select all: parsers are asked for fields, inputs for the origin
+    expect([fields.active, records.origin.active]).toEqual([true, true]);
+
+    fields.set('operation', 'pull');
+    fields.set('status', 200);
+    records.observe('nginx', LineResult.Matched, 'GET /v2/x');
+    // a line from a Fluent record: the record kept, its time and tag too (tag is not written to stdout)
+    records.origin.current = { record: { log: 'raw', pod: 'p-1' }, tag: 'kube.quay', time: 1_000 };
+    records.observe('gunicorn', LineResult.Unmatched, 'raw');
+    records.observe('other', LineResult.Ignored, 'x');
+    records.emit(GC_EVENT);
+
+    const got = out.json() as Record<string, unknown>[];
+    expect(got).toEqual([
+      { message: 'GET /v2/x', quay: { source: 'nginx', result: 'matched', operation: 'pull', status: 200 } },
+      // the origin's own keys first, ours under `quay`; the fields of the line before are not carried over
+      { log: 'raw', pod: 'p-1', quay: { source: 'gunicorn', result: 'unmatched' } },
+      { message: 'x', quay: { source: 'other', result: 'ignored' } },
+      { quay: { event: 'quay_gc_run', time: '2026-11-30T12:00:00.005Z', job: 'gc', result: 'success', blobs_removed: 3 } },
+    ]);
+    // the origin is used once: the third line had none
+    expect(records.origin.current).toBeUndefined();
+    // 4 records written, none dropped
+    expect(registry.counter('quay_log_exporter_records_out_total').at('stdout').value).toBe(4);
+    expect(registry.counter('quay_log_exporter_records_dropped_total').at('stdout').value).toBe(0);
+    // nothing held: no backpressure
+    expect(records.backpressure()).toBeUndefined();
+  });
+
+  it('select matched: unmatched and ignored lines are left out (their fields and origin with them), events kept', () => {
+    const out = new Sink();
+    const fields = new LineFields();
+    const records = new RecordsOut(recordsConfig({ select: 'matched', stdout: {} }), fields, new MetricRegistry(), silentLogger, out);
+    expect(fields.active).toBe(true);
+    fields.set('operation', 'push');
+    records.origin.current = { record: { log: 'a' }, tag: 't', time: 1 };
+    records.observe('nginx', LineResult.Unmatched, 'a');
+    // the left-out line's origin is cleared, so the next line does not take it
+    expect(records.origin.current).toBeUndefined();
+    records.observe('nginx', LineResult.Ignored, 'b');
+    records.observe('nginx', LineResult.Matched, 'c');
+    records.emit(GC_EVENT);
+    const got = out.json() as { log?: string; quay: Record<string, unknown> }[];
+    // 1 matched line of 3, with no field of the unmatched line before it; 1 event
+    expect(got).toEqual([{ log: 'c', quay: { source: 'nginx', result: 'matched' } }, { quay: { event: 'quay_gc_run', time: '2026-11-30T12:00:00.005Z', job: 'gc', result: 'success', blobs_removed: 3 } }]);
+  });
+
+  it('select events: no line at all, parsers and inputs are not asked for fields or origins', () => {
+    const out = new Sink();
+    const fields = new LineFields();
+    const records = new RecordsOut(recordsConfig({ select: 'events', stdout: {} }), fields, new MetricRegistry(), silentLogger, out);
+    expect([fields.active, records.origin.active]).toEqual([false, false]);
+    records.observe('nginx', LineResult.Matched, 'a');
+    records.emit(GC_EVENT);
+    expect((out.json() as { quay: { event?: string } }[]).map((r) => r.quay.event)).toEqual(['quay_gc_run']);
+  });
+
+  it('msgpack: maps back to back, the same records', () => {
+    const out = new Sink();
+    const records = new RecordsOut(recordsConfig({ stdout: { format: 'msgpack' } }), new LineFields(), new MetricRegistry(), silentLogger, out);
+    records.observe('nginx', LineResult.Matched, 'a');
+    records.emit(GC_EVENT);
+    expect([...decodeMulti(Buffer.concat(out.chunks))]).toEqual([
+      { log: 'a', quay: { source: 'nginx', result: 'matched' } },
+      { quay: { event: 'quay_gc_run', time: '2026-11-30T12:00:00.005Z', job: 'gc', result: 'success', blobs_removed: 3 } },
+    ]);
+    // no newline between msgpack maps: the first map is 0x82 (2 keys) and the bytes start with it
+    expect(out.chunks[0]![0]).toBe(0x82);
+  });
+});
+
+describe('StdoutOutput bounds', () => {
+  const MAX = 1024;
+  const make = () => {
+    const out = new Sink();
+    const registry = new MetricRegistry();
+    const stdout = new StdoutOutput({ format: 'json', max_buffer_bytes: MAX }, out, registry);
+    const count = (name: 'quay_log_exporter_records_out_total' | 'quay_log_exporter_records_dropped_total') => registry.counter(name).at('stdout').value;
+    return { out, stdout, count };
+  };
+
+  it('writes up to twice max_buffer_bytes unwritten, drops and counts past it', () => {
+    const { out, stdout, count } = make();
+    out.held = 2 * MAX; // exactly twice: still written
+    stdout.write({ a: 1 });
+    out.held = 2 * MAX + 1; // one byte more: dropped
+    stdout.write({ a: 2 });
+    stdout.write({ a: 3 });
+    expect(out.json()).toEqual([{ a: 1 }]);
+    // 1 written, 2 dropped
+    expect([count('quay_log_exporter_records_out_total'), count('quay_log_exporter_records_dropped_total')]).toEqual([1, 2]);
+  });
+
+  it('asks inputs to wait past max_buffer_bytes, until the reader drains', async () => {
+    const { out, stdout } = make();
+    out.held = MAX; // exactly the bound: no wait
+    expect(stdout.backpressure()).toBeUndefined();
+    out.held = MAX + 1;
+    const wait = stdout.backpressure();
+    expect(wait).toBeInstanceOf(Promise);
+    let resolved = false;
+    void wait!.then(() => (resolved = true));
+    await new Promise((r) => setImmediate(r));
+    expect(resolved).toBe(false);
+    out.emit('drain');
+    await wait;
+    expect(resolved).toBe(true);
+  });
+
+  it('flush: at once when nothing is held, else at the next drain', async () => {
+    const { out, stdout } = make();
+    let flushed = false;
+    await stdout.flush().then(() => (flushed = true));
+    expect(flushed).toBe(true);
+    out.held = 1;
+    flushed = false;
+    const f = stdout.flush().then(() => (flushed = true));
+    await new Promise((r) => setImmediate(r));
+    expect(flushed).toBe(false);
+    out.emit('drain');
+    await f;
+    expect(flushed).toBe(true);
+  });
+});
+
+describe('record shapes', () => {
+  it('an event record: its tags and fields, its measurement as the source', () => {
+    expect(eventRecord({ ...GC_EVENT, stream: { id: 'f:1' } })).toEqual({ kind: 'event', time: GC_EVENT.time, source: 'quay_gc_run', fields: { job: 'gc', result: 'success', blobs_removed: 3 } });
+  });
+
+  it('a Fluent record never loses a key of the sender, except `quay`, which is ours', () => {
+    const r = { kind: 'line', time: 0, source: 'nginx', result: 'matched', line: 'l', fields: { status: 200 }, origin: { log: 'l', quay: 'theirs' } } as const;
+    expect(toFluentRecord(r, 'message')).toEqual({ log: 'l', quay: { source: 'nginx', result: 'matched', status: 200 } });
+  });
+
+  it('LineFields: take hands over what was set once, then starts empty', () => {
+    const f = new LineFields();
+    expect(f.active).toBe(false);
+    expect(f.take()).toEqual({});
+    f.set('a', 1);
+    f.set('b', 'x');
+    expect(f.take()).toEqual({ a: 1, b: 'x' });
+    expect(f.take()).toEqual({});
+  });
+});
+
+describe('RecordsOut to a forward server (@fluent-org/logger FluentServer, in process)', () => {
+  const servers: FluentServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  const hop = async (security: boolean) => {
+    const server = new FluentServer({
+      listenOptions: { host: '127.0.0.1', port: 0 },
+      ...(security ? { security: { serverHostname: 'next-hop', sharedKey: 'hop-key', authorize: false, userDict: {} } } : {}),
+    });
+    servers.push(server);
+    const got: { tag: string; time: number; record: Record<string, unknown> }[] = [];
+    server.on('entry', (tag: string, time: { epoch: number; nano: number }, record: Record<string, unknown>) => got.push({ tag, time: time.epoch * 1000 + time.nano / 1e6, record }));
+    await server.listen();
+    return { port: server.port, got };
+  };
+
+  for (const [mode, ack, security] of [
+    ['Message', true, true],
+    ['Forward', true, false],
+    ['PackedForward', false, true],
+    ['CompressedPackedForward', true, false],
+  ] as const) {
+    it(`${mode}${ack ? ', acks' : ''}${security ? ', shared_key' : ''}: tags from the origin, else <tag>.<source>, events <tag>.event.<name>; in order`, async () => {
+      const { port, got } = await hop(security);
+      const registry = new MetricRegistry();
+      const forward = { port, mode, require_ack_response: ack, flush_interval: '10ms', ...(security ? { security: { shared_key: 'hop-key' } } : {}) };
+      const records = new RecordsOut(recordsConfig({ tag: 'qle', forward }), new LineFields(), registry, silentLogger);
+      records.observe('nginx', LineResult.Matched, 'one');
+      records.origin.current = { record: { log: 'two' }, tag: 'kube.quay', time: 1_700_000_000_250 };
+      records.observe('gunicorn', LineResult.Matched, 'two');
+      records.observe('nginx', LineResult.Unmatched, 'three');
+      records.emit(GC_EVENT);
+      const count = (name: 'quay_log_exporter_records_out_total' | 'quay_log_exporter_records_dropped_total') => registry.counter(name).at('forward').value;
+      // without acks a record counts as out when written: wait for the server to have read all 4 too
+      for (let i = 0; i < 500 && (count('quay_log_exporter_records_out_total') < 4 || got.length < 4); i++) await new Promise((r) => setTimeout(r, 10));
+      await records.shutdown();
+      expect(got.map((g) => g.tag)).toEqual(['qle.nginx', 'kube.quay', 'qle.nginx', 'qle.event.quay_gc_run']);
+      expect(got.map((g) => (g.record.log as string | undefined) ?? (g.record.quay as { event: string }).event)).toEqual(['one', 'two', 'three', 'quay_gc_run']);
+      // the origin's time and the event's log time travel as the entry's time (ms kept: EventTime)
+      expect([got[1]!.time, got[3]!.time]).toEqual([1_700_000_000_250, GC_EVENT.time]);
+      // 4 delivered (acked where asked), none dropped, none held
+      expect([count('quay_log_exporter_records_out_total'), count('quay_log_exporter_records_dropped_total')]).toEqual([4, 0]);
+      expect(registry.gauge('quay_log_exporter_records_buffered').at('forward').value).toBe(0);
+      expect(registry.gauge('quay_log_exporter_records_acks_pending').at('forward').value).toBe(0);
+    });
+  }
+});
