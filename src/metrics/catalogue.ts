@@ -358,6 +358,6 @@ export type HistogramName = { [N in MetricName]: KindOf<N> extends 'histogram' ?
 export function podLabelAllowed(name: string): boolean {
   const def = (CATALOGUE as Record<string, MetricDef>)[name];
   if (def === undefined || def.labels.length >= 5) return false;
-  if (name.startsWith('quay_log_repository_mirror_') || name.startsWith('quay_log_repository_mirror_')) return false;
+  if (name.startsWith('quay_log_repository_mirror_')) return false;
   return !name.startsWith('quay_log_exporter_') || name === 'quay_log_exporter_lines_total';
 }
