@@ -86,3 +86,60 @@ describe('web config (exporter-toolkit format)', () => {
     expect(() => loadWebConfig(file)).toThrow(/basic_auth_users\.prometheus: not a bcrypt hash/);
   });
 });
+
+describe('web config: the rules, one at a time', () => {
+  const certs = makeCerts();
+  const pair = { cert_file: certs.serverCert, key_file: certs.serverKey };
+
+  it('a missing cert_file is named (and no TLS is made of the key alone)', () => {
+    expect(problems({ tls_server_config: { key_file: certs.serverKey } })).toEqual(['tls_server_config.cert_file: required with tls_server_config']);
+  });
+
+  it('RequireAndVerifyClientCert without a client CA; a client CA with a type that does not use it', () => {
+    expect(problems({ tls_server_config: { ...pair, client_auth_type: 'RequireAndVerifyClientCert' } })).toEqual([
+      'tls_server_config.client_ca_file: required with client_auth_type RequireAndVerifyClientCert',
+    ]);
+    for (const type of ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert']) {
+      expect(problems({ tls_server_config: { ...pair, client_auth_type: type, client_ca_file: certs.caCert } })).toEqual([`tls_server_config.client_ca_file: not used with client_auth_type ${type}`]);
+    }
+    // and the types that need no CA are fine without one; VerifyClientCertIfGiven with one too
+    for (const type of ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert']) expect(problems({ tls_server_config: { ...pair, client_auth_type: type } })).toEqual([]);
+    expect(problems({ tls_server_config: { ...pair, client_auth_type: 'VerifyClientCertIfGiven', client_ca_file: certs.caCert } })).toEqual([]);
+  });
+
+  it('without a client CA or a type: NoClientCert; max_version equal to min_version is fine', () => {
+    const c = parseWebConfig({ tls_server_config: { ...pair, min_version: 'TLS13', max_version: 'TLS13' } }, '/x/web.yml');
+    expect(c.tls).toEqual({ certFile: certs.serverCert, keyFile: certs.serverKey, clientAuthType: 'NoClientCert', minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' });
+    // max below the default min (TLS12)
+    expect(problems({ tls_server_config: { ...pair, max_version: 'TLS11' } })).toEqual(['tls_server_config.max_version: TLS11 is below min_version TLS12']);
+  });
+
+  it('a bad hash under basic_auth_users of the wrong type names the user, never the value', () => {
+    const p = problems({ basic_auth_users: { prometheus: 12345678 } });
+    expect(p).toEqual(['basic_auth_users.prometheus: expected a bcrypt hash']);
+    // other zod messages are kept
+    expect(problems({ http_server_config: { headers: 'nosniff' } })[0]).toMatch(/^http_server_config\.headers: (?!expected a bcrypt hash)/);
+  });
+
+  it('the error message: the file, then each problem on its own line', () => {
+    expect(() => parseWebConfig({ basic_auth: {}, x: 1 }, '/etc/web.yml')).toThrow('/etc/web.yml: invalid web configuration\n  - (top): unknown key(s): basic_auth, x');
+  });
+
+  it('a YAML error gives its line only (the line may hold a password); an unreadable file its code', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qle-web-'));
+    const file = join(dir, 'web.yml');
+    writeFileSync(file, 'basic_auth_users:\n  prometheus: "secret-pass\n');
+    let message = '';
+    try {
+      loadWebConfig(file);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^.*web\.yml: invalid web configuration\n {2}- YAML syntax error at line \d+/);
+    expect(message).not.toContain('secret-pass');
+    expect(() => loadWebConfig(join(dir, 'absent.yml'))).toThrow(/cannot read the file: ENOENT/);
+    // an empty file is an empty config
+    writeFileSync(file, '');
+    expect(loadWebConfig(file)).toEqual({ headers: {}, users: new Map() });
+  });
+});
