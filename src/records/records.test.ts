@@ -3,12 +3,16 @@
  * mutation run cannot see them): which lines and events become records, what a record holds, the
  * tags they leave with, and the stdout output's bounds.
  */
+import { createServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { decodeMulti } from '@msgpack/msgpack';
 import { FluentServer } from '@fluent-org/logger';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
-import type { RecordsConfig } from '../config/schema.js';
+import { forwardOutputSchema, type RecordsConfig } from '../config/schema.js';
+import { decoder, encoder, FrameScanner } from '../inputs/forward/protocol.js';
+import { freePort } from '../../test/helpers/wait.js';
+import { ForwardOutput } from './forward-output.js';
 import { silentLogger } from '../log.js';
 import { MetricRegistry } from '../metrics/series.js';
 import { LineResult } from '../quay/types.js';
@@ -241,4 +245,183 @@ describe('RecordsOut to a forward server (@fluent-org/logger FluentServer, in pr
       expect(registry.gauge('quay_log_exporter_records_acks_pending').at('forward').value).toBe(0);
     });
   }
+});
+
+describe('ForwardOutput against a hand-made next hop (acks as scripted)', () => {
+  /** A next hop that decodes each Forward-mode chunk and acks it unless `ack` says no; `hangUp` ends the connection after a chunk. */
+  async function hop(script: { ack?: (n: number) => boolean; hangUpAfter?: number } = {}, listenPort = 0) {
+    const received: string[][] = [];
+    const sockets: Socket[] = [];
+    let connections = 0;
+    const server = createServer((socket: Socket) => {
+      sockets.push(socket);
+      connections++;
+      let pending = Buffer.alloc(0);
+      socket.on('data', (b: Buffer) => {
+        pending = Buffer.concat([pending, b]);
+        for (;;) {
+          const n = new FrameScanner(1 << 24).scan(pending, pending.length);
+          if (n < 0) return;
+          const [, entries, option] = decoder.decode(pending.subarray(0, n)) as [string, [unknown, { log: string }][], { chunk?: string }];
+          pending = pending.subarray(n);
+          received.push(entries.map((e) => e[1].log));
+          const k = received.length;
+          if (script.hangUpAfter === k) {
+            socket.destroy();
+            return;
+          }
+          if (option.chunk && (script.ack?.(k) ?? true)) socket.write(encoder.encode({ ack: option.chunk }));
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(listenPort, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const close = async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    };
+    return { port, received, close, connections: () => connections };
+  }
+
+  const until = async (what: string, cond: () => boolean) => {
+    for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    if (!cond()) throw new Error(`not reached: ${what}`);
+  };
+
+  const output = (port: number, extra: Record<string, unknown> = {}) => {
+    const registry = new MetricRegistry();
+    const out = new ForwardOutput(forwardOutputSchema.parse({ port, mode: 'Forward', flush_interval: '1h', ...extra }), registry, silentLogger);
+    const v = (name: 'quay_log_exporter_records_out_total' | 'quay_log_exporter_records_dropped_total' | 'quay_log_exporter_records_retries_total') => registry.counter(name).at('forward').value;
+    const g = (name: 'quay_log_exporter_records_buffered' | 'quay_log_exporter_records_acks_pending') => registry.gauge(name).at('forward').value;
+    return { out, v, g };
+  };
+
+  it('a full batch goes at once (no flush tick), split by batch_records; runs of one tag per message', async () => {
+    const h = await hop();
+    const { out, v, g } = output(h.port, { batch_records: 3 });
+    try {
+      await until('connected', () => h.connections() === 1);
+      for (const l of ['a', 'b']) out.send('t', 0, { log: l });
+      await new Promise((r) => setTimeout(r, 50));
+      // 2 of 3: nothing sent (the flush interval is an hour)
+      expect(h.received).toEqual([]);
+      expect(g('quay_log_exporter_records_buffered')).toBe(2);
+      out.send('u', 0, { log: 'c' });
+      // 3 queued = batch_records: sent at once, as two messages (tag t: a, b; tag u: c)
+      await until('3 acked', () => v('quay_log_exporter_records_out_total') === 3);
+      expect(h.received).toEqual([['a', 'b'], ['c']]);
+      expect([g('quay_log_exporter_records_buffered'), g('quay_log_exporter_records_acks_pending')]).toEqual([0, 0]);
+    } finally {
+      await out.shutdown();
+      await h.close();
+    }
+  });
+
+  it('a chunk not acked when the connection drops is sent again once, after the reconnect, and counted once', async () => {
+    // chunk 1 acked; chunk 2 taken without an ack, then the hop hangs up; after that it acks everything
+    const h = await hop({ ack: (k) => k !== 2, hangUpAfter: 2 });
+    const { out, v, g } = output(h.port, { batch_records: 2 });
+    try {
+      for (const l of ['a', 'b', 'c', 'd']) out.send('t', 0, { log: l });
+      await until('4 acked', () => v('quay_log_exporter_records_out_total') === 4);
+      expect(h.received).toEqual([['a', 'b'], ['c', 'd'], ['c', 'd']]);
+      expect(v('quay_log_exporter_records_retries_total')).toBe(1);
+      expect(h.connections()).toBe(2);
+      expect([g('quay_log_exporter_records_buffered'), g('quay_log_exporter_records_acks_pending')]).toEqual([0, 0]);
+    } finally {
+      await out.shutdown();
+      await h.close();
+    }
+  });
+
+  it('records sent before the next hop is up wait in the buffer and are delivered when it comes', async () => {
+    const port = await freePort();
+    const { out, v, g } = output(port, { batch_records: 10, flush_interval: '20ms', max_retry_delay: '50ms' });
+    try {
+      for (const l of ['a', 'b', 'c']) out.send('t', 0, { log: l });
+      await new Promise((r) => setTimeout(r, 100));
+      expect([v('quay_log_exporter_records_out_total'), g('quay_log_exporter_records_buffered')]).toEqual([0, 3]);
+      // more than half of buffer_records (default 100000) is not held: no wait asked of inputs
+      expect(out.backpressure()).toBeUndefined();
+      const h = await hop({}, port);
+      try {
+        await until('3 acked', () => v('quay_log_exporter_records_out_total') === 3);
+        expect(h.received).toEqual([['a', 'b', 'c']]);
+      } finally {
+        await h.close();
+      }
+    } finally {
+      await out.shutdown();
+    }
+  });
+
+  it('backpressure: a promise past half the buffer, resolved when acks bring it back to half', async () => {
+    const h = await hop({ ack: () => false });
+    const { out, g } = output(h.port, { buffer_records: 4, batch_records: 1, flush_interval: '10ms' });
+    try {
+      await until('connected', () => h.connections() === 1);
+      out.send('t', 0, { log: 'a' });
+      out.send('t', 0, { log: 'b' });
+      // 2 held = half of 4: no wait
+      expect(out.backpressure()).toBeUndefined();
+      out.send('t', 0, { log: 'c' });
+      const wait = out.backpressure();
+      expect(wait).toBeInstanceOf(Promise);
+      out.send('t', 0, { log: 'd' });
+      out.send('t', 0, { log: 'e' }); // 5th: over buffer_records, dropped
+      await until('4 sent unacked', () => g('quay_log_exporter_records_acks_pending') === 4);
+      expect(g('quay_log_exporter_records_buffered')).toBe(4);
+      // shutdown cannot deliver them (no acks): the wait ends at close, the 4 are lost
+      await out.shutdown();
+      await wait;
+      expect(g('quay_log_exporter_records_buffered')).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('require_ack_response false: counted as out when written, nothing pending', async () => {
+    const h = await hop();
+    const { out, v, g } = output(h.port, { require_ack_response: false, batch_records: 2 });
+    try {
+      await until('connected', () => h.connections() === 1);
+      out.send('t', 0, { log: 'a' });
+      out.send('t', 0, { log: 'b' });
+      await until('received', () => h.received.length === 1);
+      expect(v('quay_log_exporter_records_out_total')).toBe(2);
+      expect(g('quay_log_exporter_records_acks_pending')).toBe(0);
+    } finally {
+      await out.shutdown();
+      await h.close();
+    }
+  });
+
+  it('a hop that does not know the shared_key gets nothing; shutdown counts what is left as dropped', async () => {
+    const server = new FluentServer({ listenOptions: { host: '127.0.0.1', port: 0 }, security: { serverHostname: 'next-hop', sharedKey: 'other-key', authorize: false, userDict: {} } });
+    const got: unknown[] = [];
+    server.on('entry', (_t: string, _time: unknown, r: unknown) => got.push(r));
+    await server.listen();
+    const { out, v } = output(server.port, { security: { shared_key: 'hop-key' }, flush_interval: '10ms', shutdown_timeout: '200ms' });
+    try {
+      out.send('t', 0, { log: 'a' });
+      out.send('t', 0, { log: 'b' });
+      await new Promise((r) => setTimeout(r, 200));
+      await out.shutdown();
+      expect(got).toEqual([]);
+      // 2 never delivered
+      expect([v('quay_log_exporter_records_out_total'), v('quay_log_exporter_records_dropped_total')]).toEqual([0, 2]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('after shutdown nothing is taken: sends are dropped and counted', async () => {
+    const h = await hop();
+    const { out, v } = output(h.port);
+    await out.shutdown();
+    out.send('t', 0, { log: 'late' });
+    expect(v('quay_log_exporter_records_dropped_total')).toBe(1);
+    await h.close();
+  });
+
 });
