@@ -107,7 +107,8 @@ export class ForwardOutput {
   /** Sends what is queued and waits for the acks, up to shutdown_timeout; what is left is counted as dropped. */
   async shutdown(): Promise<void> {
     const deadline = Date.now() + this.config.shutdown_timeout;
-    while ((this.queue.length > 0 || this.inflight.size > 0) && Date.now() < deadline) {
+    // Without acks, what is written is only out once the socket has handed it to the OS: wait for that too.
+    while ((this.queue.length > 0 || this.inflight.size > 0 || (this.socket?.writableLength ?? 0) > 0) && Date.now() < deadline) {
       this.flush();
       await new Promise((r) => setTimeout(r, BACKPRESSURE_POLL_MS));
     }
@@ -175,8 +176,12 @@ export class ForwardOutput {
 
   private sendChunk(socket: Socket, encode: (option: { chunk?: string }) => Uint8Array, count: number, ack: boolean): void {
     if (!ack) {
-      socket.write(encode({}));
-      this.stats.out.value += count;
+      // Counted when handed to the OS: a socket destroyed with the chunk still in its buffer (shutdown
+      // timeout, reconnect) did not send it, and that is a drop, not a delivery.
+      socket.write(encode({}), (err) => {
+        if (err) this.stats.dropped.value += count;
+        else this.stats.out.value += count;
+      });
       return;
     }
     const id = randomBytes(16).toString('base64');
