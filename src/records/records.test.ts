@@ -233,7 +233,7 @@ describe('RecordsOut to a forward server (@fluent-org/logger FluentServer, in pr
       records.emit(GC_EVENT);
       const count = (name: 'quay_log_exporter_records_out_total' | 'quay_log_exporter_records_dropped_total') => registry.counter(name).at('forward').value;
       // without acks a record counts as out when written: wait for the server to have read all 4 too
-      for (let i = 0; i < 500 && (count('quay_log_exporter_records_out_total') < 4 || got.length < 4); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 300 && (count('quay_log_exporter_records_out_total') < 4 || got.length < 4); i++) await new Promise((r) => setTimeout(r, 10));
       await records.shutdown();
       expect(got.map((g) => g.tag)).toEqual(['qle.nginx', 'kube.quay', 'qle.nginx', 'qle.event.quay_gc_run']);
       expect(got.map((g) => (g.record.log as string | undefined) ?? (g.record.quay as { event: string }).event)).toEqual(['one', 'two', 'three', 'quay_gc_run']);
@@ -283,8 +283,9 @@ describe('ForwardOutput against a hand-made next hop (acks as scripted)', () => 
     return { port, received, close, connections: () => connections };
   }
 
+  // 3 s: deliveries on loopback take milliseconds; a mutant that never delivers fails rather than times out
   const until = async (what: string, cond: () => boolean) => {
-    for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
     if (!cond()) throw new Error(`not reached: ${what}`);
   };
 
