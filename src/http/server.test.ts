@@ -24,6 +24,8 @@ describe('parseTarget', () => {
     ['http://h/#x?y', '/', ''],
     ['http://h#x', undefined],
     ['xhttp://h/a', undefined],
+    ['xhttp:///a', undefined], // not at the start: no absolute-form
+    ['http:///a', '/a', ''], // an empty host
     ['http://[', undefined],
     ['http://u:p@h/', undefined],
     ['ftp://h/', undefined],
@@ -52,7 +54,8 @@ describe('HttpServer', () => {
     const { port } = await server.listen();
     try {
       const at = (p: string, method = 'GET') => fetch(`http://127.0.0.1:${port}${p}`, { method });
-      expect((await at('/throws')).status).toBe(500);
+      const thrown = await at('/throws');
+      expect([thrown.status, await thrown.text()]).toEqual([500, 'internal error\n']);
       expect((await at('/rejects')).status).toBe(500);
       expect(await (await at('/ok')).text()).toBe('fine\n');
       expect(await (await at('/slow')).text()).toBe('later\n');
@@ -144,5 +147,39 @@ describe('HttpServer answers on the wire', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('HttpServer hooks and close', () => {
+  it('authorize: a Reply refuses the request before its route; undefined lets it through', async () => {
+    let routed = 0;
+    const server = new HttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 8,
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 5000,
+      log: silentLogger,
+      authorize: (req) => (req.query.get('key') === 'k' ? undefined : text(403, 'no\n')),
+    });
+    server.route('/x', () => (routed++, text(200, 'yes\n')));
+    const { port } = await server.listen();
+    try {
+      const no = await fetch(`http://127.0.0.1:${port}/x`);
+      expect([no.status, await no.text(), routed]).toEqual([403, 'no\n', 0]);
+      const yes = await fetch(`http://127.0.0.1:${port}/x?key=k`);
+      expect([yes.status, await yes.text(), routed]).toEqual([200, 'yes\n', 1]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('close stops listening: the port refuses connections after it', async () => {
+    const server = new HttpServer({ host: '127.0.0.1', port: 0, maxConnections: 8, headersTimeoutMs: 5000, requestTimeoutMs: 5000, log: silentLogger });
+    server.route('/x', () => text(200, 'yes\n'));
+    const { port } = await server.listen();
+    expect((await fetch(`http://127.0.0.1:${port}/x`)).status).toBe(200);
+    await server.close();
+    await expect(fetch(`http://127.0.0.1:${port}/x`)).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
   });
 });

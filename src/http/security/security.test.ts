@@ -3,11 +3,11 @@
  * same through the daemon and Prometheus's scrape client, where a mutation run cannot see it.
  * Certificates are made by the real `openssl` (test/helpers/certs.ts); hashes by bcryptjs at cost 4.
  */
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeCerts, type TestCerts } from '../../../test/helpers/certs.js';
 import { createLogger, silentLogger } from '../../log.js';
 import { HttpServer, text } from '../server.js';
@@ -92,20 +92,27 @@ describe('HttpServer with WebSecurity (plain HTTP, basic auth, headers)', () => 
   let server: HttpServer;
   let port: number;
   let security: WebSecurity;
+  let hash: string;
   beforeAll(async () => {
-    const hash = await bcrypt.hash('pw', 4);
+    hash = await bcrypt.hash('pw', 4);
+  });
+  // Made in each test, not once: a mutation run credits code run in beforeAll to the first test only.
+  beforeEach(async () => {
     security = new WebSecurity({
       config: parseWebConfig({ http_server_config: { headers: { 'x-content-type-options': 'nosniff' } }, basic_auth_users: { prom: hash } }, '/etc/web.yml'),
       log: silentLogger,
     });
-    expect([security.tls, security.users]).toEqual([false, 1]);
     server = new HttpServer({ host: '127.0.0.1', port: 0, maxConnections: 8, headersTimeoutMs: 5000, requestTimeoutMs: 5000, log: silentLogger, security });
     server.route('/metrics', () => text(200, 'm 1\n'));
     server.route('/healthz', () => text(200, 'ok\n'));
     server.route('/readyz', () => ({ ...text(200, 'ready\n'), headers: { 'X-Content-Type-Options': 'route' } }));
     ({ port } = await server.listen());
   });
-  afterAll(() => server.close());
+  afterEach(() => server.close());
+
+  it('plain HTTP (no TLS in the web config), one user', () => {
+    expect([security.tls, security.users]).toEqual([false, 1]);
+  });
 
   const get = async (path: string, auth?: string) => {
     const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: auth ? { authorization: auth } : {} });
@@ -274,9 +281,36 @@ describe('WebSecurity TLS (certificates from openssl)', () => {
     }
   });
 
-  it('reload before a server exists does nothing', () => {
-    const security = new WebSecurity({ config: parseWebConfig({ tls_server_config: { cert_file: certs.serverCert, key_file: certs.serverKey } }, '/x/web.yml'), log: silentLogger });
+  it('reload before a server exists does nothing (not even a warning)', () => {
+    const logged: string[] = [];
+    const log = createLogger('info', (l) => logged.push((JSON.parse(l) as { msg: string }).msg));
+    const security = new WebSecurity({ config: parseWebConfig({ tls_server_config: { cert_file: certs.serverCert, key_file: certs.serverKey } }, '/x/web.yml'), log });
     security.reload();
     expect(security.reloads).toBe(0);
+    expect(logged).toEqual([]);
+  });
+
+  it('a certificate file that changes is loaded again by itself (stat every reloadIntervalMs)', async () => {
+    copyFileSync(certs.serverCert, join(certs.dir, 'w.crt'));
+    copyFileSync(certs.serverKey, join(certs.dir, 'w.key'));
+    const security = new WebSecurity({ config: parseWebConfig({ tls_server_config: { cert_file: 'w.crt', key_file: 'w.key', client_ca_file: certs.caCert } }, join(certs.dir, 'web.yml')), log: silentLogger, reloadIntervalMs: 20 });
+    const server = new HttpServer({ host: '127.0.0.1', port: 0, maxConnections: 8, headersTimeoutMs: 5000, requestTimeoutMs: 5000, log: silentLogger, security });
+    await server.listen();
+    try {
+      await new Promise((r) => setTimeout(r, 60));
+      expect(security.reloads).toBe(0);
+      // rewritten with other bytes: the other pair (client cert and key) is as loadable as the first
+      copyFileSync(certs.clientCert, join(certs.dir, 'w.crt'));
+      copyFileSync(certs.clientKey, join(certs.dir, 'w.key'));
+      for (let i = 0; i < 300 && security.reloads === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(security.reloads).toBeGreaterThanOrEqual(1);
+      // the client CA is watched too
+      const before = security.reloads;
+      writeFileSync(certs.caCert, readFileSync(certs.caCert, 'utf8') + '\n');
+      for (let i = 0; i < 300 && security.reloads === before; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(security.reloads).toBeGreaterThan(before);
+    } finally {
+      await server.close();
+    }
   });
 });

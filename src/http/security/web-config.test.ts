@@ -123,6 +123,17 @@ describe('web config: the rules, one at a time', () => {
 
   it('the error message: the file, then each problem on its own line', () => {
     expect(() => parseWebConfig({ basic_auth: {}, x: 1 }, '/etc/web.yml')).toThrow('/etc/web.yml: invalid web configuration\n  - (top): unknown key(s): basic_auth, x');
+    let message = '';
+    try {
+      parseWebConfig({ basic_auth_users: { a: 'x', b: 'y' } }, '/etc/web.yml');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message.split('\n')).toEqual([
+      '/etc/web.yml: invalid web configuration',
+      '  - basic_auth_users.a: not a bcrypt hash (make one with "htpasswd -nBC 10 a"; plain passwords are refused)',
+      '  - basic_auth_users.b: not a bcrypt hash (make one with "htpasswd -nBC 10 b"; plain passwords are refused)',
+    ]);
   });
 
   it('a YAML error gives its line only (the line may hold a password); an unreadable file its code', () => {
