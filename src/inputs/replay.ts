@@ -28,28 +28,37 @@ export async function replayStream(pathOrDash: string, config: InputConfig, deps
       await deps.pause?.();
     }
   } else {
-    const fh = await open(pathOrDash, 'r');
-    try {
-      // Two buffers: the next read runs in the thread pool while this chunk is parsed,
-      // so the CPU does not sit idle waiting for each read.
-      let current = Buffer.allocUnsafe(READ_CHUNK);
-      let next = Buffer.allocUnsafe(READ_CHUNK);
-      let pos = 0;
-      let reading = fh.read(current, 0, READ_CHUNK, pos);
-      for (;;) {
-        const { bytesRead } = await reading;
-        if (bytesRead === 0) break;
-        pos += bytesRead;
-        reading = fh.read(next, 0, READ_CHUNK, pos);
-        bytes.value += bytesRead;
-        sp.write(current.subarray(0, bytesRead));
-        [current, next] = [next, current];
-        await deps.pause?.();
-      }
-    } finally {
-      await fh.close();
+    for await (const chunk of readChunks(pathOrDash)) {
+      bytes.value += chunk.length;
+      sp.write(chunk);
+      await deps.pause?.();
     }
   }
   sp.flushPartial();
   flushStages(path);
+}
+
+/**
+ * A file's bytes, READ_CHUNK at a time. Two buffers: the next read runs in the thread pool while
+ * the caller handles this chunk, so the CPU does not sit idle waiting for each read. A chunk is
+ * valid only until the next one is asked for (its buffer is read into again).
+ */
+export async function* readChunks(path: string): AsyncGenerator<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    let current = Buffer.allocUnsafe(READ_CHUNK);
+    let next = Buffer.allocUnsafe(READ_CHUNK);
+    let pos = 0;
+    let reading = fh.read(current, 0, READ_CHUNK, pos);
+    for (;;) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      reading = fh.read(next, 0, READ_CHUNK, pos);
+      yield current.subarray(0, bytesRead);
+      [current, next] = [next, current];
+    }
+  } finally {
+    await fh.close();
+  }
 }

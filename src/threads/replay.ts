@@ -11,9 +11,10 @@
  * Used only where that gives the same numbers (threadsUnusable says why not
  * otherwise); N = 1 never comes here: it is replay's one-thread path.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Config, InputConfig } from '../config/schema.js';
-import { LineSplitter, READ_CHUNK } from '../inputs/splitter.js';
+import { readChunks } from '../inputs/replay.js';
+import { LineSplitter } from '../inputs/splitter.js';
 import type { LineHandler } from '../inputs/types.js';
 import type { Pipeline } from '../pipeline.js';
 import { PROGRAM_SOURCES } from '../quay/router.js';
@@ -139,25 +140,11 @@ export async function replayThreaded(r: ThreadedReplay): Promise<void> {
           queue.push(item);
         },
       );
-      const fh = await open(file, 'r');
-      try {
-        let current = Buffer.allocUnsafe(READ_CHUNK);
-        let next = Buffer.allocUnsafe(READ_CHUNK);
-        let pos = 0;
-        let reading = fh.read(current, 0, READ_CHUNK, pos);
-        for (;;) {
-          const { bytesRead } = await reading;
-          if (bytesRead === 0) break;
-          pos += bytesRead;
-          reading = fh.read(next, 0, READ_CHUNK, pos);
-          bytesIn.value += bytesRead;
-          sp.write(current.subarray(0, bytesRead));
-          [current, next] = [next, current];
-          // Lines handed back are put through in order as soon as their piece is done.
-          while (queue.length > 0 && (queue.length > MAX_QUEUED || queue[0]!.result !== undefined)) finish(await nextResult());
-        }
-      } finally {
-        await fh.close();
+      for await (const chunk of readChunks(file)) {
+        bytesIn.value += chunk.length;
+        sp.write(chunk);
+        // Lines handed back are put through in order as soon as their piece is done.
+        while (queue.length > 0 && (queue.length > MAX_QUEUED || queue[0]!.result !== undefined)) finish(await nextResult());
       }
       sp.flushPartial();
       while (queue.length > 0) finish(await nextResult());
