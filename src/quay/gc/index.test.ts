@@ -5,6 +5,7 @@ import { EventBus, type QuayEvent } from '../../events.js';
 import { PatternLibrary } from '../../grok/index.js';
 import { silentLogger } from '../../log.js';
 import { MetricRegistry, type CounterFamily } from '../../metrics/series.js';
+import { LineFields } from '../../records/fields.js';
 import { LineResult } from '../types.js';
 import { createGcParser } from './index.js';
 
@@ -243,5 +244,170 @@ describe('GC parser: streams (two pods, both workers pid 63)', () => {
     // The counters add both pods: 3 tags, 3 blobs, 2 iterations.
     expect(s.value(s.registry.counter('quay_log_gc_table_rows_deleted_total'), 'Tag')).toBe(3);
     expect(s.registry.counter('quay_log_gc_iterations_total').at().value).toBe(2);
+  });
+});
+
+describe('GC parser: fields of each line for records out (src/records/README.md, "Fields of a line")', () => {
+  // Built in each test, not while the file is collected (mutation testing switches mutants on later).
+  function withFields() {
+    const fields = new LineFields();
+    fields.active = true;
+    const registry = new MetricRegistry();
+    const parser = createGcParser({ config: parseConfig({ state_dir: '/nonexistent' }), registry, events: new EventBus(), grok, log: silentLogger, fields });
+    const read = (line: string) => {
+      const bar = line.indexOf(' | ');
+      parser.parse(line, bar + 3);
+      return fields.take();
+    };
+    return { read, registry };
+  }
+  const L = (pid: number, level: string, logger: string, msg: string) => `gcworker stdout | 2022-11-14 18:46:22,021 [${pid}] [${level}] [${logger}] ${msg}`;
+  const JOB = (verb: string) => `Job "QueueWorker.poll_queue (trigger: interval[0:01:00], next run at: 2022-11-14 18:51:00 UTC)" ${verb}`;
+
+  it('row deletions: table, rows 1, row, digest when logged, repository (test/fixtures/gc-workers.log lines)', () => {
+    const { read } = withFields();
+    expect(read(L(63, 'DEBUG', 'data.model.gc', 'Deleting tag 101 under repository 42'))).toEqual({
+      pid: 63, level: 'DEBUG', logger: 'data.model.gc', kind: 'row_deleted', row: '101', repository: '42', table: 'Tag', rows: 1,
+    });
+    const digest = 'sha256:1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a7988';
+    expect(read(L(70, 'DEBUG', 'data.model.gc', `Deleting manifest 501 with digest ${digest} under repository 77`))).toEqual({
+      pid: 70, level: 'DEBUG', logger: 'data.model.gc', kind: 'row_deleted', row: '501', digest, repository: '77', table: 'Manifest', rows: 1,
+    });
+    expect(read(L(63, 'DEBUG', 'data.model.gc', 'Deleting uploaded blob 7 under repository 42'))).toMatchObject({ table: 'UploadedBlob', row: '7' });
+  });
+
+  it('candidates, purges, immutable tags', () => {
+    const { read } = withFields();
+    expect(read(L(63, 'DEBUG', 'data.model.gc', 'Found 2 tags to GC under repository 42'))).toEqual({
+      pid: 63, level: 'DEBUG', logger: 'data.model.gc', kind: 'candidates_found', repository: '42', candidates: 'tags', count: 2,
+    });
+    expect(read(L(63, 'DEBUG', 'data.model.gc', 'Found 1 uploaded blobs to GC under repository 42'))).toMatchObject({ candidates: 'uploaded_blobs', count: 1 });
+    expect(read(L(70, 'DEBUG', 'data.model.gc', 'Purging repository 77'))).toEqual({ pid: 70, level: 'DEBUG', logger: 'data.model.gc', kind: 'repository_purging', repository: '77' });
+    expect(read(L(63, 'WARNING', 'data.model.gc', 'Skipping GC of immutable tag v1.0 (id=103) in repository 42'))).toEqual({
+      pid: 63, level: 'WARNING', logger: 'data.model.gc', kind: 'immutable_tag_skipped', tag: 'v1.0', tag_id: 103, repository: '42',
+    });
+  });
+
+  it("blobs removed: released Quay's `Removing` (location, path) and the main branch's `Removed blob` (all five)", () => {
+    const { read } = withFields();
+    expect(read(L(63, 'DEBUG', 'data.model.storage', 'Removing sha256/6c/6c3c from local_us'))).toEqual({
+      pid: 63, level: 'DEBUG', logger: 'data.model.storage', kind: 'blob_removed', location: 'local_us', path: 'sha256/6c/6c3c',
+    });
+    expect(read(L(63, 'INFO', 'data.model.storage', 'Removed blob sha256:6c3c from local_us (path: sha256/6c/6c3c) under namespace acme (repo: app)'))).toEqual({
+      pid: 63, level: 'INFO', logger: 'data.model.storage', kind: 'blob_removed', namespace: 'acme', location: 'local_us', digest: 'sha256:6c3c', path: 'sha256/6c/6c3c', repository: 'app',
+    });
+  });
+
+  it('job runs (missed_by on a missed one), queue lines, and a traceback line', () => {
+    const { read } = withFields();
+    const aps = 'apscheduler.executors.default';
+    expect(read(L(70, 'INFO', aps, JOB('executed successfully')))).toEqual({
+      pid: 70, level: 'INFO', logger: aps, kind: 'job_run', job: 'QueueWorker.poll_queue', job_result: 'success',
+    });
+    expect(read(L(70, 'WARNING', aps, 'Run time of ' + JOB('was missed by 0:00:01.514839').slice(0, -' was missed by 0:00:01.514839'.length).replace('Job', 'job') + ' was missed by 0:00:01.514839'))).toMatchObject({
+      kind: 'job_run', job_result: 'missed', missed_by: '0:00:01.514839',
+    });
+    expect(read(L(70, 'DEBUG', 'workers.namespacegcworker', "Got namespace GC queue item: {'marker_id': 12}"))).toMatchObject({ kind: 'namespace_gc_item' });
+    expect(read(L(70, 'DEBUG', 'workers.queueworker', 'Worker has been requested to go to sleep'))).toMatchObject({ kind: 'queue_sleep' });
+    expect(read(L(70, 'WARNING', 'workers.queueworker', 'Job exception: boom'))).toEqual({
+      pid: 70, level: 'WARNING', logger: 'workers.queueworker', kind: 'queue_job_exception', error: 'boom',
+    });
+    expect(read('gcworker stdout | Traceback (most recent call last):')).toEqual({ kind: 'traceback' });
+  });
+
+  it('operation raised: retry_seconds, and the operation when the traceback is joined to the line', () => {
+    const { read } = withFields();
+    expect(read(L(70, 'ERROR', 'workers.worker', 'Operation raised exception, retrying in 40 seconds'))).toEqual({
+      pid: 70, level: 'ERROR', logger: 'workers.worker', kind: 'operation_raised', retry_seconds: 40,
+    });
+    const joined =
+      L(71, 'ERROR', 'workers.worker', 'Operation raised exception') +
+      '\nTraceback (most recent call last):\n  File "/quay-registry/workers/worker.py", line 87, in _operation_func\n    return operation_func()\n  File "/quay-registry/workers/queueworker.py", line 120, in poll_queue\n    self.process_queue_item(job_details)\nException: boom';
+    // No retry in this text: no retry_seconds; the frame after _operation_func is poll_queue.
+    expect(read(joined)).toEqual({ pid: 71, level: 'ERROR', logger: 'workers.worker', kind: 'operation_raised', operation: 'poll_queue' });
+  });
+});
+
+describe('GC parser: which run an operation that raised belongs to', () => {
+  const Q = (t: string, pid: number, lvl: string, logger: string, m: string) => `namespacegcworker stdout | 2024-03-01 ${t},000 [${pid}] [${lvl}] [${logger}] ${m}`;
+  const run = (t: string, job: string, pid = 70) =>
+    Q(t, pid, 'INFO', 'apscheduler.executors.default', `Job "${job} (trigger: interval[0:01:00], next run at: 2024-03-01 10:02:00 UTC)" executed successfully`);
+
+  it('the traceback names poll_queue: a run_watchdog run between stays a success, the poll_queue run is the error', () => {
+    const s = setup();
+    s.feed(Q('10:01:00', 70, 'ERROR', 'workers.worker', 'Operation raised exception'));
+    s.feed('namespacegcworker stdout | Traceback (most recent call last):');
+    s.feed('namespacegcworker stdout |   File "/quay-registry/workers/worker.py", line 87, in _operation_func');
+    s.feed('namespacegcworker stdout |     return operation_func()');
+    s.feed('namespacegcworker stdout |   File "/quay-registry/workers/queueworker.py", line 120, in poll_queue');
+    // A frame after the named one changes nothing: the traceback's operation is already known.
+    s.feed('namespacegcworker stdout |   File "/quay-registry/workers/namespacegcworker.py", line 41, in _perform_gc');
+    s.feed('namespacegcworker stdout | Exception: boom');
+    s.feed(run('10:01:01', 'QueueWorker.run_watchdog'));
+    s.feed(run('10:01:02', 'QueueWorker.poll_queue'));
+    // And the next poll_queue run is clean again.
+    s.feed(run('10:02:02', 'QueueWorker.poll_queue'));
+    const runs = s.registry.counter('quay_log_gc_job_runs_total');
+    // By hand: watchdog 1 success; poll_queue 1 error (the raised one), 1 success.
+    expect(s.value(runs, 'QueueWorker.run_watchdog', 'success')).toBe(1);
+    expect(s.value(runs, 'QueueWorker.run_watchdog', 'error')).toBe(0);
+    expect(s.value(runs, 'QueueWorker.poll_queue', 'error')).toBe(1);
+    expect(s.value(runs, 'QueueWorker.poll_queue', 'success')).toBe(1);
+  });
+
+  it("an `_operation_func` frame without a later one leaves the run unknown: the pid's next run is the error", () => {
+    const s = setup();
+    s.feed(Q('10:01:00', 70, 'ERROR', 'workers.worker', 'Operation raised exception'));
+    s.feed('namespacegcworker stdout |   File "/quay-registry/workers/worker.py", line 87, in _operation_func');
+    s.feed(Q('10:01:00', 70, 'DEBUG', 'workers.queueworker', 'Getting work item from queue.'));
+    // A frame after a new log line of the pid belongs to no traceback of this operation.
+    s.feed('namespacegcworker stdout |   File "/quay-registry/workers/queueworker.py", line 120, in poll_queue');
+    s.feed(run('10:01:01', 'QueueWorker.run_watchdog'));
+    s.feed(run('10:01:02', 'QueueWorker.poll_queue'));
+    const runs = s.registry.counter('quay_log_gc_job_runs_total');
+    expect(s.value(runs, 'QueueWorker.run_watchdog', 'error')).toBe(1);
+    expect(s.value(runs, 'QueueWorker.poll_queue', 'success')).toBe(1);
+  });
+
+  it('a missed or skipped run neither clears the raised mark nor ends a poll: the item pending is still purged at the next item', () => {
+    const s = setup();
+    const item = (t: string, id: number) => Q(t, 70, 'DEBUG', 'workers.namespacegcworker', `Got namespace GC queue item: {'marker_id': ${id}, 'original_username': 'u${id}'}`);
+    s.feed(item('10:01:00', 1));
+    s.feed(Q('10:01:01', 70, 'WARNING', 'apscheduler.executors.default', 'Run time of job "QueueWorker.poll_queue (trigger: interval[0:01:00], next run at: 2024-03-01 10:02:00 UTC)" was missed by 0:00:01.5'));
+    s.feed(item('10:01:02', 2));
+    // Item 1 purged when item 2 came; item 2 pending at the end: 1.
+    expect(s.registry.counter('quay_log_gc_namespaces_purged_total').at().value).toBe(1);
+    // A poll_queue run of another job name suffix is not a poll: `Other.poll_queuex` ends nothing.
+    s.feed(run('10:01:03', 'Other.poll_queuex'));
+    s.feed(item('10:01:04', 3));
+    expect(s.registry.counter('quay_log_gc_namespaces_purged_total').at().value).toBe(2);
+  });
+
+  it('candidate counts of 0 add no series; a job name past 128 characters is "other"', () => {
+    const s = setup();
+    s.feed('gcworker stdout | 2022-11-14 18:46:22,020 [63] [DEBUG] [data.model.gc] Found 0 tags to GC under repository 42');
+    expect(s.registry.counter('quay_log_gc_candidates_found_total').slots.size).toBe(0);
+    // JOB_NAME takes 1 + 127 characters: a 128-character name is kept, a 129-character one is "other".
+    s.feed(APS(63, 'J'.repeat(128), '10:00:00'));
+    s.feed(APS(63, 'J'.repeat(129), '10:00:01'));
+    const runs = s.registry.counter('quay_log_gc_job_runs_total');
+    expect(s.value(runs, 'J'.repeat(128), 'success')).toBe(1);
+    expect(s.value(runs, 'other', 'success')).toBe(1);
+    expect(runs.slots.size).toBe(2);
+  });
+
+  it('a JSONLOG-less, DEBUG-less run: the event time is the logged time, endStream forgets pids', () => {
+    const events = new EventBus();
+    const got: QuayEvent[] = [];
+    events.add({ emit: (e) => got.push(e) });
+    const registry = new MetricRegistry();
+    const parser = createGcParser({ config: parseConfig({ state_dir: '/nonexistent' }), registry, events, grok, log: silentLogger });
+    const st = parser.openStream!({ id: 'a', pod: 'quay-a', namespace: 'quay' });
+    const feed = (l: string) => parser.parse(l, l.indexOf(' | ') + 3, st);
+    feed('gcworker stdout | 2024-03-01 10:00:00,100 [63] [ERROR] [workers.worker] Operation raised exception');
+    parser.endStream!(st);
+    // After endStream the pid's raised mark is gone: the run is a success.
+    feed(APS(63, GC_JOB, '10:00:01'));
+    expect(got.map((e) => [e.tags['result'], e.time])).toEqual([['success', Date.UTC(2024, 2, 1, 10, 0, 1, 0)]]);
   });
 });
