@@ -5,10 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
-import { EventBus } from '../events.js';
+import { EventBus, type QuayEvent } from '../events.js';
 import { PatternLibrary } from '../grok/index.js';
 import { silentLogger } from '../log.js';
 import { MetricRegistry } from '../metrics/series.js';
+import { LineFields } from '../records/fields.js';
 import { GunicornParser } from './gunicorn.js';
 import { NginxParser } from './nginx.js';
 import { resolveTrafficSource, TrafficRecorder } from './traffic.js';
@@ -120,5 +121,112 @@ describe('resolveTrafficSource', () => {
   it('a forced source wins over what the inputs carry', () => {
     expect(resolveTrafficSource(cfg({ traffic: { source: 'gunicorn' }, inputs: [{ paths: ['/x'], source: 'supervisord' }] }))).toBe('gunicorn');
     expect(resolveTrafficSource(cfg({ traffic: { source: 'nginx' } }), ['gunicorn'])).toBe('nginx');
+  });
+});
+
+describe('TrafficRecorder: fields of an access line for records out', () => {
+  // Built in each test (mutation testing switches its mutants on after the file is collected).
+  function withFields(raw: Record<string, unknown> = {}) {
+    const config = parseConfig(raw, 'test', {});
+    const registry = new MetricRegistry();
+    const events = new EventBus();
+    const seen: QuayEvent[] = [];
+    events.add({ emit: (e) => seen.push(e) });
+    const fields = new LineFields();
+    fields.active = true;
+    const traffic = new TrafficRecorder(registry, config, events, fields);
+    const nginx = new NginxParser({ config, registry, events, grok, log: silentLogger, fields }, traffic);
+    const gunicorn = new GunicornParser({ config, registry, events, grok, log: silentLogger, fields }, traffic);
+    const counter = (name: Parameters<MetricRegistry['counter']>[0]) =>
+      Object.fromEntries([...registry.counter(name).slots.values()].map((s) => [Object.values(s.attributes).join('|'), s.value]));
+    return { nginx, gunicorn, fields, seen, counter };
+  }
+
+  it('a registry line: component, method, path, status, bytes, request bytes, duration, operation, namespace, repository', () => {
+    const { nginx, fields } = withFields();
+    nginx.parse(ngx('GET /v2/org/team/app/manifests/v1', 200, 1234, '0.250', 700), 0);
+    expect(fields.take()).toMatchObject({
+      component: 'registry', method: 'GET', path: '/v2/org/team/app/manifests/v1', status: 200, bytes: 1234, request_bytes: 700, duration: 0.25,
+      operation: 'pull_manifest', namespace: 'org', repository: 'team/app',
+    });
+  });
+
+  it('a route without a repository has no namespace/repository fields; an API line no operation', () => {
+    const { nginx, fields } = withFields();
+    nginx.parse(ngx('GET /v2/', 200, 2, '0.001'), 0);
+    const ping = fields.take();
+    expect(ping).toMatchObject({ component: 'registry', operation: 'ping' });
+    expect(ping).not.toHaveProperty('namespace');
+    expect(ping).not.toHaveProperty('repository');
+    nginx.parse(ngx('DELETE /api/v1/repository/a/b', 204, 0, '0.050'), 0);
+    const api = fields.take();
+    expect(api).toMatchObject({ component: 'api', method: 'DELETE', status: 204 });
+    expect(api).not.toHaveProperty('operation');
+  });
+
+  it('a gunicorn line has no duration and no request bytes (its log has neither)', () => {
+    const { gunicorn, fields } = withFields();
+    gunicorn.parse(guni('GET /repository/a/b', 200, '10'), 0);
+    const f = fields.take();
+    expect(f).toMatchObject({ component: 'web', method: 'GET', path: '/repository/a/b', status: 200, bytes: 10 });
+    expect(f).not.toHaveProperty('duration');
+    expect(f).not.toHaveProperty('request_bytes');
+  });
+
+  it('a method outside the list is OTHER, in the counter and the field', () => {
+    const { nginx, fields, counter } = withFields();
+    nginx.parse(ngx('PROPFIND /dav', 405, 0, '0.001'), 0);
+    expect(fields.take()).toMatchObject({ method: 'OTHER', component: 'web' });
+    nginx.parse(ngx('OPTIONS /v2/', 200, 0, '0.001'), 0);
+    expect(counter('quay_http_requests_total')).toEqual({ 'web|OTHER|405': 1, 'registry|OPTIONS|200': 1 });
+  });
+});
+
+describe('TrafficRecorder: the storage proxy and digests', () => {
+  function setupEvents(raw: Record<string, unknown> = {}) {
+    const config = parseConfig(raw, 'test', {});
+    const registry = new MetricRegistry();
+    const events = new EventBus();
+    const seen: QuayEvent[] = [];
+    events.add({ emit: (e) => seen.push(e) });
+    const nginx = new NginxParser({ config, registry, events, grok, log: silentLogger }, new TrafficRecorder(registry, config, events));
+    const counter = (name: Parameters<MetricRegistry['counter']>[0]) =>
+      Object.fromEntries([...registry.counter(name).slots.values()].map((s) => [Object.values(s.attributes).join('|'), s.value]));
+    return { nginx, seen, counter };
+  }
+  const proxied = (method: string, status: number, bytes: number, ref: string, time = '8.000') =>
+    `10.0.0.1 (-) - - [22/Nov/2026:10:15:43 +0000] "${method} /_storage_proxy/tok/https/s3.example.com/quay/x HTTP/1.1" ${status} ${bytes} "${ref}" "containers/5.29" (${time} 1201 ${time})`;
+
+  it('206 through the proxy is a pull transfer; other statuses and a POST are requests only', () => {
+    const { nginx, counter } = setupEvents();
+    const ref = `https://quay.example.com/v2/acme/app/blobs/${D}`;
+    nginx.parse(proxied('GET', 206, 1000, ref, '0.010'), 0);
+    nginx.parse(proxied('GET', 304, 0, ref, '0.010'), 0);
+    nginx.parse(proxied('POST', 200, 50, ref, '0.010'), 0);
+    // By hand: 1000 bytes from the 206 only; three storage_proxy requests.
+    expect(counter('quay_registry_transfer_bytes_total')).toEqual({ 'pull|acme|app': 1000 });
+    expect(counter('quay_registry_requests_total')).toEqual({ 'storage_proxy|acme|app|206': 1, 'storage_proxy|acme|app|304': 1, 'storage_proxy|acme|app|200': 1 });
+  });
+
+  it('the referer: a relative /v2 path, a host with no path, a /v2 path that is no blob GET', () => {
+    const { nginx, counter } = setupEvents();
+    nginx.parse(proxied('GET', 200, 10, `/v2/rel/app/blobs/${D}`, '0.010'), 0); // a relative referer: its /v2 path as is
+    nginx.parse(proxied('GET', 200, 20, 'https://quay.example.com', '0.010'), 0); // no path at all
+    nginx.parse(proxied('GET', 200, 40, 'https://quay.example.com/v2/acme/app/manifests/v1', '0.010'), 0); // not a blob
+    nginx.parse(proxied('GET', 200, 80, 'https://quay.example.com/api/v2/acme/app/blobs/x', '0.010'), 0); // /v2/ not at the path's start
+    // By hand: rel/app 10; no repository 20 + 40 + 80 = 140.
+    expect(counter('quay_registry_transfer_bytes_total')).toEqual({ 'pull|rel|app': 10, 'pull||': 140 });
+  });
+
+  it('digests of slow transfers: %-encoded ?digest= decoded, a bad escape kept as is, ?digest= after another parameter, none for an upload path', () => {
+    const { nginx, seen } = setupEvents();
+    const put = (q: string) => `10.0.0.1 (-) - - [22/Nov/2026:10:15:35 +0000] "PUT /v2/a/b/blobs/uploads/u1${q} HTTP/1.1" 201 0 "-" "docker/24" (8.000 4194304 8.000)`;
+    nginx.parse(put('?digest=sha256%3Aab'), 0);
+    nginx.parse(put('?digest=sha256%E0%A4%A'), 0); // a broken escape: decodeURIComponent throws
+    nginx.parse(put('?_state=x&digest=sha256:cd#frag'), 0);
+    nginx.parse(put(''), 0);
+    nginx.parse(`10.0.0.1 (-) - - [22/Nov/2026:10:15:35 +0000] "GET /v2/a/b/blobs/${D}?ns=1 HTTP/1.1" 200 4194304 "-" "docker/24" (8.000 300 8.000)`, 0);
+    // 4 MiB in 8 s = 512 KiB/s: all five slow under the defaults.
+    expect(seen.map((e) => e.fields['digest'])).toEqual(['sha256:ab', 'sha256%E0%A4%A', 'sha256:cd', '', D]);
   });
 });
