@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { EventBus, type QuayEvent } from '../../events.js';
 import { PatternLibrary } from '../../grok/index.js';
@@ -28,11 +28,12 @@ function setup() {
 
 describe('GC parser (test/fixtures/gc-workers.log)', () => {
   const lines = readFileSync(new URL('../../../test/fixtures/gc-workers.log', import.meta.url), 'utf8').split('\n').filter((l) => l !== '');
-  // Fed in beforeAll, not while the file is collected: mutation testing switches its mutants on
-  // in beforeAll, so work done at collection would never meet one.
+  // Fed before each test, not once: Stryker's vitest runner (perTest coverage) records what a
+  // describe's beforeAll reaches as "static" coverage belonging to no test, so with --ignoreStatic
+  // these tests were never run against the mutants only the fixture reaches (they survived).
   let s: ReturnType<typeof setup>;
   let r: MetricRegistry;
-  beforeAll(() => {
+  beforeEach(() => {
     s = setup();
     for (const l of lines) s.feed(l);
     r = s.registry;
