@@ -267,11 +267,11 @@ describe('GC parser: fields of each line for records out (src/records/README.md,
 
   it('row deletions: table, rows 1, row, digest when logged, repository (test/fixtures/gc-workers.log lines)', () => {
     const { read } = withFields();
-    expect(read(L(63, 'DEBUG', 'data.model.gc', 'Deleting tag 101 under repository 42'))).toEqual({
+    expect(read(L(63, 'DEBUG', 'data.model.gc', 'Deleting tag 101 under repository 42'))).toStrictEqual({
       pid: 63, level: 'DEBUG', logger: 'data.model.gc', kind: 'row_deleted', row: '101', repository: '42', table: 'Tag', rows: 1,
     });
     const digest = 'sha256:1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a7988';
-    expect(read(L(70, 'DEBUG', 'data.model.gc', `Deleting manifest 501 with digest ${digest} under repository 77`))).toEqual({
+    expect(read(L(70, 'DEBUG', 'data.model.gc', `Deleting manifest 501 with digest ${digest} under repository 77`))).toStrictEqual({
       pid: 70, level: 'DEBUG', logger: 'data.model.gc', kind: 'row_deleted', row: '501', digest, repository: '77', table: 'Manifest', rows: 1,
     });
     expect(read(L(63, 'DEBUG', 'data.model.gc', 'Deleting uploaded blob 7 under repository 42'))).toMatchObject({ table: 'UploadedBlob', row: '7' });
@@ -279,22 +279,22 @@ describe('GC parser: fields of each line for records out (src/records/README.md,
 
   it('candidates, purges, immutable tags', () => {
     const { read } = withFields();
-    expect(read(L(63, 'DEBUG', 'data.model.gc', 'Found 2 tags to GC under repository 42'))).toEqual({
+    expect(read(L(63, 'DEBUG', 'data.model.gc', 'Found 2 tags to GC under repository 42'))).toStrictEqual({
       pid: 63, level: 'DEBUG', logger: 'data.model.gc', kind: 'candidates_found', repository: '42', candidates: 'tags', count: 2,
     });
     expect(read(L(63, 'DEBUG', 'data.model.gc', 'Found 1 uploaded blobs to GC under repository 42'))).toMatchObject({ candidates: 'uploaded_blobs', count: 1 });
-    expect(read(L(70, 'DEBUG', 'data.model.gc', 'Purging repository 77'))).toEqual({ pid: 70, level: 'DEBUG', logger: 'data.model.gc', kind: 'repository_purging', repository: '77' });
-    expect(read(L(63, 'WARNING', 'data.model.gc', 'Skipping GC of immutable tag v1.0 (id=103) in repository 42'))).toEqual({
+    expect(read(L(70, 'DEBUG', 'data.model.gc', 'Purging repository 77'))).toStrictEqual({ pid: 70, level: 'DEBUG', logger: 'data.model.gc', kind: 'repository_purging', repository: '77' });
+    expect(read(L(63, 'WARNING', 'data.model.gc', 'Skipping GC of immutable tag v1.0 (id=103) in repository 42'))).toStrictEqual({
       pid: 63, level: 'WARNING', logger: 'data.model.gc', kind: 'immutable_tag_skipped', tag: 'v1.0', tag_id: 103, repository: '42',
     });
   });
 
   it("blobs removed: released Quay's `Removing` (location, path) and the main branch's `Removed blob` (all five)", () => {
     const { read } = withFields();
-    expect(read(L(63, 'DEBUG', 'data.model.storage', 'Removing sha256/6c/6c3c from local_us'))).toEqual({
+    expect(read(L(63, 'DEBUG', 'data.model.storage', 'Removing sha256/6c/6c3c from local_us'))).toStrictEqual({
       pid: 63, level: 'DEBUG', logger: 'data.model.storage', kind: 'blob_removed', location: 'local_us', path: 'sha256/6c/6c3c',
     });
-    expect(read(L(63, 'INFO', 'data.model.storage', 'Removed blob sha256:6c3c from local_us (path: sha256/6c/6c3c) under namespace acme (repo: app)'))).toEqual({
+    expect(read(L(63, 'INFO', 'data.model.storage', 'Removed blob sha256:6c3c from local_us (path: sha256/6c/6c3c) under namespace acme (repo: app)'))).toStrictEqual({
       pid: 63, level: 'INFO', logger: 'data.model.storage', kind: 'blob_removed', namespace: 'acme', location: 'local_us', digest: 'sha256:6c3c', path: 'sha256/6c/6c3c', repository: 'app',
     });
   });
@@ -302,7 +302,7 @@ describe('GC parser: fields of each line for records out (src/records/README.md,
   it('job runs (missed_by on a missed one), queue lines, and a traceback line', () => {
     const { read } = withFields();
     const aps = 'apscheduler.executors.default';
-    expect(read(L(70, 'INFO', aps, JOB('executed successfully')))).toEqual({
+    expect(read(L(70, 'INFO', aps, JOB('executed successfully')))).toStrictEqual({
       pid: 70, level: 'INFO', logger: aps, kind: 'job_run', job: 'QueueWorker.poll_queue', job_result: 'success',
     });
     expect(read(L(70, 'WARNING', aps, 'Run time of ' + JOB('was missed by 0:00:01.514839').slice(0, -' was missed by 0:00:01.514839'.length).replace('Job', 'job') + ' was missed by 0:00:01.514839'))).toMatchObject({
@@ -310,22 +310,22 @@ describe('GC parser: fields of each line for records out (src/records/README.md,
     });
     expect(read(L(70, 'DEBUG', 'workers.namespacegcworker', "Got namespace GC queue item: {'marker_id': 12}"))).toMatchObject({ kind: 'namespace_gc_item' });
     expect(read(L(70, 'DEBUG', 'workers.queueworker', 'Worker has been requested to go to sleep'))).toMatchObject({ kind: 'queue_sleep' });
-    expect(read(L(70, 'WARNING', 'workers.queueworker', 'Job exception: boom'))).toEqual({
+    expect(read(L(70, 'WARNING', 'workers.queueworker', 'Job exception: boom'))).toStrictEqual({
       pid: 70, level: 'WARNING', logger: 'workers.queueworker', kind: 'queue_job_exception', error: 'boom',
     });
-    expect(read('gcworker stdout | Traceback (most recent call last):')).toEqual({ kind: 'traceback' });
+    expect(read('gcworker stdout | Traceback (most recent call last):')).toStrictEqual({ kind: 'traceback' });
   });
 
   it('operation raised: retry_seconds, and the operation when the traceback is joined to the line', () => {
     const { read } = withFields();
-    expect(read(L(70, 'ERROR', 'workers.worker', 'Operation raised exception, retrying in 40 seconds'))).toEqual({
+    expect(read(L(70, 'ERROR', 'workers.worker', 'Operation raised exception, retrying in 40 seconds'))).toStrictEqual({
       pid: 70, level: 'ERROR', logger: 'workers.worker', kind: 'operation_raised', retry_seconds: 40,
     });
     const joined =
       L(71, 'ERROR', 'workers.worker', 'Operation raised exception') +
       '\nTraceback (most recent call last):\n  File "/quay-registry/workers/worker.py", line 87, in _operation_func\n    return operation_func()\n  File "/quay-registry/workers/queueworker.py", line 120, in poll_queue\n    self.process_queue_item(job_details)\nException: boom';
     // No retry in this text: no retry_seconds; the frame after _operation_func is poll_queue.
-    expect(read(joined)).toEqual({ pid: 71, level: 'ERROR', logger: 'workers.worker', kind: 'operation_raised', operation: 'poll_queue' });
+    expect(read(joined)).toStrictEqual({ pid: 71, level: 'ERROR', logger: 'workers.worker', kind: 'operation_raised', operation: 'poll_queue' });
   });
 });
 
@@ -410,5 +410,18 @@ describe('GC parser: which run an operation that raised belongs to', () => {
     // After endStream the pid's raised mark is gone: the run is a success.
     feed(APS(63, GC_JOB, '10:00:01'));
     expect(got.map((e) => [e.tags['result'], e.time])).toEqual([['success', Date.UTC(2024, 2, 1, 10, 0, 1, 0)]]);
+  });
+});
+
+describe('GC parser: python_log_timezone', () => {
+  it('a worker logging at +02:00: the event time is two hours before the logged wall time', () => {
+    const events = new EventBus();
+    const got: QuayEvent[] = [];
+    events.add({ emit: (e) => got.push(e) });
+    const parser = createGcParser({ config: parseConfig({ state_dir: '/nonexistent', python_log_timezone: '+02:00' }), registry: new MetricRegistry(), events, grok, log: silentLogger });
+    const l = APS(63, GC_JOB, '12:00:00');
+    parser.parse(l, l.indexOf(' | ') + 3);
+    // 2024-03-01 12:00:00,000 at +02:00 is 10:00:00 UTC.
+    expect(got.map((e) => e.time)).toEqual([Date.UTC(2024, 2, 1, 10, 0, 0, 0)]);
   });
 });
