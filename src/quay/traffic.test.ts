@@ -145,7 +145,7 @@ describe('TrafficRecorder: fields of an access line for records out', () => {
   it('a registry line: component, method, path, status, bytes, request bytes, duration, operation, namespace, repository', () => {
     const { nginx, fields } = withFields();
     nginx.parse(ngx('GET /v2/org/team/app/manifests/v1', 200, 1234, '0.250', 700), 0);
-    expect(fields.take()).toMatchObject({
+    expect(fields.take()).toStrictEqual({
       component: 'registry', method: 'GET', path: '/v2/org/team/app/manifests/v1', status: 200, bytes: 1234, request_bytes: 700, duration: 0.25,
       operation: 'pull_manifest', namespace: 'org', repository: 'team/app',
     });
