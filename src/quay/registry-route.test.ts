@@ -86,6 +86,22 @@ describe('classifyRegistryRequest', () => {
     ['GET', '/v2//manifests/latest', 'other', '', ''],
     ['GET', '/v2/acme/app//blobs/uploads/x', 'other', '', ''],
     ['PATCH', '/v2//blobs/uploads/x', 'other', '', ''],
+    // The ends of the name alphabet (z, Z) and a name that starts with a slash.
+    ['GET', '/v2/zeta/Zulu/manifests/latest', 'pull_manifest', 'zeta', 'Zulu'],
+    ['GET', '/v2//acme/manifests/latest', 'other', '', ''],
+    // Route words with a letter more: the length check, not only the prefix, decides.
+    ['GET', '/v2/acme/app/manifestsx/latest', 'other', '', ''],
+    ['GET', '/v2/acme/app/blobsx/abc', 'other', '', ''],
+    ['GET', '/v2/acme/app/tagsx/list', 'other', '', ''],
+    ['GET', `/v2/acme/app/referrersx/${D}`, 'other', '', ''],
+    ['PATCH', '/v2/acme/app/blobs/uploadsx/u1', 'other', '', ''],
+    ['PATCH', '/v2/acme/app/blobsx/uploads/u1', 'other', '', ''],
+    // A 7-letter word that is not "uploads", before an id or as the last segment (a blob reference).
+    ['PATCH', '/v2/acme/app/blobs/abcdefg/u1', 'other', '', ''],
+    ['GET', '/v2/acme/app/blobs/abcdefg', 'pull_blob', 'acme', 'app'],
+    ['GET', '/v2/acme/app/blobs/uploadsx', 'pull_blob', 'acme', 'app'],
+    // A query that starts with a slash: the route is read from the path before "?" only.
+    ['GET', '/v2/acme/app/tags/list?/x', 'list_tags', 'acme', 'app'],
   ])('%s %s → %s %s/%s', (method, path, op, ns, repo) => {
     expect(classify(method, path)).toEqual([op, ns, repo]);
   });
