@@ -230,3 +230,33 @@ describe('TrafficRecorder: the storage proxy and digests', () => {
     expect(seen.map((e) => e.fields['digest'])).toEqual(['sha256:ab', 'sha256%E0%A4%A', 'sha256:cd', '', D]);
   });
 });
+
+describe('TrafficRecorder: components and the plain-HTTP server, path by path', () => {
+  it('each path alone: /v2, /v2/, /v2?… registry; /v2x/y, /ab/c web (not just the totals)', () => {
+    const { nginx, counter } = setup();
+    // One status per path, so a path counted under the wrong component shows.
+    const paths: [string, number][] = [['/v2', 200], ['/v2/', 201], ['/v2?x=1', 202], ['/v2x/y', 203], ['/ab/c', 204], ['/ab', 205]];
+    for (const [p, s] of paths) nginx.parse(ngx(`GET ${p}`, s, 1, '0.001'), 0);
+    expect(counter('quay_http_requests_total')).toEqual({
+      'registry|GET|200': 1, 'registry|GET|201': 1, 'registry|GET|202': 1, 'web|GET|203': 1, 'web|GET|204': 1, 'web|GET|205': 1,
+    });
+  });
+
+  it("the plain-HTTP server's malformed request (TLS bytes on port 80): web/OTHER, counted once", () => {
+    const { nginx, counter } = setup();
+    nginx.parse('10.128.2.1 - - [14/Jul/2021:12:23:46 +0000] "\\x16\\x03\\x01\\x02\\x00\\x01" 400 157 "-" "-"', 0);
+    expect(counter('quay_http_requests_total')).toEqual({ 'web|OTHER|400': 1 });
+  });
+
+  it('a slow storage-proxy download whose referer names a manifest, not a blob: no digest', () => {
+    const config = parseConfig({}, 'test', {});
+    const registry = new MetricRegistry();
+    const events = new EventBus();
+    const seen: QuayEvent[] = [];
+    events.add({ emit: (e) => seen.push(e) });
+    const nginx = new NginxParser({ config, registry, events, grok, log: silentLogger }, new TrafficRecorder(registry, config, events));
+    // 4 MiB in 8 s: slow under the defaults.
+    nginx.parse('10.0.0.1 (-) - - [22/Nov/2026:10:15:43 +0000] "GET /_storage_proxy/tok/x HTTP/1.1" 200 4194304 "https://quay.example.com/v2/acme/app/manifests/v1" "containers/5.29" (8.000 1201 8.000)', 0);
+    expect(seen.map((e) => [e.tags['namespace'], e.fields['digest']])).toEqual([['', '']]);
+  });
+});
