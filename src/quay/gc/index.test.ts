@@ -425,3 +425,53 @@ describe('GC parser: python_log_timezone', () => {
     expect(got.map((e) => e.time)).toEqual([Date.UTC(2024, 2, 1, 10, 0, 0, 0)]);
   });
 });
+
+describe('GC parser: the end of a namespace GC poll, alone (the fixture hides it: its next item counts the last one anyway)', () => {
+  const N = (t: string, lvl: string, logger: string, m: string) => `namespacegcworker stdout | 2024-03-01 ${t},000 [70] [${lvl}] [${logger}] ${m}`;
+  const item = (t: string, id: number) => N(t, 'DEBUG', 'workers.namespacegcworker', `Got namespace GC queue item: {'marker_id': ${id}, 'original_username': 'u${id}'}`);
+  const poll = (t: string, verb: string, lvl = 'INFO') =>
+    N(t, lvl, 'apscheduler.executors.default', `Job "QueueWorker.poll_queue (trigger: interval[0:01:00], next run at: 2024-03-01 10:02:00 UTC)" ${verb}`);
+  const purged = (s: ReturnType<typeof setup>) => s.registry.counter('quay_log_gc_namespaces_purged_total').at().value;
+
+  it('one item, then the poll ends successfully: 1 purged', () => {
+    const s = setup();
+    s.feed(item('10:01:00', 1));
+    s.feed(poll('10:01:01', 'executed successfully'));
+    expect(purged(s)).toBe(1);
+  });
+
+  it('one item, then the poll raises: 0 purged, and the next item does not count it', () => {
+    const s = setup();
+    s.feed(item('10:01:00', 1));
+    s.feed(poll('10:01:01', 'raised an exception', 'ERROR'));
+    s.feed(item('10:02:00', 2));
+    // Item 1 failed; item 2 is still pending: 0.
+    expect(purged(s)).toBe(0);
+  });
+});
+
+describe('GC parser: a raise and the runs after it', () => {
+  it('a missed run after a raise stays missed and keeps the mark: the next executed run is the error', () => {
+    const s = setup();
+    s.feed('gcworker stdout | 2024-03-01 10:00:00,100 [63] [ERROR] [workers.worker] Operation raised exception');
+    s.feed(`gcworker stdout | 2024-03-01 10:00:01,000 [63] [WARNING] [apscheduler.executors.default] Run time of job "${GC_JOB} (trigger: interval[0:00:30], next run at: 2024-03-01 10:00:30 UTC)" was missed by 0:00:01.5`);
+    s.feed(APS(63, GC_JOB, '10:00:02'));
+    const runs = s.registry.counter('quay_log_gc_job_runs_total');
+    expect([s.value(runs, GC_JOB, 'missed'), s.value(runs, GC_JOB, 'error'), s.value(runs, GC_JOB, 'success')]).toEqual([1, 1, 0]);
+  });
+
+  it('a joined traceback with no frames, or only the wrapper frame: no operation field, the next run is the error', () => {
+    const fields = new LineFields();
+    fields.active = true;
+    const registry = new MetricRegistry();
+    const parser = createGcParser({ config: parseConfig({ state_dir: '/nonexistent' }), registry, events: new EventBus(), grok, log: silentLogger, fields });
+    const head = 'gcworker stdout | 2024-03-01 10:00:00,100 [63] [ERROR] [workers.worker] Operation raised exception';
+    parser.parse(head + '\nTraceback (most recent call last):\nException: boom', 18);
+    expect(fields.take()).toStrictEqual({ pid: 63, level: 'ERROR', logger: 'workers.worker', kind: 'operation_raised' });
+    parser.parse(head + '\nTraceback (most recent call last):\n  File "/quay-registry/workers/worker.py", line 87, in _operation_func\nException: boom', 18);
+    expect(fields.take()).toStrictEqual({ pid: 63, level: 'ERROR', logger: 'workers.worker', kind: 'operation_raised' });
+    const l = APS(63, GC_JOB, '10:00:01');
+    parser.parse(l, 18);
+    expect(registry.counter('quay_log_gc_job_runs_total').at(GC_JOB, 'error').value).toBe(1);
+  });
+});
