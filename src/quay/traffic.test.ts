@@ -214,8 +214,9 @@ describe('TrafficRecorder: the storage proxy and digests', () => {
     nginx.parse(proxied('GET', 200, 20, 'https://quay.example.com', '0.010'), 0); // no path at all
     nginx.parse(proxied('GET', 200, 40, 'https://quay.example.com/v2/acme/app/manifests/v1', '0.010'), 0); // not a blob
     nginx.parse(proxied('GET', 200, 80, 'https://quay.example.com/api/v2/acme/app/blobs/x', '0.010'), 0); // /v2/ not at the path's start
-    // By hand: rel/app 10; no repository 20 + 40 + 80 = 140.
-    expect(counter('quay_registry_transfer_bytes_total')).toEqual({ 'pull|rel|app': 10, 'pull||': 140 });
+    nginx.parse(proxied('GET', 200, 160, `https://quay.example.com/abcd/app/blobs/${D}`, '0.010'), 0); // no /v2/ at all (read from index 4 it would be d/app)
+    // By hand: rel/app 10; no repository 20 + 40 + 80 + 160 = 300.
+    expect(counter('quay_registry_transfer_bytes_total')).toEqual({ 'pull|rel|app': 10, 'pull||': 300 });
   });
 
   it('digests of slow transfers: %-encoded ?digest= decoded, a bad escape kept as is, ?digest= after another parameter, none for an upload path', () => {
