@@ -209,7 +209,10 @@ class GcParser implements SourceParser<GcStream> {
     } else if (this.immutable.match(msg)) {
       this.immutableSkipped.value++;
       if (f.active) {
-        this.describe('immutable_tag_skipped', this.immutable, IMMUTABLE, 0);
+        // tag_id is a number field: one past 2^53 is left out, not written as text (a field's type must not vary).
+        f.set('kind', 'immutable_tag_skipped');
+        f.text('tag', this.immutable.get(0));
+        f.text('repository', this.immutable.get(2));
         const id = Number(this.immutable.get(1));
         if (Number.isSafeInteger(id)) f.set('tag_id', id);
       }
