@@ -475,3 +475,28 @@ describe('GC parser: a raise and the runs after it', () => {
     expect(registry.counter('quay_log_gc_job_runs_total').at(GC_JOB, 'error').value).toBe(1);
   });
 });
+
+describe('GC parser: numbers past 2^53 and job names that end like another', () => {
+  it('a count or tag id past 2^53 is no record field (and no metric)', () => {
+    const fields = new LineFields();
+    fields.active = true;
+    const registry = new MetricRegistry();
+    const parser = createGcParser({ config: parseConfig({ state_dir: '/nonexistent' }), registry, events: new EventBus(), grok, log: silentLogger, fields });
+    const head = 'gcworker stdout | 2022-11-14 18:46:22,020 [63] [DEBUG] [data.model.gc] ';
+    parser.parse(head + 'Found 99999999999999999999999 tags to GC under repository 42', 18);
+    expect(fields.take()).toStrictEqual({ pid: 63, level: 'DEBUG', logger: 'data.model.gc', kind: 'candidates_found', repository: '42', candidates: 'tags' });
+    parser.parse(head + 'Skipping GC of immutable tag v1 (id=99999999999999999999) in repository 42', 18);
+    expect(fields.take()).toStrictEqual({ pid: 63, level: 'DEBUG', logger: 'data.model.gc', kind: 'immutable_tag_skipped', tag: 'v1', repository: '42' });
+  });
+
+  it('a raise in poll_queue is not the run of Other.mypoll_queue (the method name must match after the dot)', () => {
+    const s = setup();
+    s.feed('gcworker stdout | 2024-03-01 10:00:00,100 [63] [ERROR] [workers.worker] Operation raised exception');
+    s.feed('gcworker stdout |   File "/quay-registry/workers/worker.py", line 87, in _operation_func');
+    s.feed('gcworker stdout |   File "/quay-registry/workers/queueworker.py", line 120, in poll_queue');
+    s.feed(APS(63, 'Other.mypoll_queue', '10:00:01'));
+    s.feed(APS(63, 'QueueWorker.poll_queue', '10:00:02'));
+    const runs = s.registry.counter('quay_log_gc_job_runs_total');
+    expect([s.value(runs, 'Other.mypoll_queue', 'success'), s.value(runs, 'QueueWorker.poll_queue', 'error')]).toEqual([1, 1]);
+  });
+});
