@@ -194,6 +194,23 @@ describe('record shapes', () => {
     expect(f.take()).toEqual({ a: 1, b: 'x' });
     expect(f.take()).toEqual({});
   });
+
+  it('LineFields.text leaves an empty text out; python() sets pid as a number only when it is one', () => {
+    const f = new LineFields();
+    f.text('upstream', '');
+    f.text('tag', 'v1');
+    expect(f.take()).toEqual({ tag: 'v1' });
+    f.python({ pid: '4711', level: 'INFO', logger: 'util.repomirror.skopeomirror' });
+    expect(f.take()).toEqual({ pid: 4711, level: 'INFO', logger: 'util.repomirror.skopeomirror' });
+    // no pid ('' is Number 0, which is not a pid), a pid that is not a number, one past 2^53 - 1:
+    // none of them a pid field; empty level and logger left out
+    f.python({ pid: '', level: '', logger: '' });
+    expect(f.take()).toEqual({});
+    f.python({ pid: '12x', level: 'DEBUG', logger: '' });
+    expect(f.take()).toEqual({ level: 'DEBUG' });
+    f.python({ pid: '9007199254740993', level: '', logger: 'gc' });
+    expect(f.take()).toEqual({ logger: 'gc' });
+  });
 });
 
 describe('RecordsOut to a forward server (@fluent-org/logger FluentServer, in process)', () => {
