@@ -121,6 +121,28 @@ describe('RecordsOut to stdout (json)', () => {
   });
 });
 
+describe('RecordsOut with stdout only: backpressure and shutdown are the stdout output\'s', () => {
+  it('a promise while more than max_buffer_bytes is held, resolved at the drain; shutdown waits for the drain too', async () => {
+    const out = new Sink();
+    const records = new RecordsOut(recordsConfig({ stdout: { max_buffer_bytes: 1000 } }), new LineFields(), new MetricRegistry(), silentLogger, out);
+    out.held = 1000; // exactly the bound: no wait
+    expect(records.backpressure()).toBeUndefined();
+    out.held = 1001;
+    const wait = records.backpressure();
+    expect(wait).toBeInstanceOf(Promise);
+    let done = false;
+    const stopped = records.shutdown().then(() => (done = true));
+    await new Promise((r) => setImmediate(r));
+    // 1001 bytes still held: shutdown has not returned
+    expect(done).toBe(false);
+    out.held = 0;
+    out.emit('drain');
+    await wait;
+    await stopped;
+    expect(done).toBe(true);
+  });
+});
+
 describe('StdoutOutput bounds', () => {
   const MAX = 1024;
   const make = () => {
