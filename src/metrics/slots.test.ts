@@ -254,6 +254,18 @@ describe('SlotProducer', () => {
     expect(hist[0]!.buckets.boundaries).toEqual(Array.from(h.bounds));
   });
 
+  it('a histogram family whose every series was dropped is left out, as an empty counter family is', async () => {
+    const r = new MetricRegistry();
+    const h = r.histogram('quay_registry_transfer_duration_seconds');
+    h.drop(h.at('pull'));
+    const c = r.counter('quay_registry_pulls_total');
+    c.drop(c.at('a', 'b'));
+    r.gauge('quay_log_exporter_files_watched').at().value = 1;
+    const { resourceMetrics } = await new SlotProducer(r).collect();
+    // 3 families made, 2 of them empty: only the gauge is exported
+    expect(resourceMetrics.scopeMetrics[0]!.metrics.map((m) => m.descriptor.name)).toEqual(['quay_log_exporter_files_watched']);
+  });
+
   it('createMeterProvider makes the unlabelled series of every counter and gauge at 0, not histograms', async () => {
     const r = new MetricRegistry();
     r.define('rule_plain_total', { kind: 'counter', help: 'x', labels: [] });
