@@ -178,6 +178,27 @@ describe('the pod label (limits.pod_label)', () => {
     expect(p.counter('quay_registry_requests_total').at('pull', 'a', 'b', '200').attributes).toEqual({ operation: 'pull', namespace: 'a', repository: 'b', status: '200', pod: 'pod-x' });
   });
 
+  it('the key at() makes for 1 to 5 labels is the one has() and dropSlot() find', () => {
+    const names = ['quay_log_gc_iterations_total', 'quay_log_exporter_input_lag_bytes', 'quay_log_exporter_lines_total', 'quay_registry_slow_transfers_total', 'quay_registry_requests_total'];
+    const r = new MetricRegistry(10_000, new Set(names));
+    const p = r.forPod('q');
+    // label counts with the pod: 1, 2, 3, 4, 5
+    const made = [
+      [r.counter('quay_log_gc_iterations_total'), p.counter('quay_log_gc_iterations_total').at(), ['q']],
+      [r.gauge('quay_log_exporter_input_lag_bytes'), p.gauge('quay_log_exporter_input_lag_bytes').at('/f'), ['/f', 'q']],
+      [r.counter('quay_log_exporter_lines_total'), p.counter('quay_log_exporter_lines_total').at('nginx', 'matched'), ['nginx', 'matched', 'q']],
+      [r.counter('quay_registry_slow_transfers_total'), p.counter('quay_registry_slow_transfers_total').at('pull', 'a', 'b'), ['pull', 'a', 'b', 'q']],
+      [r.counter('quay_registry_requests_total'), p.counter('quay_registry_requests_total').at('pull', 'a', 'b', '200'), ['pull', 'a', 'b', '200', 'q']],
+    ] as const;
+    for (const [family, slot, values] of made) {
+      expect(Object.values(slot.attributes)).toEqual(values);
+      expect(family.has(...values)).toBe(true);
+      family.dropSlot(slot as never);
+      expect(family.has(...values)).toBe(false);
+      expect(family.slots.size).toBe(0);
+    }
+  });
+
   it('past the cap the pod folds too', () => {
     const r = new MetricRegistry(1, new Set(['quay_registry_pulls_total']));
     r.forPod('p1').counter('quay_registry_pulls_total').at('a', '1');
