@@ -373,6 +373,25 @@ describe('ForwardOutput against a hand-made next hop (acks as scripted)', () => 
     }
   });
 
+  it('no ack within ack_timeout: the connection is dropped, the chunk sent again on a new one, counted once', async () => {
+    // chunk 1 is taken without an ack and the connection stays open; the resent copy (chunk 2) is acked
+    const h = await hop({ ack: (k) => k !== 1 });
+    const { out, v, g } = output(h.port, { batch_records: 1, flush_interval: '20ms', ack_timeout: '100ms', max_retry_delay: '50ms' });
+    try {
+      await until('connected', () => h.connections() === 1);
+      out.send('t', 0, { log: 'a' });
+      await until('1 acked', () => v('quay_log_exporter_records_out_total') === 1);
+      // 'a' twice, on two connections; 1 retry; out 1 (not 2)
+      expect(h.received).toEqual([['a'], ['a']]);
+      expect(h.connections()).toBe(2);
+      expect(v('quay_log_exporter_records_retries_total')).toBe(1);
+      expect([g('quay_log_exporter_records_buffered'), g('quay_log_exporter_records_acks_pending')]).toEqual([0, 0]);
+    } finally {
+      await out.shutdown();
+      await h.close();
+    }
+  });
+
   it('records sent before the next hop is up wait in the buffer and are delivered when it comes', async () => {
     const port = await freePort();
     const { out, v, g } = output(port, { batch_records: 10, flush_interval: '20ms', max_retry_delay: '50ms' });
