@@ -50,6 +50,27 @@ describe('the series cap', () => {
     expect(pulls.at('a', '4').attributes).toEqual({ namespace: OVERFLOW, repository: OVERFLOW });
   });
 
+  it('the default cap is 10,000 series per metric', () => {
+    const pulls = new MetricRegistry().counter('quay_registry_pulls_total');
+    for (let i = 1; i <= 10_000; i++) pulls.at('a', String(i));
+    // the 10,000th is itself, the 10,001st folds
+    expect(pulls.at('a', '10000').attributes).toEqual({ namespace: 'a', repository: '10000' });
+    expect(pulls.at('a', '10001').attributes).toEqual({ namespace: OVERFLOW, repository: OVERFLOW });
+    expect(pulls.slots.size).toBe(10_001);
+  });
+
+  it('a defined metric with `fold: []` folds all its labels, and is not a series from the logs for series_ttl', () => {
+    const r = new MetricRegistry(1);
+    r.define('rule_f_total', { kind: 'counter', help: 'x', labels: ['a', 'b'], fold: [] });
+    const f = r.definedCounter('rule_f_total');
+    f.at('x', 'y').value = 1;
+    expect(f.at('x', 'z').attributes).toEqual({ a: OVERFLOW, b: OVERFLOW });
+    // no fold label named, no pod label: kept by expire() however long unchanged
+    r.expire(0, 10);
+    expect(r.expire(10, 10)).toBe(0);
+    expect(f.slots.size).toBe(2);
+  });
+
   it('the overflow counter is never capped itself', () => {
     const r = new MetricRegistry(1);
     r.counter('quay_registry_pulls_total').at('a', '1');
