@@ -143,6 +143,20 @@ describe('RecordsOut with stdout only: backpressure and shutdown are the stdout 
   });
 });
 
+describe('RecordsOut with forward only', () => {
+  it('nothing held: no backpressure (and no stdout output to ask)', async () => {
+    const port = await freePort(); // nobody listens: the record stays buffered
+    const registry = new MetricRegistry();
+    const records = new RecordsOut(recordsConfig({ forward: { port, shutdown_timeout: '1ms' } }), new LineFields(), registry, silentLogger, new Sink());
+    records.observe('nginx', LineResult.Matched, 'a');
+    // 1 held of buffer_records 100000: far under half
+    expect(records.backpressure()).toBeUndefined();
+    await records.shutdown();
+    // the one record never delivered: dropped at shutdown
+    expect(registry.counter('quay_log_exporter_records_dropped_total').at('forward').value).toBe(1);
+  });
+});
+
 describe('StdoutOutput bounds', () => {
   const MAX = 1024;
   const make = () => {
