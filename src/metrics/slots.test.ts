@@ -50,6 +50,27 @@ describe('the series cap', () => {
     expect(pulls.at('a', '4').attributes).toEqual({ namespace: OVERFLOW, repository: OVERFLOW });
   });
 
+  it('the default cap is 10,000 series per metric', () => {
+    const pulls = new MetricRegistry().counter('quay_registry_pulls_total');
+    for (let i = 1; i <= 10_000; i++) pulls.at('a', String(i));
+    // the 10,000th is itself, the 10,001st folds
+    expect(pulls.at('a', '10000').attributes).toEqual({ namespace: 'a', repository: '10000' });
+    expect(pulls.at('a', '10001').attributes).toEqual({ namespace: OVERFLOW, repository: OVERFLOW });
+    expect(pulls.slots.size).toBe(10_001);
+  });
+
+  it('a defined metric with `fold: []` folds all its labels, and is not a series from the logs for series_ttl', () => {
+    const r = new MetricRegistry(1);
+    r.define('rule_f_total', { kind: 'counter', help: 'x', labels: ['a', 'b'], fold: [] });
+    const f = r.definedCounter('rule_f_total');
+    f.at('x', 'y').value = 1;
+    expect(f.at('x', 'z').attributes).toEqual({ a: OVERFLOW, b: OVERFLOW });
+    // no fold label named, no pod label: kept by expire() however long unchanged
+    r.expire(0, 10);
+    expect(r.expire(10, 10)).toBe(0);
+    expect(f.slots.size).toBe(2);
+  });
+
   it('the overflow counter is never capped itself', () => {
     const r = new MetricRegistry(1);
     r.counter('quay_registry_pulls_total').at('a', '1');
@@ -178,6 +199,27 @@ describe('the pod label (limits.pod_label)', () => {
     expect(p.counter('quay_registry_requests_total').at('pull', 'a', 'b', '200').attributes).toEqual({ operation: 'pull', namespace: 'a', repository: 'b', status: '200', pod: 'pod-x' });
   });
 
+  it('the key at() makes for 1 to 5 labels is the one has() and dropSlot() find', () => {
+    const names = ['quay_log_gc_iterations_total', 'quay_log_exporter_input_lag_bytes', 'quay_log_exporter_lines_total', 'quay_registry_slow_transfers_total', 'quay_registry_requests_total'];
+    const r = new MetricRegistry(10_000, new Set(names));
+    const p = r.forPod('q');
+    // label counts with the pod: 1, 2, 3, 4, 5
+    const made = [
+      [r.counter('quay_log_gc_iterations_total'), p.counter('quay_log_gc_iterations_total').at(), ['q']],
+      [r.gauge('quay_log_exporter_input_lag_bytes'), p.gauge('quay_log_exporter_input_lag_bytes').at('/f'), ['/f', 'q']],
+      [r.counter('quay_log_exporter_lines_total'), p.counter('quay_log_exporter_lines_total').at('nginx', 'matched'), ['nginx', 'matched', 'q']],
+      [r.counter('quay_registry_slow_transfers_total'), p.counter('quay_registry_slow_transfers_total').at('pull', 'a', 'b'), ['pull', 'a', 'b', 'q']],
+      [r.counter('quay_registry_requests_total'), p.counter('quay_registry_requests_total').at('pull', 'a', 'b', '200'), ['pull', 'a', 'b', '200', 'q']],
+    ] as const;
+    for (const [family, slot, values] of made) {
+      expect(Object.values(slot.attributes)).toEqual(values);
+      expect(family.has(...values)).toBe(true);
+      family.dropSlot(slot as never);
+      expect(family.has(...values)).toBe(false);
+      expect(family.slots.size).toBe(0);
+    }
+  });
+
   it('past the cap the pod folds too', () => {
     const r = new MetricRegistry(1, new Set(['quay_registry_pulls_total']));
     r.forPod('p1').counter('quay_registry_pulls_total').at('a', '1');
@@ -252,6 +294,18 @@ describe('SlotProducer', () => {
     // 0.02 is in the 3rd bucket (0.01 < 0.02 ≤ 0.025)
     expect(hist[0]!.buckets.counts.slice(0, 4)).toEqual([0, 0, 1, 0]);
     expect(hist[0]!.buckets.boundaries).toEqual(Array.from(h.bounds));
+  });
+
+  it('a histogram family whose every series was dropped is left out, as an empty counter family is', async () => {
+    const r = new MetricRegistry();
+    const h = r.histogram('quay_registry_transfer_duration_seconds');
+    h.drop(h.at('pull'));
+    const c = r.counter('quay_registry_pulls_total');
+    c.drop(c.at('a', 'b'));
+    r.gauge('quay_log_exporter_files_watched').at().value = 1;
+    const { resourceMetrics } = await new SlotProducer(r).collect();
+    // 3 families made, 2 of them empty: only the gauge is exported
+    expect(resourceMetrics.scopeMetrics[0]!.metrics.map((m) => m.descriptor.name)).toEqual(['quay_log_exporter_files_watched']);
   });
 
   it('createMeterProvider makes the unlabelled series of every counter and gauge at 0, not histograms', async () => {

@@ -121,6 +121,42 @@ describe('RecordsOut to stdout (json)', () => {
   });
 });
 
+describe('RecordsOut with stdout only: backpressure and shutdown are the stdout output\'s', () => {
+  it('a promise while more than max_buffer_bytes is held, resolved at the drain; shutdown waits for the drain too', async () => {
+    const out = new Sink();
+    const records = new RecordsOut(recordsConfig({ stdout: { max_buffer_bytes: 1000 } }), new LineFields(), new MetricRegistry(), silentLogger, out);
+    out.held = 1000; // exactly the bound: no wait
+    expect(records.backpressure()).toBeUndefined();
+    out.held = 1001;
+    const wait = records.backpressure();
+    expect(wait).toBeInstanceOf(Promise);
+    let done = false;
+    const stopped = records.shutdown().then(() => (done = true));
+    await new Promise((r) => setImmediate(r));
+    // 1001 bytes still held: shutdown has not returned
+    expect(done).toBe(false);
+    out.held = 0;
+    out.emit('drain');
+    await wait;
+    await stopped;
+    expect(done).toBe(true);
+  });
+});
+
+describe('RecordsOut with forward only', () => {
+  it('nothing held: no backpressure (and no stdout output to ask)', async () => {
+    const port = await freePort(); // nobody listens: the record stays buffered
+    const registry = new MetricRegistry();
+    const records = new RecordsOut(recordsConfig({ forward: { port, shutdown_timeout: '1ms' } }), new LineFields(), registry, silentLogger, new Sink());
+    records.observe('nginx', LineResult.Matched, 'a');
+    // 1 held of buffer_records 100000: far under half
+    expect(records.backpressure()).toBeUndefined();
+    await records.shutdown();
+    // the one record never delivered: dropped at shutdown
+    expect(registry.counter('quay_log_exporter_records_dropped_total').at('forward').value).toBe(1);
+  });
+});
+
 describe('StdoutOutput bounds', () => {
   const MAX = 1024;
   const make = () => {
@@ -193,6 +229,23 @@ describe('record shapes', () => {
     f.set('b', 'x');
     expect(f.take()).toEqual({ a: 1, b: 'x' });
     expect(f.take()).toEqual({});
+  });
+
+  it('LineFields.text leaves an empty text out; python() sets pid as a number only when it is one', () => {
+    const f = new LineFields();
+    f.text('upstream', '');
+    f.text('tag', 'v1');
+    expect(f.take()).toEqual({ tag: 'v1' });
+    f.python({ pid: '4711', level: 'INFO', logger: 'util.repomirror.skopeomirror' });
+    expect(f.take()).toEqual({ pid: 4711, level: 'INFO', logger: 'util.repomirror.skopeomirror' });
+    // no pid ('' is Number 0, which is not a pid), a pid that is not a number, one past 2^53 - 1:
+    // none of them a pid field; empty level and logger left out
+    f.python({ pid: '', level: '', logger: '' });
+    expect(f.take()).toEqual({});
+    f.python({ pid: '12x', level: 'DEBUG', logger: '' });
+    expect(f.take()).toEqual({ level: 'DEBUG' });
+    f.python({ pid: '9007199254740993', level: '', logger: 'gc' });
+    expect(f.take()).toEqual({ logger: 'gc' });
   });
 });
 
@@ -327,6 +380,25 @@ describe('ForwardOutput against a hand-made next hop (acks as scripted)', () => 
       expect(h.received).toEqual([['a', 'b'], ['c', 'd'], ['c', 'd']]);
       expect(v('quay_log_exporter_records_retries_total')).toBe(1);
       expect(h.connections()).toBe(2);
+      expect([g('quay_log_exporter_records_buffered'), g('quay_log_exporter_records_acks_pending')]).toEqual([0, 0]);
+    } finally {
+      await out.shutdown();
+      await h.close();
+    }
+  });
+
+  it('no ack within ack_timeout: the connection is dropped, the chunk sent again on a new one, counted once', async () => {
+    // chunk 1 is taken without an ack and the connection stays open; the resent copy (chunk 2) is acked
+    const h = await hop({ ack: (k) => k !== 1 });
+    const { out, v, g } = output(h.port, { batch_records: 1, flush_interval: '20ms', ack_timeout: '100ms', max_retry_delay: '50ms' });
+    try {
+      await until('connected', () => h.connections() === 1);
+      out.send('t', 0, { log: 'a' });
+      await until('1 acked', () => v('quay_log_exporter_records_out_total') === 1);
+      // 'a' twice, on two connections; 1 retry; out 1 (not 2)
+      expect(h.received).toEqual([['a'], ['a']]);
+      expect(h.connections()).toBe(2);
+      expect(v('quay_log_exporter_records_retries_total')).toBe(1);
       expect([g('quay_log_exporter_records_buffered'), g('quay_log_exporter_records_acks_pending')]).toEqual([0, 0]);
     } finally {
       await out.shutdown();
