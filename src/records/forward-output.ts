@@ -127,7 +127,10 @@ export class ForwardOutput {
 
   private tick(): void {
     const now = Date.now();
-    for (const chunk of this.inflight.values()) {
+    // Only a connection that has (re)sent the chunks can be late with their acks: while a new one is
+    // still connecting (or in its TLS handshake), the chunks wait for opened(), and destroying that
+    // socket would only start the next attempt, again and again on a slow link.
+    if (this.ready) for (const chunk of this.inflight.values()) {
       if (now - chunk.sentAt > this.config.ack_timeout) {
         // As out_forward: no ack in time, the connection is suspect; reconnecting resends every unacked chunk.
         this.log.warn('forward output: no ack within ack_timeout, reconnecting', { ack_timeout_ms: this.config.ack_timeout });
