@@ -441,6 +441,9 @@ describe('@fluent-org/logger as the sender', () => {
 
 const PYTHON = '/usr/bin/python3';
 const hasPythonFluent = spawnSync(PYTHON, ['-c', 'import fluent.sender'], { stdio: 'ignore' }).status === 0;
+// Skipped only outside CI, and said so: Debian's python3-fluent-logger is a second, independent sender
+// (`.ci/run` installs it); with CI=true a missing package fails the test instead of skipping it.
+if (!hasPythonFluent && process.env.CI !== 'true') console.warn('SKIPPED: python3-fluent-logger not installed (apt-get install -y python3-fluent-logger; CI=true makes this a failure)');
 
 describe('python3-fluent-logger (Debian) as a second sender', () => {
   it.skipIf(!hasPythonFluent && process.env.CI !== 'true')('Message mode, integer seconds and nanosecond EventTime', async () => {
