@@ -10,7 +10,8 @@ import { FluentServer } from '@fluent-org/logger';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import { forwardOutputSchema, type RecordsConfig } from '../config/schema.js';
-import { decoder, encoder, FrameScanner } from '../inputs/forward/protocol.js';
+import { encoder, FrameScanner } from '../inputs/forward/protocol.js';
+import { onForwardFrames } from '../../test/helpers/forward-frames.js';
 import { freePort } from '../../test/helpers/wait.js';
 import { ForwardOutput } from './forward-output.js';
 import { silentLogger } from '../log.js';
@@ -308,22 +309,14 @@ describe('ForwardOutput against a hand-made next hop (acks as scripted)', () => 
     const server = createServer((socket: Socket) => {
       sockets.push(socket);
       connections++;
-      let pending = Buffer.alloc(0);
-      socket.on('data', (b: Buffer) => {
-        pending = Buffer.concat([pending, b]);
-        for (;;) {
-          const n = new FrameScanner(1 << 24).scan(pending, pending.length);
-          if (n < 0) return;
-          const [, entries, option] = decoder.decode(pending.subarray(0, n)) as [string, [unknown, { log: string }][], { chunk?: string }];
-          pending = pending.subarray(n);
-          received.push(entries.map((e) => e[1].log));
-          const k = received.length;
-          if (script.hangUpAfter === k) {
-            socket.destroy();
-            return;
-          }
-          if (option.chunk && (script.ack?.(k) ?? true)) socket.write(encoder.encode({ ack: option.chunk }));
+      onForwardFrames(socket, (frame) => {
+        received.push(frame.logs);
+        const k = received.length;
+        if (script.hangUpAfter === k) {
+          socket.destroy();
+          return false;
         }
+        if (frame.chunk && (script.ack?.(k) ?? true)) socket.write(encoder.encode({ ack: frame.chunk }));
       });
     });
     await new Promise<void>((r) => server.listen(listenPort, '127.0.0.1', () => r()));

@@ -18,7 +18,8 @@ import { sum } from '../helpers/exposition.js';
 import { freePort } from '../helpers/wait.js';
 import { FIXTURE_LINES } from '../fixtures/quay-supervisord.counts.js';
 import { LINE_CASES, RULES_CONFIG } from '../fixtures/line-records.js';
-import { encoder, FrameScanner, decoder } from '../../src/inputs/forward/protocol.js';
+import { encoder } from '../../src/inputs/forward/protocol.js';
+import { onForwardFrames } from '../helpers/forward-frames.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/quay-supervisord.log', import.meta.url));
 const LINES = readFileSync(FIXTURE, 'utf8').split('\n').filter((l) => l !== '');
@@ -166,23 +167,15 @@ describe('forward output', () => {
     const sockets: Socket[] = [];
     const hop = createServer((socket: Socket) => {
       sockets.push(socket);
-      const conn = ++connections;
-      let pending = Buffer.alloc(0);
-      socket.on('data', (b: Buffer) => {
-        pending = Buffer.concat([pending, b]);
-        for (;;) {
-          const n = new FrameScanner(1 << 24).scan(pending, pending.length);
-          if (n < 0) return;
-          const [, entries, option] = decoder.decode(pending.subarray(0, n)) as [string, [unknown, { log: string }][], { chunk: string }];
-          pending = pending.subarray(n);
-          received.push(entries.map((e) => e[1].log));
-          if (!hungUp && received.length === 2) {
-            hungUp = true;
-            socket.end(); // the first ack is still delivered
-            return;
-          }
-          socket.write(encoder.encode({ ack: option.chunk }));
+      connections++;
+      onForwardFrames(socket, (frame) => {
+        received.push(frame.logs);
+        if (!hungUp && received.length === 2) {
+          hungUp = true;
+          socket.end(); // the first ack is still delivered
+          return false;
         }
+        socket.write(encoder.encode({ ack: frame.chunk }));
       });
     });
     await new Promise<void>((r) => hop.listen(0, '127.0.0.1', () => r()));
