@@ -383,6 +383,15 @@ export const configSchema = z.strictObject({
         .default(false),
     })
     .prefault({}),
+  pipeline: z
+    .strictObject({
+      /**
+       * Threads that parse, for `run` (src/threads/README.md): 1 parses on the main thread; N > 1
+       * adds N - 1 worker threads for the order-free lines (nginx, gunicorn) of file inputs.
+       */
+      threads: z.number().int().min(1).max(64).default(1),
+    })
+    .prefault({}),
   /** Quay's python log time has no zone; it is read in this one. */
   python_log_timezone: z
     .string()
