@@ -56,3 +56,17 @@ export function flushStages(path: LinePath): void {
 export function tickStages(path: LinePath, now: number): void {
   for (const s of path.stages) s.tick(now);
 }
+
+/** Waits until the stages that hand lines over later (src/threads) have handed over what they hold. */
+export async function settleStages(path: LinePath): Promise<void> {
+  for (const s of path.stages) if (s.settle !== undefined) await s.settle();
+}
+
+/** A promise while a stage holds as much as it may (src/threads): the reader waits on it before reading more. */
+export function backlogOf(path: LinePath): Promise<void> | undefined {
+  for (const s of path.stages) {
+    const b = s.backlog?.();
+    if (b !== undefined) return b;
+  }
+  return undefined;
+}

@@ -21,4 +21,13 @@ export interface Stage {
    * read per line), so a timeout fires at most one poll interval late.
    */
   tick(now: number): void;
+  /**
+   * Only a stage that hands lines over later, not within push (src/threads: lines parsed in
+   * worker threads): resolves once everything pushed so far is handed over, or can never be (a
+   * worker died: heldFrom() then keeps those lines unsaved). The input waits on it before a
+   * final save, a rotated file's release and a truncation.
+   */
+  settle?(): Promise<void>;
+  /** Only such a stage: a promise while it holds as much as it may; the input reads on once it resolves. */
+  backlog?(): Promise<void> | undefined;
 }

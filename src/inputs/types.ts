@@ -7,10 +7,11 @@
  * it returns, so once an input has handed over every line before an offset,
  * that offset may be saved: at-least-once, never lost.
  */
-import type { InputSource } from '../config/schema.js';
+import type { InputConfig, InputSource } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { MetricRegistry } from '../metrics/series.js';
 import type { OriginSlot } from '../records/record.js';
+import type { LinePath } from './chain.js';
 
 /** Receives one complete line or joined multi-line event (no trailing newline). */
 export type LineHandler = (line: string) => void;
@@ -66,6 +67,8 @@ export interface InputDeps {
   readonly pause?: () => Promise<void> | undefined;
   /** With records out: record inputs say here which Fluent record the line they hand over came in. */
   readonly origin?: OriginSlot;
+  /** File inputs: builds each file's line path (default chain.ts buildLinePath; `run` with pipeline.threads: src/threads/daemon.ts). */
+  readonly linePath?: (config: InputConfig, handler: LineHandler, registry: MetricRegistry) => LinePath;
 }
 
 export interface Input {

@@ -17,7 +17,7 @@ import picomatch from 'picomatch';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import type { InputConfig } from '../../config/schema.js';
 import type { ValueSlot } from '../../metrics/series.js';
-import { buildLinePath, flushStages, safeOffset, tickStages, type LinePath } from '../chain.js';
+import { backlogOf, buildLinePath, flushStages, safeOffset, settleStages, tickStages, type LinePath } from '../chain.js';
 import { podOfPath } from '../kubernetes.js';
 import type { Input, InputDeps, LineStream } from '../types.js';
 import { stateSaves, type StateSaves } from '../../state/saves.js';
@@ -125,6 +125,7 @@ export class FileInput implements Input {
       await this.scan('saved-or-beginning');
       await this.pollAll();
       for (const t of this.tailers.values()) flushStages(t.line);
+      for (const t of this.tailers.values()) await settleStages(t.line);
       await this.checkpoint();
     } catch (err) {
       this.deps.log.error('input stop failed', { input: this.name, error: (err as Error).message });
@@ -249,7 +250,7 @@ export class FileInput implements Input {
       const pod = podOfPath(path);
       stream = this.deps.open(pod ? { id: `file:${key}`, pod: pod.pod, namespace: pod.namespace } : { id: `file:${key}` });
     }
-    const line = buildLinePath(this.config, stream.line, this.deps.registry);
+    const line = (this.deps.linePath ?? buildLinePath)(this.config, stream.line, this.deps.registry);
     line.splitter.reset(offset);
     const t: Tailer = {
       path,
@@ -389,6 +390,8 @@ export class FileInput implements Input {
       budget -= bytesRead;
       this.bytes.value += bytesRead;
       sp.commit(bytesRead);
+      const backlog = backlogOf(t.line);
+      if (backlog !== undefined) await backlog;
       await this.maybeCheckpoint(false);
     }
     if (t.pos > t.size) t.size = t.pos;
@@ -401,6 +404,7 @@ export class FileInput implements Input {
     this.deps.log.info('file truncated', { input: this.name, path: t.path });
     t.line.splitter.flushPartial();
     flushStages(t.line);
+    await settleStages(t.line);
     t.pos = 0;
     t.line.splitter.reset(0);
     const fp = await fingerprint(t.fh, t.size);
@@ -449,6 +453,7 @@ export class FileInput implements Input {
   private async release(t: Tailer): Promise<void> {
     t.line.splitter.flushPartial();
     flushStages(t.line);
+    await settleStages(t.line);
     this.saveEntry(t, Date.now());
     // Deleted with nothing after it (a container gone): what its lines left open ends here.
     // Not on stop(): the writer goes on without us.
