@@ -71,6 +71,11 @@ async function cmdRun(args: string[]): Promise<number> {
       log.info('every input ended, draining');
       daemon.stop().then(resolve, resolve);
     });
+    void daemon.failed.then((err) => {
+      log.error('stopping: a worker thread died', { error: err.message });
+      process.exitCode = 1;
+      daemon.stop().then(resolve, resolve);
+    });
   });
   return process.exitCode === 1 ? 1 : 0;
 }

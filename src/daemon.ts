@@ -18,6 +18,7 @@ import { HttpServer, text } from './http/server.js';
 import { Pipeline } from './pipeline.js';
 import { mirrorRoutes } from './quay/mirror/routes.js';
 import { stateSaves } from './state/saves.js';
+import type { DaemonThreads } from './threads/daemon.js';
 
 const MIRROR_TICK_MS = 1000;
 const MIRROR_SAVE_MS = 5000;
@@ -33,13 +34,21 @@ export class Daemon {
     private readonly inputs: Input[],
     private readonly server: HttpServer,
     private readonly log: Logger,
+    private readonly threads: DaemonThreads | undefined,
   ) {}
+
+  /** Resolves with the error if a worker thread dies (pipeline.threads): the caller stops the daemon and exits 1. */
+  get failed(): Promise<Error> {
+    return this.threads?.failed ?? new Promise(() => {});
+  }
 
   static async start(config: Config, log: Logger): Promise<Daemon> {
     mkdirSync(config.state_dir, { recursive: true });
     const pipeline = await Pipeline.create(config, { log });
     const pause = pipeline.influx || pipeline.records ? () => pipeline.backpressure() : undefined;
     const origin = pipeline.records?.origin;
+    // pipeline.threads: the order-free lines of file inputs in worker threads (src/threads/daemon.ts).
+    const threads = config.pipeline.threads > 1 ? (await import('./threads/daemon.js')).DaemonThreads.start(pipeline, log) : undefined;
     const inputs = config.inputs.map((input) =>
       createInput(input, {
         open: (info) => pipeline.openStream(input.source, info),
@@ -49,6 +58,7 @@ export class Daemon {
         log,
         pause,
         origin,
+        linePath: threads?.linePathFor(input),
       }),
     );
     const listen = config.http.listen ?? config.prometheus.listen;
@@ -66,7 +76,7 @@ export class Daemon {
       requestTimeoutMs: config.http.request_timeout,
       log,
     });
-    const daemon = new Daemon(pipeline, inputs, server, log);
+    const daemon = new Daemon(pipeline, inputs, server, log, threads);
     server.route('/healthz', () => text(200, 'ok\n'));
     const saves = stateSaves(pipeline.registry, log);
     server.route('/readyz', () => {
@@ -121,6 +131,13 @@ export class Daemon {
     this.ready = false;
     for (const t of this.timers) clearInterval(t);
     await Promise.all(this.inputs.map((i) => i.stop()));
+    if (this.threads?.failure !== undefined) {
+      this.log.error('worker thread died: the lines it had not answered were not counted and their offsets not saved; they are read again at the next start', {
+        error: this.threads.failure.message,
+        held: this.threads.held,
+      });
+    }
+    await this.threads?.close();
     this.pipeline.mirror.save();
     await this.pipeline.shutdown();
     await this.server.close();

@@ -173,6 +173,11 @@ export class OrderFreeShare {
     return { seq, lines: this.kept.join('\n'), count: this.kept.length, at: Int32Array.from(this.keptAt) };
   }
 
+  /** Position of the line being recorded now (daemon.ts: where a slot made now was born). */
+  get linePosition(): number {
+    return this.position;
+  }
+
   /** Every slot this share holds, with the position it was born at. */
   snapshot(): RegistrySnapshot {
     return snapshotRegistry(this.registry, (slot) => this.born.get(slot) ?? -1);
