@@ -7,7 +7,9 @@
  * what it read at the last newline into a piece of whole lines (its own
  * ArrayBuffer, transferred) instead of decoding it. A worker records the
  * order-free lines of the piece into its share and answers with the rest and
- * with what the piece counted (tracked-share.ts). The main thread takes the
+ * with what the piece counted (tracked-share.ts); when every worker has its
+ * fill, the main thread does the same with its own share (as replay does:
+ * N threads parse). The main thread takes the
  * answers in the order the pieces were cut, across all files (one sequence),
  * and for each: makes the series the piece made, at their place among the
  * series its own lines make (so series order and the cap are one thread's),
@@ -34,10 +36,12 @@ import type { Pipeline } from '../pipeline.js';
 import type { DaemonPiece, DaemonWorkerData } from './daemon-worker.js';
 import { threadsUnusable } from './replay.js';
 import { LINE_BITS } from './share.js';
-import type { PieceCounts } from './tracked-share.js';
+import { TrackedShare, type PieceCounts } from './tracked-share.js';
 
-/** Pieces a worker may have in flight before the reader waits: one being parsed, one waiting. */
+/** Pieces a worker may have in flight: one being parsed, one waiting; past that the main thread parses the next piece itself. */
 export const PIECES_PER_WORKER = 2;
+/** Pieces and lines waiting for their turn before the reader waits (a slow piece at the head holds the rest). */
+export const MAX_QUEUED = 16;
 
 const WORKER_URL = new URL('./daemon-worker.js', import.meta.url);
 
@@ -64,7 +68,8 @@ interface Item {
 
 interface WorkerSlot {
   readonly index: number;
-  readonly worker: Worker;
+  /** undefined: the main thread's own shares (`local`). */
+  readonly worker: Worker | undefined;
   /** Pieces sent, answered in this order. */
   readonly waiting: Item[];
   /** Per setup: the main thread's slot for each of the share's slot ids. */
@@ -123,12 +128,15 @@ class PieceStage implements Stage {
   }
 
   backlog(): Promise<void> | undefined {
-    return this.threads.full() ? this.threads.next() : undefined;
+    return this.threads.backlogged() ? this.threads.next() : undefined;
   }
 }
 
 export class DaemonThreads {
   private readonly workers: WorkerSlot[];
+  /** The main thread's own shares, one per setup, made when first needed (every worker busy). */
+  private readonly local: WorkerSlot;
+  private readonly localShares: Array<TrackedShare | undefined> = [];
   /** Every item in flight, in the order cut (across files). */
   private readonly queue: Item[] = [];
   private seq = 0;
@@ -186,6 +194,7 @@ export class DaemonThreads {
       });
       return slot;
     });
+    this.local = { index: -1, worker: undefined, waiting: [], slots: this.setups.map(() => []) };
   }
 
   /** The line path of a file of `input`, or undefined when the input stays on the main thread. */
@@ -207,6 +216,11 @@ export class DaemonThreads {
     return this.workers.every((w) => w.waiting.length >= PIECES_PER_WORKER);
   }
 
+  /** Whether the reader should wait before reading more. */
+  backlogged(): boolean {
+    return this.queue.length >= MAX_QUEUED && this.failure === undefined;
+  }
+
   /** Resolves at the next answer taken (or a worker's death). */
   next(): Promise<void> {
     if (this.failure !== undefined) return Promise.resolve();
@@ -214,6 +228,16 @@ export class DaemonThreads {
   }
 
   send(stage: PieceStage, start: number, bytes: ArrayBuffer): void {
+    if (this.full() && this.failure === undefined) {
+      // Every worker busy: the main thread parses this piece itself (its answer waits its turn like a worker's).
+      const share = (this.localShares[stage.setup] ??= new TrackedShare({ config: this.pipeline.config, trafficSource: this.pipeline.trafficSource, ...this.setups[stage.setup]! }));
+      const item: Item = { stage, start, seq: this.seq++, worker: this.local, setup: stage.setup };
+      item.result = share.piece(new Uint8Array(bytes), item.seq);
+      this.queue.push(item);
+      stage.pending.push(item);
+      this.drain();
+      return;
+    }
     let best = this.workers[0]!;
     for (const w of this.workers) if (w.waiting.length < best.waiting.length) best = w;
     const item: Item = { stage, start, seq: this.seq++, worker: best, setup: stage.setup };
@@ -223,7 +247,7 @@ export class DaemonThreads {
     if (this.failure !== undefined) return;
     best.waiting.push(item);
     const message: DaemonPiece = { setup: stage.setup, seq: item.seq, bytes };
-    best.worker.postMessage(message, [bytes]);
+    best.worker!.postMessage(message, [bytes]);
   }
 
   enqueue(stage: PieceStage, start: number, line: string): void {
@@ -304,7 +328,7 @@ export class DaemonThreads {
     this.onFailure(err);
   }
 
-  /** Lines held unsaved since a worker died: how many pieces, and from which offset of which file. */
+  /** Pieces and lines held unsaved (after a worker died: never to be added). */
   get held(): number {
     return this.queue.length;
   }
@@ -312,6 +336,6 @@ export class DaemonThreads {
   /** After the inputs stopped (everything settled): the workers end. */
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    await Promise.all(this.workers.map((w) => w.worker!.terminate()));
   }
 }
