@@ -7,7 +7,7 @@
  * daemon with an error and leaves the lines it did not answer unsaved.
  * Correctness only: no timing (bench/ measures speed).
  */
-import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -276,6 +276,46 @@ describe('restarts with threads 2: the offsets file never skips or doubles a lin
     expect(sum(await second.samples(), LINES)).toBe(linesIn(thirds[1]!, corpus.length));
     expect(await second.stop('SIGTERM')).toBe(0);
   }, 120_000);
+});
+
+describe('rotation and truncation with threads 2: each line counted once', () => {
+  it('rename (logrotate create) then copytruncate, lines flowing: lines_total is every line written, and the mirror attempt across the rename stays one', async () => {
+    const sub = mkdtempSync(join(dir, 'rotate-'));
+    const log = join(sub, 'quay.log');
+    const fixture = readFileSync(join(FIXTURES, 'quay-supervisord.log'));
+    const mirror = readFileSync(join(FIXTURES, 'mirror-interleaved.log'));
+    writeFileSync(log, '');
+    const d = await start({ pipeline: { threads: 2 }, inputs: [{ paths: [log], start_at: 'saved-or-beginning' }] }, 'rotate');
+    await waitFor('following', () => d.stderr().includes('"msg":"following file"'));
+    // 35 lines, then the mirror fixture's first half in the file that is renamed, its second half in the new one.
+    const half = mirror.indexOf(10, Math.floor(mirror.length / 2)) + 1;
+    appendFileSync(log, fixture);
+    appendFileSync(log, mirror.subarray(0, half));
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, mirror.subarray(half));
+    // 35 + 29 lines (wc -l of the two fixtures).
+    await waitFor('64 lines', async () => sum(await d.samples(), LINES) === 64);
+    await waitFor('the renamed file released', () => d.stderr().includes('"msg":"file rotated"'));
+    // copytruncate: the file is emptied and written again from byte 0: 35 more lines.
+    truncateSync(log, 0);
+    await waitFor('the truncation seen', () => d.stderr().includes('"msg":"file truncated"'));
+    appendFileSync(log, fixture);
+    await waitFor('99 lines', async () => sum(await d.samples(), LINES) === 99);
+    const s = await d.samples();
+    // The supervisord fixture twice: twice its hand counts.
+    expect(family(s, 'quay_registry_pulls_total')).toEqual(Object.fromEntries(Object.entries(PULLS).map(([k, v]) => [k, 2 * v])));
+    expect(sum(s, 'quay_log_exporter_rotations_total')).toBe(2);
+    // The same mirror lines in one file give the same attempts: one thread, one file, no rotation.
+    const plain = join(dir, 'rotate-plain.log');
+    writeFileSync(plain, mirror);
+    const one = await start({ inputs: [{ paths: [plain], start_at: 'beginning' }] }, 'rotate-plain');
+    await waitFor('29 lines', async () => sum(await one.samples(), LINES) === 29);
+    const attempts = (x: Sample[]) => family(x, 'quay_log_repository_mirror_sync_attempts_total');
+    expect(Object.keys(attempts(s)).length).toBeGreaterThan(0);
+    expect(attempts(s)).toEqual(attempts(await one.samples()));
+    expect(await one.stop('SIGTERM')).toBe(0);
+    expect(await d.stop('SIGTERM')).toBe(0);
+  }, 60_000);
 });
 
 describe('when threads would change a result: one thread, said once at start-up', () => {
