@@ -219,6 +219,33 @@ describe('restarts with threads 2: the offsets file never skips or doubles a lin
     expect(await second.stop('SIGTERM')).toBe(0);
   }, 120_000);
 
+  it('SIGTERM just after a rename rotation, pieces of the renamed file in flight: both files saved at their end, the restart reads nothing again', async () => {
+    const sub = mkdtempSync(join(dir, 'term-rotate-'));
+    const log = join(sub, 'quay.log');
+    const state = join(sub, 'state');
+    writeFileSync(log, corpus.subarray(0, thirds[0]));
+    const config = { pipeline: { threads: 2 }, inputs: [{ paths: [log], start_at: 'saved-or-beginning' }] };
+    const first = await startDaemon(config, sub);
+    running.push(first);
+    await waitFor('the first third', async () => sum(await first.samples(), LINES) === linesIn(0, thirds[0]!));
+    // The second third into the file, renamed (outside the glob), the last third in a new file at the path; stop at once.
+    appendFileSync(log, corpus.subarray(thirds[0], thirds[1]));
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, corpus.subarray(thirds[1]));
+    expect(await first.stop('SIGTERM')).toBe(0);
+    const startedAt = Date.now();
+    const second = await startDaemon(config, sub);
+    running.push(second);
+    // Started (the renamed file's rest, if its saved offset were short, is read before that), then a save of the new file.
+    await waitFor('a save after the restart', () => {
+      const doc = JSON.parse(readFileSync(join(state, 'offsets-file-0.json'), 'utf8')) as { files: Array<{ path: string; updated: number }> };
+      return second.stderr().includes('"msg":"started"') && doc.files.some((f) => f.path === log && f.updated >= startedAt);
+    });
+    // Every line was counted by the first process: the second counts none of them again.
+    expect(sum(await second.samples(), LINES)).toBe(0);
+    expect(await second.stop('SIGTERM')).toBe(0);
+  }, 120_000);
+
   it('SIGKILL while lines flow: a saved offset never passes a line not yet counted, and the restart counts exactly the lines after it', async () => {
     const sub = mkdtempSync(join(dir, 'kill-'));
     const log = join(sub, 'quay.log');
