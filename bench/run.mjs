@@ -2,7 +2,7 @@
 /**
  * `npm run bench`: quay-log-exporter beside mtail and Oniguruma.
  *
- *   node bench/run.mjs [--lines 1000000] [--runs 3] [--seed 42] [--skip replay,threads,rules,mtail,grok,forward,daemon] [--strict]
+ *   node bench/run.mjs [--lines 1000000] [--runs 3] [--seed 42] [--skip replay,threads,rules,mtail,grok,forward,daemon,daemon-threads] [--strict]
  *
  * Fails (exit 1) when the replay's metrics differ from the corpus's true
  * counts: a fast wrong answer is not a result. With --strict it also fails
@@ -348,6 +348,12 @@ async function main() {
     log(`  ${fmtInt(f.recordsPerSec)} records/s, exporter ${fmt1(f.exporterCpuUsPerRecord)} µs CPU/record, client ${fmt1(f.clientCpuUsPerRecord)} µs/record, ${check.mismatches.length} mismatches`);
   }
   if (!SKIP.has('daemon')) await benchDaemon(result);
+  if (!SKIP.has('daemon-threads')) {
+    // pipeline.threads 1 against 2, a daemon following 4 busy files (throws if the two count differently).
+    log('daemon: pipeline.threads 1 against 2 (bench/daemon-threads.mjs)…');
+    result.daemonThreads = await (await import('./daemon-threads.mjs')).benchDaemonThreads({ runs: RUNS });
+    log('\n' + result.daemonThreads.table);
+  }
 
   if (result.threads) result.threadsTable = (await import('./lib/threads-bench.mjs')).renderReplayThreads(result.threads);
   result.verdicts = verdicts(result);
