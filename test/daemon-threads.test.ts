@@ -179,6 +179,36 @@ describe('a generated corpus (60,003 lines) appended in 12 pieces while /metrics
   }, 120_000);
 });
 
+describe('with the series cap reached', () => {
+  it('threads 2 admits the series one thread admits, with the same values; only series_overflow_total counts differently', async () => {
+    const corpus = join(dir, 'cap-corpus.log');
+    generateCorpus({ seed: 5, lines: 20_000, out: corpus });
+    const text = readFileSync(corpus);
+    const lines = linesBefore(corpus, text.length);
+    const files = [1, 2].map((t) => join(dir, `cap-${t}.log`));
+    for (const f of files) writeFileSync(f, '');
+    const daemons = await Promise.all(
+      files.map((f, i) => start({ pipeline: { threads: i + 1 }, limits: { max_series_per_metric: 7 }, inputs: [{ paths: [f], start_at: 'end' }] }, `cap-${i + 1}`)),
+    );
+    for (const d of daemons) await waitFor('following', () => d.stderr().includes('"msg":"following file"'));
+    for (const f of files) appendFileSync(f, text);
+    for (const d of daemons) await waitFor('every line', async () => sum(await d.samples(), LINES) === lines, 60_000);
+    const [one, two] = await Promise.all(daemons.map(async (d) => (await d.get('/metrics')).body));
+    const strip = (t: string, n: number) =>
+      withoutProcess(t)
+        .replaceAll(`/cap-${n}.log`, '/cap-N.log')
+        .split('\n')
+        .filter((l) => !l.startsWith('quay_log_exporter_series_overflow_total{'))
+        .join('\n');
+    expect(strip(two!, 2)).toBe(strip(one!, 1));
+    // namespace and repository both fold: 7 series admitted, then one __overflow__ series.
+    const pulls = family(parseExposition(two!), 'quay_registry_pulls_total');
+    expect(Object.keys(pulls)).toHaveLength(8);
+    expect(pulls['namespace=__overflow__,repository=__overflow__']).toBeGreaterThan(0);
+    for (const d of daemons) expect(await d.stop('SIGTERM')).toBe(0);
+  }, 120_000);
+});
+
 describe('restarts with threads 2: the offsets file never skips or doubles a line', () => {
   let corpus: Buffer;
   /** Line starts cutting the corpus in three. */
