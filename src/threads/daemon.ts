@@ -151,11 +151,12 @@ export class DaemonThreads {
 
   /**
    * Threads for the inputs that can use them (said once for each that cannot); undefined when none can.
-   * `threads` counts the main thread: N - 1 workers.
+   * `threads` counts the main thread: N - 1 workers (`workers` given: that many; 0, the in-process
+   * tests': every piece through the main thread's own share).
    */
-  static start(pipeline: Pipeline, log: Logger): DaemonThreads | undefined {
+  static start(pipeline: Pipeline, log: Logger, workers = pipeline.config.pipeline.threads - 1): DaemonThreads | undefined {
     const config = pipeline.config;
-    const threads = config.pipeline.threads;
+    const threads = workers + 1;
     const usable: InputConfig[] = [];
     for (const [i, input] of config.inputs.entries()) {
       const why = daemonThreadsUnusable(config, input, pipeline);
@@ -164,7 +165,7 @@ export class DaemonThreads {
     }
     if (usable.length === 0) return undefined;
     log.info('pipeline.threads: order-free lines of file inputs parsed in worker threads', { threads, workers: threads - 1 });
-    return new DaemonThreads(pipeline, threads - 1, usable);
+    return new DaemonThreads(pipeline, workers, usable);
   }
 
   private constructor(
