@@ -7,7 +7,8 @@
  * daemon with an error and leaves the lines it did not answer unsaved.
  * Correctness only: no timing (bench/ measures speed).
  */
-import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,7 @@ import { checkAgainstTruth } from '../bench/lib/check.mjs';
 // @ts-expect-error plain ESM JavaScript, no declarations
 import { parsePrometheus } from '../bench/lib/prom.mjs';
 import { CATALOGUE } from '../src/metrics/catalogue.js';
+import { CLI } from './helpers/cli.js';
 import { startDaemon, waitFor, type RunningDaemon } from './helpers/daemon.js';
 import { family, parseExposition, sum, type Sample } from './helpers/exposition.js';
 import { FIXTURE_LINES, LINES_BY_SOURCE_RESULT, PULLS, PUSHES, REGISTRY_REQUESTS } from './fixtures/quay-supervisord.counts.js';
@@ -436,5 +438,28 @@ describe('a worker thread that dies', () => {
     await waitFor('saved at the end', () => savedOffset(state, log) === 2 * fixture.length);
     expect(sum(await again.samples(), LINES)).toBe(FIXTURE_LINES);
     expect(await again.stop('SIGTERM')).toBe(0);
+  }, 60_000);
+  it('through the CLI: a worker that cannot start (its script missing from the install) stops run with exit 1 and says why; nothing is saved past what was counted', async () => {
+    // The bundled CLI on its own in a copy of the install without dist/threads/ (patterns and rules beside it, as the package has them).
+    const root = mkdtempSync(join(dir, 'broken-install-'));
+    mkdirSync(join(root, 'dist'));
+    copyFileSync(CLI, join(root, 'dist', 'cli.js'));
+    for (const d of ['patterns', 'rules']) symlinkSync(fileURLToPath(new URL(`../${d}`, import.meta.url)), join(root, d));
+    const sub = mkdtempSync(join(dir, 'broken-run-'));
+    const log = join(sub, 'quay.log');
+    writeFileSync(log, readFileSync(join(FIXTURES, 'quay-supervisord.log')));
+    const cfg = join(sub, 'config.yaml');
+    writeFileSync(cfg, JSON.stringify({ state_dir: join(sub, 'state'), prometheus: { listen: '127.0.0.1:0' }, pipeline: { threads: 2 }, inputs: [{ paths: [log], start_at: 'saved-or-beginning' }] }));
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'run', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/"level":"error","msg":"stopping: a worker thread died","error":"worker thread 1 failed: Cannot find module '[^']*\/dist\/threads\/daemon-worker\.js'/);
+    expect(r.stderr).toContain('"msg":"stopped"');
+    // Not one line was counted (the worker never answered): no offset past 0 was saved.
+    expect(savedOffset(join(sub, 'state'), log) ?? 0).toBe(0);
   }, 60_000);
 });
