@@ -147,7 +147,7 @@ describe('deploy/fluent', () => {
       eventMode: output['compress'] === 'gzip' ? 'CompressedPackedForward' : 'Forward',
       socket: { host: '127.0.0.1', port, disableReconnect: true, timeout: 600_000 },
       security: { clientHostname: output['self_hostname']!, sharedKey: 's3cret' },
-      ack: {},
+      ack: { ackTimeout: 10_000 },
     });
     await client.connect();
     await Promise.all(LINES.map((line) => client.emit({ log: line + '\n', stream: 'stdout', time: '2026-11-22T10:15:32Z' })));
@@ -180,7 +180,7 @@ describe('deploy/fluent', () => {
       eventMode: store.params['compress'] === 'gzip' ? 'CompressedPackedForward' : 'PackedForward',
       socket: { host: '127.0.0.1', port, disableReconnect: true },
       security: { clientHostname: child(store, 'security').params['self_hostname']!, sharedKey: 'k' },
-      ack: {},
+      ack: { ackTimeout: 10_000 },
     });
     await client.connect();
     await Promise.all(LINES.map((line) => client.emit({ message: line, stream: 'stdout', logtag: 'F' })));

@@ -117,7 +117,7 @@ s.close()
       [job('v1.8.0', '16:10,000'), result('v1.8.0', '16:20,000', 'failed to sync'), runEnded],
     ];
     for (const lines of connections) {
-      const client = new FluentClient('quay', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: {} });
+      const client = new FluentClient('quay', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: { ackTimeout: 10_000 } });
       await client.connect();
       for (const log of lines) await client.emit('supervisord', { log });
       await client.disconnect();
@@ -150,7 +150,7 @@ s.close()
       { log: runEnded, kubernetes: kubernetes('quay-0') },
       { log: runEnded, kubernetes: kubernetes('quay-1') },
     ];
-    const client = new FluentClient('kube', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: {} });
+    const client = new FluentClient('kube', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: { ackTimeout: 10_000 } });
     await client.connect();
     for (const r of records) await client.emit('quay', r);
     await client.disconnect();

@@ -140,7 +140,7 @@ describe('forward output', () => {
       });
       daemons.push(d);
       await waitFor('forward listening', () => d.stderr().includes('forward input listening'));
-      const client = new FluentClient('quay', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: {} });
+      const client = new FluentClient('quay', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: { ackTimeout: 10_000 } });
       await client.connect();
       await Promise.all(LINES.map((line) => client.emit('supervisord', { log: line, pod: 'quay-0' })));
       await client.disconnect();
@@ -187,7 +187,7 @@ describe('forward output', () => {
     });
     daemons.push(d);
     await waitFor('forward listening', () => d.stderr().includes('forward input listening'));
-    const client = new FluentClient('t', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: {}, eventMode: 'Forward', flushInterval: 50 });
+    const client = new FluentClient('t', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: { ackTimeout: 10_000 }, eventMode: 'Forward', flushInterval: 50 });
     await client.connect();
     // 6 records in one Forward message: the output sends them at once as 2 chunks of 3 (batch_records)
     await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((l) => client.emit('x', { log: l })));

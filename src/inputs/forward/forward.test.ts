@@ -272,7 +272,7 @@ describe('frames built byte by byte from the spec', () => {
   it('a stream is the input + tag, not the connection: two successive connections feed one stream, which neither ends', async () => {
     const { port, got, ended, opened } = await startInput();
     for (const line of ['first connection', 'second connection']) {
-      const client = new FluentClient('quay', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: {} });
+      const client = new FluentClient('quay', { socket: { host: '127.0.0.1', port, disableReconnect: true }, ack: { ackTimeout: 10_000 } });
       await client.connect();
       await client.emit('mirror', { log: line });
       await client.disconnect();
@@ -406,7 +406,7 @@ describe('@fluent-org/logger as the sender', () => {
     const dir = mkdtempSync(join(tmpdir(), 'qle-fwd-'));
     const path = join(dir, 'fwd.sock');
     const { got } = await startInput({}, { unix_path: path });
-    const client = new FluentClient('u', { socket: { path, disableReconnect: true }, ack: {} });
+    const client = new FluentClient('u', { socket: { path, disableReconnect: true }, ack: { ackTimeout: 10_000 } });
     await client.connect();
     await client.emit('x', { log: 'via unix' });
     await client.disconnect();
@@ -426,7 +426,7 @@ describe('@fluent-org/logger as the sender', () => {
     const { port, got, counter } = await startInput({}, { tls: { cert_file: f('server.crt'), key_file: f('server.key'), ca_file: f('ca.crt') } });
     const { readFileSync } = await import('node:fs');
     const tls = { ca: readFileSync(f('ca.crt')), cert: readFileSync(f('client.crt')), key: readFileSync(f('client.key')), servername: 'localhost' };
-    const client = new FluentClient('tls', { socket: { host: '127.0.0.1', port, tls, disableReconnect: true }, ack: {} });
+    const client = new FluentClient('tls', { socket: { host: '127.0.0.1', port, tls, disableReconnect: true }, ack: { ackTimeout: 10_000 } });
     await client.connect();
     await client.emit('x', { log: 'encrypted' });
     await client.disconnect();
