@@ -4,7 +4,9 @@
  * the exporter, A, B, A, B, … so the shared machine's load falls on all alike. Every replay of the
  * corpus is checked against its true counts (exit 1 on a difference).
  *
- *   node bench/ab.mjs [--lines 1000000] [--runs 5] [--seed 42] [--what replay|tiny|version|check-config] NAME=DIR …
+ *   node bench/ab.mjs [--lines 1000000] [--runs 5] [--seed 42] [--what replay|tiny|version|check-config] NAME=DIR[::ARGS] …
+ *
+ * `::ARGS` adds words (space-separated) to that build's command, e.g. `t1=.::--threads 1 t2=.::--threads 2`.
  *
  * DIR is a copy of the project with its `dist/` built (`bench/ab.mjs --snapshot DIR` copies this
  * worktree's dist/ there and links patterns/, rules/, node_modules/ and package.json beside it).
@@ -39,10 +41,11 @@ const RUNS = Number(opt('runs', 5));
 const SEED = Number(opt('seed', 42));
 const WHAT = opt('what', 'replay');
 const builds = argv.filter((a) => /^[^-][^=]*=/.test(a)).map((a) => {
-  const [name, dir] = a.split(/=(.*)/s);
+  const [name, spec] = a.split(/=(.*)/s);
+  const [dir, extra = ''] = spec.split('::');
   const cli = join(resolve(dir), 'dist', 'cli.js');
   if (!existsSync(cli)) throw new Error(`${cli} missing`);
-  return { name, cli };
+  return { name, cli, extra: extra.split(' ').filter(Boolean) };
 });
 if (builds.length < 1) throw new Error('name builds as NAME=DIR');
 
@@ -78,7 +81,7 @@ const runs = builds.map(() => []);
 let failed = false;
 for (let r = 0; r < RUNS; r++) {
   for (const [i, b] of builds.entries()) {
-    const res = await measure(process.execPath, [b.cli, ...args]);
+    const res = await measure(process.execPath, [b.cli, ...args.slice(0, 1), ...b.extra, ...args.slice(1)]);
     if (res.code !== 0) {
       console.error(`${b.name}: exit ${res.code}\n${res.stderr.slice(-2000)}`);
       failed = true;
