@@ -21,7 +21,7 @@ import { compileConfigRules } from './rules/index.js';
 import { runRuleCommand, UnknownRuleError } from './rules/cli.js';
 import { preflight } from './preflight.js';
 import { StateFileError } from './inputs/file/state.js';
-import { replay, ReplayLossError } from './replay.js';
+import { replayCommand, ReplayLossError } from './replay.js';
 
 const VERSION = '0.1.0';
 
@@ -51,11 +51,12 @@ async function cmdRun(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
   if (!values.config) throw new UsageError('run needs --config FILE');
   const config = loadConfig(values.config);
-  await preflight(config, values.config);
   const log = createLogger(config.log_level);
+  // The check builds the daemon's own pipeline: grok, rules and parsers once per process.
+  const pipeline = await preflight(config, values.config, { log });
   // The daemon's modules (file and Forward inputs, HTTP security) only for `run`.
   const { Daemon } = await import('./daemon.js');
-  const daemon = await Daemon.start(config, log);
+  const daemon = await Daemon.start(config, log, pipeline);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info('signal received, draining', { signal });
@@ -105,8 +106,8 @@ async function cmdReplay(args: string[]): Promise<number> {
     throw new UsageError(`--threads: expected a whole number from 1 to 256, got "${values.threads}"`);
   }
   const config = loadOrDefault(values.config);
-  await preflight(config, values.config ?? '(defaults)');
-  await replay(config, {
+  // Checks the config (preflight) with the pipeline the replay then runs, its workers starting meanwhile.
+  await replayCommand(config, values.config ?? '(defaults)', {
     threads,
     files: positionals,
     format: values.format,

@@ -42,9 +42,10 @@ export class Daemon {
     return this.threads?.failed ?? new Promise(() => {});
   }
 
-  static async start(config: Config, log: Logger): Promise<Daemon> {
+  /** `pipeline`: one built already with `{ log }` (preflight's, in `run`); else it is built here. */
+  static async start(config: Config, log: Logger, built?: Pipeline): Promise<Daemon> {
     mkdirSync(config.state_dir, { recursive: true });
-    const pipeline = await Pipeline.create(config, { log });
+    const pipeline = built ?? (await Pipeline.create(config, { log }));
     const pause = pipeline.influx || pipeline.records ? () => pipeline.backpressure() : undefined;
     const origin = pipeline.records?.origin;
     // pipeline.threads: the order-free lines of file inputs in worker threads (src/threads/daemon.ts).

@@ -11,8 +11,10 @@ import { replayStream } from './inputs/replay.js';
 import { podOfPath } from './inputs/kubernetes.js';
 import type { LineHandler } from './inputs/types.js';
 import type { Logger } from './log.js';
-import { Pipeline } from './pipeline.js';
-import { AUTO_THREADS_MIN_BYTES, replayThreaded, threadsUnusable, totalBytes } from './threads/replay.js';
+import { Pipeline, type PipelineOptions } from './pipeline.js';
+import { preflight } from './preflight.js';
+import type { SharePool } from './threads/pool.js';
+import { replayThreaded, startReplayWorkers, threadsAsked, threadsUnusable } from './threads/replay.js';
 
 export interface ReplayOptions {
   readonly files: readonly string[];
@@ -28,6 +30,10 @@ export interface ReplayOptions {
    * there are, once the files are big enough to pay for starting workers.
    */
   readonly threads?: number;
+  /** The pipeline to replay through, built with replayPipelineOptions (preflight's); else replay builds it. */
+  readonly pipeline?: Pipeline;
+  /** Worker threads started before the pipeline (startReplayWorkers); replay uses or closes them. */
+  readonly workers?: SharePool;
 }
 
 /** Framing, multi-line and limits of the first configured input, else the defaults. */
@@ -36,10 +42,30 @@ export function replayInputConfig(config: Config, options: Pick<ReplayOptions, '
   return { ...base, source: options.source ?? base.source, framing: options.framing ?? base.framing };
 }
 
+/** The options of a replay's pipeline. Records out are for `run`: replay's stdout is the metrics. */
+export function replayPipelineOptions(config: Config, options: Pick<ReplayOptions, 'source' | 'framing' | 'log'>): PipelineOptions {
+  return { log: options.log, extraSources: [replayInputConfig(config, options).source], records: false };
+}
+
+/**
+ * The `replay` command: its workers start first (their start-up runs on the other core meanwhile),
+ * then the config is checked by building the replay's own pipeline (preflight: one build, grok
+ * compiled once), then the files are replayed.
+ */
+export async function replayCommand(config: Config, origin: string, options: Omit<ReplayOptions, 'pipeline' | 'workers'>): Promise<Pipeline> {
+  const input = replayInputConfig(config, options);
+  const workers = await startReplayWorkers(config, input, options.files, options.threads);
+  try {
+    const pipeline = await preflight(config, origin, replayPipelineOptions(config, options));
+    return await replay(config, { ...options, pipeline, workers });
+  } finally {
+    await workers?.close();
+  }
+}
+
 export async function replay(config: Config, options: ReplayOptions): Promise<Pipeline> {
   const input = replayInputConfig(config, options);
-  // Records out are for `run`: replay's stdout is the metrics.
-  const pipeline = await Pipeline.create(config, { log: options.log, extraSources: [input.source], records: false });
+  const pipeline = options.pipeline ?? (await Pipeline.create(config, replayPipelineOptions(config, options)));
   const influx = pipeline.influx;
   // Files are read one after the other, so most are pieces of one log (quay.log.1, quay.log):
   // one stream. A container's log (a Kubernetes path) is a stream of its own, its rotated
@@ -55,15 +81,18 @@ export async function replay(config: Config, options: ReplayOptions): Promise<Pi
   };
   const threads = await threadsFor(config, input, pipeline, options);
   if (threads > 1) {
-    await replayThreaded({ files: options.files, input, pipeline, handlerOf, threads });
-  } else for (const file of options.files) {
-    await replayStream(file, input, {
-      handler: handlerOf(file),
-      registry: pipeline.registry,
-      log: options.log,
-      // A backfill waits for InfluxDB rather than dropping event points.
-      pause: influx ? () => influx.backpressure() : undefined,
-    });
+    await replayThreaded({ files: options.files, input, pipeline, handlerOf, threads, workers: options.workers });
+  } else {
+    await options.workers?.close(); // started for a config whose rules turned out to need one thread
+    for (const file of options.files) {
+      await replayStream(file, input, {
+        handler: handlerOf(file),
+        registry: pipeline.registry,
+        log: options.log,
+        // A backfill waits for InfluxDB rather than dropping event points.
+        pause: influx ? () => influx.backpressure() : undefined,
+      });
+    }
   }
   const text =
     options.format === 'json' ? JSON.stringify(await pipeline.prometheus.json(), null, 2) + '\n' : await pipeline.prometheus.exposition();
@@ -84,9 +113,9 @@ async function threadsFor(config: Config, input: InputConfig, pipeline: Pipeline
     options.log[options.threads === undefined ? 'debug' : 'info'](`replay: one thread (${why})`, { threads_asked: asked });
     return 1;
   }
-  if (options.threads === undefined && (await totalBytes(options.files)) < AUTO_THREADS_MIN_BYTES) return 1;
-  options.log.debug('replay: threads', { threads: asked });
-  return asked;
+  const threads = await threadsAsked(config, input, options.files, options.threads);
+  if (threads > 1) options.log.debug('replay: threads', { threads });
+  return threads;
 }
 
 /** The backfill lost points: the printed metrics are complete, InfluxDB is not. */

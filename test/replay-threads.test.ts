@@ -146,6 +146,30 @@ describe('when threads would change the result, one thread, said once', () => {
     expect(two).toBe(one);
   });
 
+  it('a rule that sets a gauge from nginx lines: the workers started before the pipeline was built are closed, one thread', async () => {
+    // Workers start as soon as the config is read (replayCommand); only the built rules show the gauge.
+    const config = join(dir, 'gauge.yaml');
+    const rule = { name: 'last_bytes', programs: 'nginx', include_matched: true, match: 'HTTP/1.1" %{INT} %{INT:bytes:int} ', metrics: [{ name: 'last_bytes_sent', type: 'gauge', value: 'bytes' }] };
+    writeFileSync(config, JSON.stringify({ log_level: 'debug', rules: [rule] }));
+    const file = join(FIXTURES, 'quay-supervisord.log');
+    const { one, two, twoStderr } = await oneAndTwo(['--config', config, file]);
+    expect(twoStderr).not.toContain(THREADS_USED);
+    expect(twoStderr.match(/replay: one thread \(rule last_bytes sets a gauge/g)).toHaveLength(1);
+    expect(two).toBe(one);
+    // The fixture's last nginx access line sent 1570 bytes (its very last nginx line is not an access line).
+    expect(family(parseExposition(two), 'last_bytes_sent')).toEqual({ '': 1570 });
+  });
+
+  it('a config refused by the checks exits 2 with its message, though workers had started', async () => {
+    const config = join(dir, 'bad-rule.yaml');
+    const rule = { name: 'broken', programs: 'nginx', match: '%{NO_SUCH_PATTERN:x}', metrics: [{ name: 'broken_total', type: 'counter' }] };
+    writeFileSync(config, JSON.stringify({ rules: [rule] }));
+    const r = await runCli(['replay', '--threads', '2', '--config', config, join(FIXTURES, 'quay-supervisord.log')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('NO_SUCH_PATTERN');
+    expect(r.stdout).toBe('');
+  });
+
   it('stdin', async () => {
     const r = await runCli(['replay', '--config', debugConfig, '--threads', '2', '-'], { input: 'nginx stdout | x\n' });
     expect(r.code).toBe(0);

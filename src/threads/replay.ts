@@ -12,15 +12,17 @@
  * otherwise); N = 1 never comes here: it is replay's one-thread path.
  */
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import type { Config, InputConfig } from '../config/schema.js';
 import { readChunks } from '../inputs/replay.js';
 import { LineSplitter } from '../inputs/splitter.js';
 import type { LineHandler } from '../inputs/types.js';
 import type { Pipeline } from '../pipeline.js';
 import { PROGRAM_SOURCES } from '../quay/router.js';
+import { resolveTrafficSource, type TrafficSource } from '../quay/traffic.js';
 import { mergeShares } from './merge.js';
 import { SharePool } from './pool.js';
-import { LINE_BITS, ORDER_FREE_SOURCES, OrderFreeShare, type PieceResult } from './share.js';
+import { LINE_BITS, ORDER_FREE_SOURCES, OrderFreeShare, type PieceResult, type ShareSetup } from './share.js';
 
 /** Pieces sent to a worker before the main thread parses the next one itself: one being parsed, one waiting. */
 const PIECES_PER_WORKER = 2;
@@ -32,11 +34,8 @@ export const AUTO_THREADS_MIN_BYTES = 8 << 20;
 
 /** Why these files and this config cannot be split over threads with the same result; undefined when they can. */
 export function threadsUnusable(config: Config, input: InputConfig, pipeline: Pipeline, files: readonly string[]): string | undefined {
-  if (files.includes('-')) return 'stdin is read on one thread';
-  if (input.source !== 'supervisord' && !ORDER_FREE_SOURCES.has(input.source)) return `source ${input.source} is order-dependent throughout`;
-  if (input.framing !== 'raw') return `framing ${input.framing} joins partial lines in order`;
-  if (input.multiline) return 'multiline joins lines in order';
-  if (config.limits.pod_label !== false) return 'limits.pod_label';
+  const why = threadsUnusableByConfig(config, input, files);
+  if (why !== undefined) return why;
   if (pipeline.events.active) return 'events are written (outputs.influxdb.events) in line order';
   const programs = new Set(Object.entries(PROGRAM_SOURCES).filter(([, s]) => ORDER_FREE_SOURCES.has(s)).map(([p]) => p));
   for (const rule of pipeline.rules.rules) {
@@ -50,6 +49,44 @@ export function threadsUnusable(config: Config, input: InputConfig, pipeline: Pi
     }
   }
   return undefined;
+}
+
+/** The reasons threadsUnusable can tell from the config alone, before any pipeline is built (startReplayWorkers). */
+function threadsUnusableByConfig(config: Config, input: InputConfig, files: readonly string[]): string | undefined {
+  if (files.includes('-')) return 'stdin is read on one thread';
+  if (input.source !== 'supervisord' && !ORDER_FREE_SOURCES.has(input.source)) return `source ${input.source} is order-dependent throughout`;
+  if (input.framing !== 'raw') return `framing ${input.framing} joins partial lines in order`;
+  if (input.multiline) return 'multiline joins lines in order';
+  if (config.limits.pod_label !== false) return 'limits.pod_label';
+  if (config.outputs.influxdb?.events.enabled) return 'events are written (outputs.influxdb.events) in line order';
+  return undefined;
+}
+
+/**
+ * The threads a replay asks for (`--threads`, else the cores there are once the files hold
+ * AUTO_THREADS_MIN_BYTES), before the config's rules are known: 1 when it will surely be one.
+ */
+export async function threadsAsked(config: Config, input: InputConfig, files: readonly string[], threads: number | undefined): Promise<number> {
+  const asked = threads ?? availableParallelism();
+  if (asked <= 1 || threadsUnusableByConfig(config, input, files) !== undefined) return 1;
+  if (threads === undefined && (await totalBytes(files)) < AUTO_THREADS_MIN_BYTES) return 1;
+  return asked;
+}
+
+/**
+ * The workers of a replay, started as soon as the config is known: a worker's start-up (module
+ * loading, patterns, rules: ~0.25 s) then runs on the other core while the main thread checks the
+ * config and builds its pipeline. Undefined when the replay will surely run on one thread. What
+ * a worker needs from the pipeline (the traffic source) is resolved from the config the same way.
+ */
+export async function startReplayWorkers(config: Config, input: InputConfig, files: readonly string[], threads: number | undefined): Promise<SharePool | undefined> {
+  const n = await threadsAsked(config, input, files, threads);
+  if (n <= 1) return undefined;
+  return new SharePool(n - 1, shareSetup(config, input, resolveTrafficSource(config, [input.source])));
+}
+
+function shareSetup(config: Config, input: InputConfig, trafficSource: TrafficSource): ShareSetup {
+  return { config, source: input.source, trafficSource, maxLineBytes: input.max_line_bytes };
 }
 
 /** Total size of the files, for the default's threshold. */
@@ -86,15 +123,17 @@ export interface ThreadedReplay {
   /** The stream a file's lines go to (replay.ts). */
   readonly handlerOf: (file: string) => LineHandler;
   readonly threads: number;
+  /** Workers started earlier (startReplayWorkers), threads - 1 of them; else they are started here. Closed at the end either way. */
+  readonly workers?: SharePool;
 }
 
 export async function replayThreaded(r: ThreadedReplay): Promise<void> {
   const { input, pipeline } = r;
   const registry = pipeline.registry;
-  const setup = { config: pipeline.config, source: input.source, trafficSource: pipeline.trafficSource, maxLineBytes: input.max_line_bytes };
+  const setup = shareSetup(pipeline.config, input, pipeline.trafficSource);
   // N threads parse: N - 1 workers, and the main thread's own share, used when every worker is busy.
   // (N workers beside a reading main thread cost a worker's start-up and warm-up more, for a main thread mostly idle.)
-  const pool = new SharePool(r.threads - 1, setup);
+  const pool = r.workers ?? new SharePool(r.threads - 1, setup);
   const local = new OrderFreeShare(setup);
   // Birth of every slot the main thread makes from here on (merge.ts).
   const born = new Map<object, number>();
