@@ -9,6 +9,9 @@
  * Every module's `import.meta.url` is rewritten to the URL it had before bundling (relative to
  * dist/cli.js), so paths found from it (patterns/, rules/, a worker's script) stay the same.
  * Modules imported with `import()` (outputs the config does not use) stay unevaluated until then.
+ *
+ * The replay worker (dist/threads/worker.js) is bundled the same way over itself: each worker
+ * thread loads its modules anew, and one file instead of ~60 cut a worker's start-up.
  */
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
@@ -17,13 +20,14 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const DIST = join(ROOT, 'dist');
-const OUT = join(DIST, 'cli.js');
+/** Each bundle is written over its entry point: the CLI, and the replay worker thread's script. */
+const ENTRIES = [join(DIST, 'cli.js'), join(DIST, 'threads', 'worker.js')];
 
 /**
  * A module's import.meta.url (and a CommonJS module's __filename, __dirname) → its own, computed
  * from the bundle's URL at run time: @grpc/grpc-js finds its .proto files from __dirname.
  */
-const ownLocation = {
+const ownLocation = (out) => ({
   name: 'own-location',
   setup(b) {
     b.onLoad({ filter: /\.(c?js|mjs)$/ }, async (args) => {
@@ -31,7 +35,7 @@ const ownLocation = {
       const meta = text.includes('import.meta.url');
       const dir = /\b__(dirname|filename)\b/.test(text);
       if (!meta && !dir) return undefined;
-      const rel = relative(DIST, args.path).split(sep).join('/');
+      const rel = relative(dirname(out), args.path).split(sep).join('/');
       // __bundleUrl (the banner's), not import.meta: import.meta would make esbuild take a CommonJS file for an ES module.
       const own = `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, __bundleUrl)`;
       let contents = meta ? text.replaceAll('import.meta.url', `${own}.href`) : text;
@@ -39,21 +43,23 @@ const ownLocation = {
       return { contents, loader: 'js', resolveDir: dirname(args.path) };
     });
   },
-};
-
-const result = await build({
-  entryPoints: [OUT],
-  outfile: OUT,
-  allowOverwrite: true,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  // CommonJS dependencies bundled into an ES module still call require() for Node's built-ins.
-  banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const __bundleUrl = import.meta.url, require = __bundleRequire(__bundleUrl);" },
-  plugins: [ownLocation],
-  logLevel: 'warning',
-  metafile: true,
 });
-const inputs = Object.keys(result.metafile.inputs).length;
-console.log(`dist/cli.js: ${inputs} modules in one file`);
+
+for (const out of ENTRIES) {
+  const result = await build({
+    entryPoints: [out],
+    outfile: out,
+    allowOverwrite: true,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // CommonJS dependencies bundled into an ES module still call require() for Node's built-ins.
+    banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const __bundleUrl = import.meta.url, require = __bundleRequire(__bundleUrl);" },
+    plugins: [ownLocation(out)],
+    logLevel: 'warning',
+    metafile: true,
+  });
+  const inputs = Object.keys(result.metafile.inputs).length;
+  console.log(`${relative(ROOT, out)}: ${inputs} modules in one file`);
+}
