@@ -137,6 +137,29 @@ describe('piece boundaries', () => {
   }, 120_000);
 });
 
+describe('pieces of at most 256 KiB', () => {
+  it('a read is cut into several pieces; a line longer than a piece (but within max_line_bytes) goes whole', async () => {
+    const nginx = (i: number) => `nginx stdout | 10.0.0.${i % 250} () - - [14/Jul/2021:12:23:46 +0000] "GET /v2/acme/app/blobs/sha256:${i} HTTP/1.1" 200 ${i} "-" "docker/20.10" (0.001 1 0.001)`;
+    const parts: string[] = [];
+    for (let i = 0; i < 9_000; i++) {
+      parts.push(nginx(i));
+      if (i === 1000) parts.push(`nginx stdout | ${'x'.repeat(300_000)}`); // over a piece, under the 1 MiB default max_line_bytes
+      if (i === 5000) parts.push(`gunicorn-web stdout | ${'y'.repeat(700_000)}`);
+    }
+    const file = join(dir, 'long-lines.log');
+    writeFileSync(file, parts.join('\n') + '\n'); // ~1.0 MB of access lines + 1.0 MB in the two long lines
+    const { one, two, twoStderr } = await oneAndTwo(['--config', debugConfig, file]);
+    expect(twoStderr).toContain(THREADS_USED);
+    expect(two).toBe(one);
+    const lines = family(parseExposition(two), 'quay_log_exporter_lines_total');
+    // 9,000 access lines; the two long lines are no access line of their program; nothing was cut.
+    expect(lines['source=nginx,result=matched']).toBe(9_000);
+    expect(lines['source=nginx,result=unmatched']).toBe(1);
+    expect(lines['source=gunicorn,result=unmatched']).toBe(1);
+    expect(family(parseExposition(two), 'quay_log_exporter_lines_truncated_total')).toEqual({ '': 0 });
+  }, 120_000);
+});
+
 describe('when threads would change the result, one thread, said once', () => {
   it('--framing cri: partial lines are joined in order', async () => {
     const file = join(FIXTURES, 'quay-supervisord.log');

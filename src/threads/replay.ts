@@ -24,10 +24,18 @@ import { mergeShares } from './merge.js';
 import { SharePool } from './pool.js';
 import { LINE_BITS, ORDER_FREE_SOURCES, OrderFreeShare, type PieceResult, type ShareSetup } from './share.js';
 
-/** Pieces sent to a worker before the main thread parses the next one itself: one being parsed, one waiting. */
-const PIECES_PER_WORKER = 2;
-/** Pieces whose handed-back lines may wait for an earlier piece before reading stops to catch up. */
-const MAX_QUEUED = 16;
+const NL = 10;
+/**
+ * Largest piece handed to a share. A worker's handed-back lines (~15% of a piece) come back as one
+ * string: from a 1 MiB piece that is ~150 KB, over V8's 128 KiB limit for the young generation, so
+ * each went to the large-object space and stayed there until a full GC (main thread's heap 20 MB
+ * larger than one thread's). From 256 KiB pieces it is ~40 KB and dies young.
+ */
+const PIECE_BYTES = 256 << 10;
+/** Pieces sent to a worker before the main thread parses the next one itself: one being parsed, the rest waiting (1 MiB). */
+const PIECES_PER_WORKER = 4;
+/** Pieces whose handed-back lines may wait for an earlier piece before reading stops to catch up (8 MiB). */
+const MAX_QUEUED = 32;
 
 /** Below this many bytes in all, the default (`--threads` not given) stays on one thread: starting workers costs more. */
 export const AUTO_THREADS_MIN_BYTES = 8 << 20;
@@ -109,6 +117,17 @@ class PieceSplitter extends LineSplitter {
   }
 
   protected override split(start: number, last: number): void {
+    const buf = this.buf;
+    while (last - start >= PIECE_BYTES) {
+      const cut = buf.lastIndexOf(NL, start + PIECE_BYTES - 1);
+      if (cut < start) break; // one line longer than a piece: it goes whole
+      this.piece(start, cut);
+      start = cut + 1;
+    }
+    this.piece(start, last);
+  }
+
+  private piece(start: number, last: number): void {
     // Not zero-filled, and not from Node's shared pool: its own ArrayBuffer, transferable.
     const piece = Buffer.allocUnsafeSlow(last + 1 - start);
     this.buf.copy(piece, 0, start, last + 1);
