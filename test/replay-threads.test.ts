@@ -160,6 +160,36 @@ describe('pieces of at most 256 KiB', () => {
   }, 120_000);
 });
 
+describe('rules in the workers', () => {
+  it('a user counter rule on nginx lines counts in the workers what it counts on one thread (the rules come from the main thread)', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 6_000; i++) {
+      lines.push(`nginx stdout | 10.0.0.1 () - - [14/Jul/2021:12:23:46 +0000] "GET /v2/acme/app/blobs/sha256:${i} HTTP/1.1" 200 ${i} "-" "docker/20.10" (0.001 1 0.001)`);
+    }
+    const file = join(dir, 'rule-lines.log');
+    writeFileSync(file, lines.join('\n') + '\n'); // ~0.9 MB: four pieces
+    const rule = {
+      name: 'blob_bytes',
+      programs: 'nginx',
+      include_matched: true,
+      match: '/blobs/%{NOTSPACE} HTTP/1.1" %{INT} %{INT:bytes:int} ',
+      metrics: [
+        { name: 'blob_bytes_total', type: 'counter', value: 'bytes' },
+        { name: 'blob_lines_total', type: 'counter' },
+      ],
+    };
+    const config = join(dir, 'rule.yaml');
+    writeFileSync(config, JSON.stringify({ log_level: 'debug', rules: [rule] }));
+    const { one, two, twoStderr } = await oneAndTwo(['--config', config, file]);
+    expect(twoStderr).toContain(THREADS_USED);
+    expect(two).toBe(one);
+    const s = parseExposition(two);
+    // Bytes 0 + 1 + … + 5,999 = 5,999 × 6,000 / 2 = 17,997,000; one match per line.
+    expect(family(s, 'blob_bytes_total')).toEqual({ '': 17_997_000 });
+    expect(family(s, 'blob_lines_total')).toEqual({ '': 6_000 });
+  }, 120_000);
+});
+
 describe('when threads would change the result, one thread, said once', () => {
   it('--framing cri: partial lines are joined in order', async () => {
     const file = join(FIXTURES, 'quay-supervisord.log');

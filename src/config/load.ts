@@ -10,16 +10,9 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { loadWebConfig, WebConfigError } from '../http/security/web-config.js';
 import { configSchema, type Config } from './schema.js';
+import { ConfigError } from './error.js';
 
-export class ConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(`${file}: invalid configuration\n` + problems.map((p) => `  - ${p}`).join('\n'));
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 /** `inputs[0].start_at` from ['inputs', 0, 'start_at']. */
 export function formatKeyPath(path: readonly PropertyKey[]): string {

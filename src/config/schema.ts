@@ -8,6 +8,7 @@ import { podLabelAllowed } from '../metrics/catalogue.js';
 import { parseDurationMs } from './duration.js';
 import { rulesSectionSchema } from '../rules/schema.js';
 import { resolveTimeZone } from '../grok/time.js';
+import { INPUT_SOURCES } from './sources.js';
 
 /** A duration ("250ms", "5s", "10m") or a number of seconds, parsed to milliseconds. */
 const duration = (fallback: string, options: { zeroMeansNever?: boolean } = {}) =>
@@ -69,10 +70,7 @@ const listenAddress = (fallback?: string) =>
 /** A mirror's external_reference: registry[:port]/path, no tag, no digest (docker:// allowed). */
 const MIRROR_UPSTREAM = /^(?:docker:\/\/)?[^/\s:@]+(?::\d+)?\/[^\s:@]+$/;
 
-export const SOURCES = ['nginx', 'gunicorn', 'repomirrorworker', 'gcworker', 'oc-mirror'] as const;
-export type SourceName = (typeof SOURCES)[number];
-export const INPUT_SOURCES = ['supervisord', ...SOURCES] as const;
-export type InputSource = (typeof INPUT_SOURCES)[number];
+export { SOURCES, INPUT_SOURCES, type SourceName, type InputSource } from './sources.js';
 
 const multiline = z.strictObject({
   /** A ready-made rule; `python-traceback` joins Python tracebacks to the line before them. */

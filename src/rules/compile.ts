@@ -8,8 +8,8 @@
  * pattern (or is a line field: program, level, logger), that numbers are
  * captured as numbers, and that no label comes from an unbounded capture.
  */
-import { ConfigError } from '../config/load.js';
-import { SOURCES } from '../config/schema.js';
+import { ConfigError } from '../config/error.js';
+import { SOURCES } from '../config/sources.js';
 import { GrokError, type CompiledGrok, type GrokType, type PatternLibrary } from '../grok/index.js';
 import { CATALOGUE, type MetricDef } from '../metrics/catalogue.js';
 import type { CounterFamily, HistogramFamily, MetricRegistry, ValueSlot } from '../metrics/series.js';

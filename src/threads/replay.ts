@@ -20,6 +20,7 @@ import type { LineHandler } from '../inputs/types.js';
 import type { Pipeline } from '../pipeline.js';
 import { PROGRAM_SOURCES } from '../quay/router.js';
 import { resolveTrafficSource, type TrafficSource } from '../quay/traffic.js';
+import { ruleSources } from '../rules/index.js';
 import { mergeShares } from './merge.js';
 import { SharePool } from './pool.js';
 import { LINE_BITS, ORDER_FREE_SOURCES, OrderFreeShare, type PieceResult, type ShareSetup } from './share.js';
@@ -94,7 +95,7 @@ export async function startReplayWorkers(config: Config, input: InputConfig, fil
 }
 
 function shareSetup(config: Config, input: InputConfig, trafficSource: TrafficSource): ShareSetup {
-  return { config, source: input.source, trafficSource, maxLineBytes: input.max_line_bytes };
+  return { config, source: input.source, trafficSource, maxLineBytes: input.max_line_bytes, rules: ruleSources(config) };
 }
 
 /** Total size of the files, for the default's threshold. */

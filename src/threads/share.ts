@@ -24,7 +24,9 @@ import { NginxParser } from '../quay/nginx.js';
 import { createRouter, PROGRAM_SOURCES, type Parsers } from '../quay/router.js';
 import { TrafficRecorder, type TrafficSource } from '../quay/traffic.js';
 import { ANONYMOUS_STREAM, type ParserContext, type ParserStream, type SourceParser } from '../quay/types.js';
-import { createRuleSet, type RuleTable } from '../rules/index.js';
+import { compileRules, type RuleSource } from '../rules/compile.js';
+import { RuleSet, type RuleTable } from '../rules/engine.js';
+import { parseZoneOffset } from '../quay/time.js';
 import { snapshotRegistry, type RegistrySnapshot } from './merge.js';
 
 /** Sources whose every line is order-free: an input of that source is wholly shared out. */
@@ -36,6 +38,12 @@ export interface ShareSetup {
   readonly source: InputSource;
   readonly trafficSource: TrafficSource;
   readonly maxLineBytes: number;
+  /**
+   * The config's rules with the shipped ones (rules/index.ts ruleSources(config)), read by the main
+   * thread: a worker compiles them without loading the YAML reader and the config schema (~0.1 s of
+   * a worker's start-up, and its memory).
+   */
+  readonly rules: readonly RuleSource[];
 }
 
 /** The lines of a piece the share did not record, for the main thread, in order. */
@@ -97,7 +105,8 @@ export class OrderFreeShare {
     this.registry = new MetricRegistry(SHARE_SERIES_BOUND);
     const grok = loadPatterns(config);
     const events = new EventBus(); // no sinks: threads are only used while no events are written (eligibility.ts)
-    const rules = createRuleSet(config, grok, this.registry, events);
+    // As createRuleSet (rules/index.ts) builds it, from the sources the main thread read.
+    const rules = new RuleSet(compileRules(setup.rules, grok, this.registry, '(config)'), grok, events, parseZoneOffset(config.python_log_timezone));
     const ctx: ParserContext = { config, registry: this.registry, events, grok, log: QUIET };
     const traffic = new TrafficRecorder(this.registry, config, events);
     const nginx = new NginxParser(ctx, setup.trafficSource === 'nginx' ? traffic : undefined);
@@ -126,7 +135,7 @@ export class OrderFreeShare {
   }
 
   /** The supervisord stream: nginx and gunicorn programs here, everything else handed back. */
-  private supervisordHandler(nginx: SourceParser, gunicorn: SourceParser, rules: ReturnType<typeof createRuleSet>): (line: string) => void {
+  private supervisordHandler(nginx: SourceParser, gunicorn: SourceParser, rules: RuleSet): (line: string) => void {
     const lines = this.registry.counter('quay_log_exporter_lines_total');
     const routes = new Map<string, ProgramRoute>();
     for (const [program, src] of Object.entries(PROGRAM_SOURCES)) {
