@@ -7,7 +7,7 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
 COPY build ./build
-# tsc, then esbuild bundles dist/cli.js into one file (build/README.md).
+# tsc, then esbuild bundles dist/cli.js into one file and its lazily imported chunks (build/README.md).
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:24-bookworm-slim

@@ -14,7 +14,7 @@
  * thread loads its modules anew, and one file instead of ~60 cut a worker's start-up.
  */
 import { build } from 'esbuild';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +22,7 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const DIST = join(ROOT, 'dist');
 /** Each bundle is written over its entry point: the CLI, and the replay worker thread's script. */
 const ENTRIES = [join(DIST, 'cli.js'), join(DIST, 'threads', 'worker.js')];
+const CHUNK_PREFIX = 'cli-chunk-';
 
 /**
  * A module's import.meta.url (and a CommonJS module's __filename, __dirname) → its own, computed
@@ -45,10 +46,16 @@ const ownLocation = (out) => ({
   },
 });
 
+// The CLI's own chunks of an earlier build (their names are hashes of their content).
+for (const f of await readdir(DIST)) if (f.startsWith(CHUNK_PREFIX)) await rm(join(DIST, f));
+
 for (const out of ENTRIES) {
+  // The CLI's import()s (outputs a config may not use, the daemon's modules) go to chunks of their own,
+  // beside dist/cli.js: a replay neither reads nor compiles them. The worker imports nothing later.
+  const split = out === ENTRIES[0];
   const result = await build({
     entryPoints: [out],
-    outfile: out,
+    ...(split ? { outdir: dirname(out), splitting: true, chunkNames: `${CHUNK_PREFIX}[hash]` } : { outfile: out }),
     allowOverwrite: true,
     bundle: true,
     platform: 'node',
@@ -61,5 +68,6 @@ for (const out of ENTRIES) {
     metafile: true,
   });
   const inputs = Object.keys(result.metafile.inputs).length;
-  console.log(`${relative(ROOT, out)}: ${inputs} modules in one file`);
+  const files = Object.keys(result.metafile.outputs).length;
+  console.log(`${relative(ROOT, out)}: ${inputs} modules in ${files === 1 ? 'one file' : `${files} files (chunks: ${CHUNK_PREFIX}*)`}`);
 }

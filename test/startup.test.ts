@@ -5,9 +5,9 @@
  * process loaded (process.moduleLoadList) shows it from outside: only @grpc/grpc-js loads `http2`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/log.js';
@@ -54,6 +54,25 @@ describe('start-up loads no unused output', () => {
       expect(r.loaded).toContain('NativeModule fs');
       expect(r.loaded).not.toContain('NativeModule http2');
     }
+  });
+});
+
+describe('the bundle: what only some commands import is in chunks of its own', () => {
+  it('dist/cli.js holds replay and none of the daemon or gRPC (OTLP) code; its chunks hold them; the worker is one file', () => {
+    // esbuild writes a "// <path>" comment before each module it bundles (build/bundle.mjs).
+    const dist = dirname(CLI);
+    const cli = readFileSync(CLI, 'utf8');
+    const chunks = readdirSync(dist).filter((f) => f.startsWith('cli-chunk-')).map((f) => readFileSync(join(dist, f), 'utf8'));
+    expect(cli).toContain('\n// dist/replay.js\n');
+    expect(cli).not.toContain('\n// dist/daemon.js\n');
+    expect(cli).not.toContain('node_modules/@grpc/grpc-js/build/src/');
+    expect(chunks.filter((c) => c.includes('\n// dist/daemon.js\n'))).toHaveLength(1);
+    expect(chunks.filter((c) => c.includes('node_modules/@grpc/grpc-js/build/src/'))).toHaveLength(1);
+    // The replay worker imports nothing later: one file, with no YAML reader and no config schema (ShareSetup.rules).
+    const worker = readFileSync(join(dist, 'threads', 'worker.js'), 'utf8');
+    expect(worker).not.toMatch(/from ["']\.\.?\//);
+    expect(worker).not.toContain('node_modules/yaml/');
+    expect(worker).not.toContain('node_modules/zod/');
   });
 });
 
