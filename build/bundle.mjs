@@ -10,8 +10,9 @@
  * dist/cli.js), so paths found from it (patterns/, rules/, a worker's script) stay the same.
  * Modules imported with `import()` (outputs the config does not use) stay unevaluated until then.
  *
- * The replay worker (dist/threads/worker.js) is bundled the same way over itself: each worker
- * thread loads its modules anew, and one file instead of ~60 cut a worker's start-up.
+ * The worker threads' scripts (dist/threads/worker.js for replay, daemon-worker.js for run) are
+ * bundled the same way over themselves: each worker thread loads its modules anew, and one file
+ * instead of ~60 cut a worker's start-up.
  */
 import { build } from 'esbuild';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -21,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const DIST = join(ROOT, 'dist');
 /** Each bundle is written over its entry point: the CLI, and the replay worker thread's script. */
-const ENTRIES = [join(DIST, 'cli.js'), join(DIST, 'threads', 'worker.js')];
+const ENTRIES = [join(DIST, 'cli.js'), join(DIST, 'threads', 'worker.js'), join(DIST, 'threads', 'daemon-worker.js')];
 const CHUNK_PREFIX = 'cli-chunk-';
 
 /**

@@ -7,10 +7,10 @@
  * daemon with an error and leaves the lines it did not answer unsaved.
  * Correctness only: no timing (bench/ measures speed).
  */
-import { appendFileSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM JavaScript, no declarations
@@ -440,10 +440,11 @@ describe('a worker thread that dies', () => {
     expect(await again.stop('SIGTERM')).toBe(0);
   }, 60_000);
   it('through the CLI: a worker that cannot start (its script missing from the install) stops run with exit 1 and says why; nothing is saved past what was counted', async () => {
-    // The bundled CLI on its own in a copy of the install without dist/threads/ (patterns and rules beside it, as the package has them).
+    // The bundled CLI (dist/cli.js and its chunks) on its own in a copy of the install without dist/threads/ (patterns and rules beside it, as the package has them).
     const root = mkdtempSync(join(dir, 'broken-install-'));
     mkdirSync(join(root, 'dist'));
     copyFileSync(CLI, join(root, 'dist', 'cli.js'));
+    for (const f of readdirSync(dirname(CLI)).filter((n) => n.startsWith('cli-chunk-'))) copyFileSync(join(dirname(CLI), f), join(root, 'dist', f));
     for (const d of ['patterns', 'rules']) symlinkSync(fileURLToPath(new URL(`../${d}`, import.meta.url)), join(root, d));
     const sub = mkdtempSync(join(dir, 'broken-run-'));
     const log = join(sub, 'quay.log');

@@ -12,6 +12,7 @@ import { parseConfig } from '../config/load.js';
 import { buildLinePath, safeOffset } from '../inputs/chain.js';
 import { silentLogger } from '../log.js';
 import { Pipeline } from '../pipeline.js';
+import { ruleSources } from '../rules/index.js';
 import { DaemonThreads } from './daemon.js';
 import { TrackedShare } from './tracked-share.js';
 
@@ -32,7 +33,8 @@ function idsOf(answers: Array<{ fresh: { first: number; names: string[]; labels:
 }
 
 describe('TrackedShare: what a piece counted, sent once', () => {
-  const setup = { config: config(), source: 'supervisord' as const, trafficSource: 'nginx' as const, maxLineBytes: 1 << 20 };
+  // The rules as the main thread hands them over (ShareSetup.rules): the shipped ones.
+  const setup = { config: config(), source: 'supervisord' as const, trafficSource: 'nginx' as const, maxLineBytes: 1 << 20, rules: ruleSources(config()) };
 
   it('the first answer: every slot made (at construction too), each count, the order-dependent line handed back', () => {
     const share = new TrackedShare(setup);

@@ -35,6 +35,8 @@ import { addToSum, type HistogramSlot, type MetricRegistry, type ValueSlot } fro
 import type { Pipeline } from '../pipeline.js';
 import type { DaemonPiece, DaemonWorkerData } from './daemon-worker.js';
 import { threadsUnusable } from './replay.js';
+import type { RuleSource } from '../rules/compile.js';
+import { ruleSources } from '../rules/index.js';
 import { LINE_BITS } from './share.js';
 import { TrackedShare, type PieceCounts } from './tracked-share.js';
 
@@ -141,6 +143,8 @@ export class DaemonThreads {
   private readonly queue: Item[] = [];
   private seq = 0;
   private readonly setups: Array<{ source: InputConfig['source']; maxLineBytes: number }> = [];
+  /** The rules, read once here and handed to every share (ShareSetup.rules): a worker reads no YAML. */
+  private readonly rules: readonly RuleSource[];
   private wakers: Array<() => void> = [];
   private closing = false;
   /** Set once a worker died: nothing more is added, what is held stays held. */
@@ -173,13 +177,14 @@ export class DaemonThreads {
     workers: number,
     private readonly usable: readonly InputConfig[],
   ) {
+    this.rules = ruleSources(pipeline.config);
     for (const input of usable) {
       if (!this.setups.some((s) => s.source === input.source && s.maxLineBytes === input.max_line_bytes)) {
         this.setups.push({ source: input.source, maxLineBytes: input.max_line_bytes });
       }
     }
     this.failed = new Promise((resolve) => (this.onFailure = resolve));
-    const data: DaemonWorkerData = { config: pipeline.config, trafficSource: pipeline.trafficSource, setups: this.setups };
+    const data: DaemonWorkerData = { config: pipeline.config, trafficSource: pipeline.trafficSource, setups: this.setups, rules: this.rules };
     this.workers = Array.from({ length: workers }, (_, index) => {
       const worker = new Worker(WORKER_URL, { workerData: data });
       const slot: WorkerSlot = { index, worker, waiting: [], slots: this.setups.map(() => []) };
@@ -231,7 +236,7 @@ export class DaemonThreads {
   send(stage: PieceStage, start: number, bytes: ArrayBuffer): void {
     if (this.full() && this.failure === undefined) {
       // Every worker busy: the main thread parses this piece itself (its answer waits its turn like a worker's).
-      const share = (this.localShares[stage.setup] ??= new TrackedShare({ config: this.pipeline.config, trafficSource: this.pipeline.trafficSource, ...this.setups[stage.setup]! }));
+      const share = (this.localShares[stage.setup] ??= new TrackedShare({ config: this.pipeline.config, trafficSource: this.pipeline.trafficSource, rules: this.rules, ...this.setups[stage.setup]! }));
       const item: Item = { stage, start, seq: this.seq++, worker: this.local, setup: stage.setup };
       item.result = share.piece(new Uint8Array(bytes), item.seq);
       this.queue.push(item);
