@@ -1,7 +1,7 @@
 // StrykerJS: `npm run mutate` (not in `npm test`, not in CI: too slow). Results in test/MUTATION.md.
 // One module at a time on a shared machine, each with its own incremental file:
 //   MUTATE_MODULE=quay npm run mutate
-//   (quay | inputs | inputs-file | inputs-forward | metrics | outputs | records | http | rules)
+//   (quay | inputs | inputs-file | inputs-forward | metrics | outputs | records | http | rules | threads)
 // Narrow further with `-- --mutate 'src/outputs/influxdb/line.ts'` while iterating.
 /** The modules whose numbers users see. rules (src/rules) and the forward input (src/inputs/forward)
  * are covered as soon as they land. */
@@ -18,10 +18,12 @@ const MODULES = {
   records: ['src/records/**/*.ts'],
   http: ['src/http/**/*.ts'],
   rules: ['src/rules/**/*.ts'],
+  // Replay on several threads: the merge of the workers' shares decides the counts users see.
+  threads: ['src/threads/**/*.ts'],
 };
 const only = process.env.MUTATE_MODULE;
 if (only && !(only in MODULES)) throw new Error(`MUTATE_MODULE must be one of ${Object.keys(MODULES).join(', ')}`);
-const globs = only ? MODULES[only] : ['src/quay/**/*.ts', 'src/inputs/**/*.ts', 'src/metrics/**/*.ts', 'src/outputs/**/*.ts', 'src/records/**/*.ts', 'src/http/**/*.ts', 'src/rules/**/*.ts'];
+const globs = only ? MODULES[only] : ['src/quay/**/*.ts', 'src/inputs/**/*.ts', 'src/metrics/**/*.ts', 'src/outputs/**/*.ts', 'src/records/**/*.ts', 'src/http/**/*.ts', 'src/rules/**/*.ts', 'src/threads/**/*.ts'];
 const name = only ?? 'all';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
