@@ -53,6 +53,37 @@ describe('renderExposition', () => {
     expect(renderExposition(registry)).toBe(await sdkText(registry));
   });
 
+  it('byte for byte as the SDK: a rule counter without _total, an empty help, -Inf, a histogram with an explicit +Inf bound', async () => {
+    const registry = new MetricRegistry();
+    registry.define('rule_hits', { kind: 'counter', help: '', labels: ['k'] });
+    registry.define('rule_level', { kind: 'gauge', help: 'a\\b\nc', labels: [] });
+    registry.define('rule_sizes', { kind: 'histogram', help: '', labels: ['k'], buckets: [1, Infinity] });
+    registry.define('rule_plain', { kind: 'histogram', help: 'plain', labels: [], buckets: [10] });
+    const text = await sdkText(registry);
+    registry.definedCounter('rule_hits').at('x').value = 3;
+    registry.definedCounter('rule_level' as never).at().value = -Infinity;
+    const h = registry.definedHistogram('rule_sizes');
+    for (const v of [0.5, 2, 5]) h.observe(h.at('x'), v);
+    const plain = registry.definedHistogram('rule_plain');
+    plain.observe(plain.at(), 11);
+    const ours = renderExposition(registry);
+    expect(ours).toBe(await sdkText(registry));
+    expect(ours).not.toBe(text);
+    // By hand: the counter gets _total; no help → "description missing"; the gauge's help escaped; -Inf.
+    // rule_sizes: 0.5 ≤ 1; 2 and 5 ≤ +Inf: buckets 1, 3 and no second +Inf line after the explicit one.
+    expect(ours).toContain('# HELP rule_hits_total description missing\n# TYPE rule_hits_total counter\nrule_hits_total{k="x"} 3\n');
+    expect(ours).toContain('# HELP rule_level a\\\\b\\nc\n# TYPE rule_level gauge\nrule_level -Inf\n');
+    expect(ours).toContain(
+      '# HELP rule_sizes description missing\n# TYPE rule_sizes histogram\nrule_sizes_count{k="x"} 3\nrule_sizes_sum{k="x"} 7.5\nrule_sizes_bucket{k="x",le="1"} 1\nrule_sizes_bucket{k="x",le="+Inf"} 3\n',
+    );
+    expect(ours).toContain('rule_plain_count 1\nrule_plain_sum 11\nrule_plain_bucket{le="10"} 0\nrule_plain_bucket{le="+Inf"} 1\n');
+  });
+
+  it('a registry with no series: the text the SDK serializer writes for no metrics', () => {
+    // PrometheusSerializer writes "# no registered metrics" when nothing is collected.
+    expect(renderExposition(new MetricRegistry())).toBe('# no registered metrics');
+  });
+
   it('writes byte for byte what the SDK serializer writes for the test fixtures through the pipeline', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'qle-render-'));
     const pipeline = new Pipeline(parseConfig({ state_dir: dir }), { log: silentLogger });
