@@ -65,6 +65,21 @@ describe('MetricRegistry.expire (series_ttl)', () => {
     ]);
   });
 
+  it('a series that moved since the last sweep is kept, its ttl counted from that sweep (counters and histograms)', () => {
+    const r = new MetricRegistry();
+    const pulls = r.counter('quay_registry_pulls_total').at('acme', 'app');
+    pulls.value = 1;
+    const d = r.histogram('quay_log_repository_mirror_sync_duration_seconds');
+    const slot = d.at('mirrors');
+    d.observe(slot, 2);
+    expect(r.expire(0, 100)).toBe(0); // remembered: 1 and count 1, at 0
+    pulls.value++;
+    d.observe(slot, 3);
+    expect(r.expire(100, 100)).toBe(0); // both moved since 0: remembered again at 100, not expired
+    expect(r.expire(199, 100)).toBe(0);
+    expect(r.expire(200, 100)).toBe(2); // unchanged from 100 to 200: both expire
+  });
+
   it('without expire() nothing is ever dropped', async () => {
     const r = new MetricRegistry();
     r.counter('quay_registry_pushes_total').at('acme', 'app').value = 1;

@@ -117,6 +117,14 @@ describe('histogram buckets', () => {
     expect([s.min, s.max]).toEqual([0, 301]);
   });
 
+  it('min and max stay put for a value inside them; a later smaller value is not the max', () => {
+    const h = new MetricRegistry().histogram('quay_registry_transfer_duration_seconds');
+    const s = h.at('pull');
+    for (const v of [7, 3, 5]) h.observe(s, v);
+    // 7, then 3 (new min), then 5 (neither): min 3, max 7
+    expect([s.min, s.max, s.count, s.sum]).toEqual([3, 7, 3, 15]);
+  });
+
   it('the first value sets both min and max', () => {
     const h = new MetricRegistry().histogram('quay_registry_transfer_duration_seconds');
     const s = h.at('push');
@@ -145,6 +153,21 @@ describe('dropping series', () => {
     expect(lag.at('/a')).toBe(a2);
     lag.dropSlot(a2);
     expect(lag.slots.size).toBe(0);
+  });
+
+  it('drop of a middle slot removes that one, not the first', () => {
+    const lag = new MetricRegistry().gauge('quay_log_exporter_input_lag_bytes');
+    const [a, b, c] = [lag.at('/a'), lag.at('/b'), lag.at('/c')];
+    lag.drop(b);
+    expect([...lag.slots.values()]).toEqual([a, c]);
+  });
+
+  it('has() reads as many values as the metric has labels, no more', () => {
+    const pulls = new MetricRegistry().counter('quay_registry_pulls_total');
+    pulls.at('a', '1');
+    // pulls has 2 labels: a third value is not part of the key
+    expect(pulls.has('a', '1', 'extra')).toBe(true);
+    expect(pulls.has('a')).toBe(false);
   });
 
   it('dropSlot of a two-label series, and never of a folded __overflow__ slot', () => {
@@ -218,6 +241,52 @@ describe('the pod label (limits.pod_label)', () => {
       expect(family.has(...values)).toBe(false);
       expect(family.slots.size).toBe(0);
     }
+  });
+
+  it('a pod-labelled metric recorded outside any pod view (a file with no pod in its path) has pod=""', () => {
+    const r = new MetricRegistry(10_000, new Set(['quay_registry_requests_total']));
+    // no values at all: every label "", the pod too
+    expect(r.counter('quay_registry_requests_total').at().attributes).toEqual({ operation: '', namespace: '', repository: '', status: '', pod: '' });
+    expect(r.counter('quay_registry_requests_total').at('pull', 'a', 'b', '200').attributes).toEqual({ operation: 'pull', namespace: 'a', repository: 'b', status: '200', pod: '' });
+  });
+
+  it('labels not given are "" (at() with fewer values than labels)', () => {
+    const r = new MetricRegistry();
+    expect(r.counter('quay_registry_requests_total').at('pull').attributes).toEqual({ operation: 'pull', namespace: '', repository: '', status: '' });
+    expect(r.counter('quay_registry_slow_transfers_total').at().attributes).toEqual({ direction: '', namespace: '', repository: '' });
+    expect(r.counter('quay_log_exporter_lines_total').at('nginx').attributes).toEqual({ source: 'nginx', result: '' });
+  });
+
+  it('a defined metric with five labels and no pod keeps its fifth value', () => {
+    const r = new MetricRegistry();
+    r.define('rule_five_total', { kind: 'counter', help: 'x', labels: ['a', 'b', 'c', 'd', 'e'] });
+    expect(r.definedCounter('rule_five_total').at('1', '2', '3', '4', '5').attributes).toEqual({ a: '1', b: '2', c: '3', d: '4', e: '5' });
+  });
+
+  it('past the cap only the fold labels and the pod fold; other labels stay', () => {
+    const r = new MetricRegistry(1, new Set(['quay_registry_requests_total']));
+    r.forPod('p1').counter('quay_registry_requests_total').at('pull', 'a', '1', '200');
+    // requests_total folds namespace and repository; the pod is added to the fold: operation and status are kept
+    expect(r.forPod('p2').counter('quay_registry_requests_total').at('push', 'a', '2', '201').attributes).toEqual({
+      operation: 'push',
+      namespace: OVERFLOW,
+      repository: OVERFLOW,
+      status: '201',
+      pod: OVERFLOW,
+    });
+  });
+
+  it('the registry is told of every slot made (src/threads), not of slots found again', () => {
+    const r = new MetricRegistry();
+    const told: [string, object][] = [];
+    r.onSlot = (metric, slot) => told.push([metric, slot]);
+    const a = r.counter('quay_registry_pulls_total').at('ns', 'a');
+    r.counter('quay_registry_pulls_total').at('ns', 'a');
+    const h = r.histogram('quay_registry_transfer_duration_seconds').at('pull');
+    expect(told).toEqual([
+      ['quay_registry_pulls_total', a],
+      ['quay_registry_transfer_duration_seconds', h],
+    ]);
   });
 
   it('past the cap the pod folds too', () => {
