@@ -6,7 +6,7 @@
  */
 import { Encoder } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
-import { decoder, encoder, EventTime, FrameError, FrameScanner, MessageSplitter } from './protocol.js';
+import { bytes, decodeFrame, decoder, encoder, EventTime, FrameError, FrameScanner, MessageSplitter, readEntry, salt, sha512Hex, text, timeToMillis } from './protocol.js';
 
 const plain = new Encoder();
 const ext = (type: number, n: number) => ({ type, data: new Uint8Array(n).fill(7) });
@@ -170,5 +170,119 @@ describe('EventTime', () => {
 
   it('an EventTime ext of another length is malformed', () => {
     expect(() => decoder.decode(raw(0xd6, 0x00, 1, 2, 3, 4))).toThrow(/EventTime of 4 bytes, expected 8/);
+  });
+});
+
+describe('decodeFrame: the four modes, told apart by the second element (values from @msgpack/msgpack)', () => {
+  const cat = (...parts: (Uint8Array | number[])[]) => Uint8Array.from(parts.flatMap((p) => Array.from(p)));
+  const TAG = plain.encode('quay.nginx'); // fixstr 0xaa …
+  // Two packed entries [1, {a: "x"}][2, {b: 1}]: 0x92 0x01 0x81 0xa1 0x61 0xa1 0x78 | 0x92 0x02 0x81 0xa1 0x62 0x01 (13 bytes)
+  const PACKED = cat(plain.encode([1, { a: 'x' }]), plain.encode([2, { b: 1 }]));
+
+  it('Message: [tag, time, record] and [tag, time, record, option]; a nil option is none', () => {
+    const t = new EventTime(1_700_000_000, 5);
+    const m = decodeFrame(encoder.encode(['quay.nginx', t, { log: 'a' }, { chunk: 'c1' }]));
+    expect([m.tag, m.mode, m.entries, m.option, m.packed]).toEqual(['quay.nginx', 'Message', [[t, { log: 'a' }]], { chunk: 'c1' }, undefined]);
+    expect(decodeFrame(plain.encode(['x', 7, { log: 'b' }])).option).toBeUndefined();
+    expect(decodeFrame(plain.encode(['x', 7, { log: 'b' }, null])).option).toBeUndefined();
+    expect(decodeFrame(plain.encode(['x', 7, { log: 'b' }])).entries).toEqual([[7, { log: 'b' }]]);
+  });
+
+  it('Forward: the entries as sent, a fixarray or an array 16; its option the third element', () => {
+    const m = decodeFrame(plain.encode(['t', [[1, { a: 1 }], [2, { b: 2 }]], { size: 2, chunk: 'k' }]));
+    expect([m.tag, m.mode, m.entries, m.option]).toEqual(['t', 'Forward', [[1, { a: 1 }], [2, { b: 2 }]], { size: 2, chunk: 'k' }]);
+    const many = Array.from({ length: 16 }, (_, i) => [i, { i }]); // 16 entries: array 16 (0xdc 0x00 0x10)
+    const f = decodeFrame(plain.encode(['t', many]));
+    expect(plain.encode(many)[0]).toBe(0xdc);
+    expect([f.mode, f.entries, f.option]).toEqual(['Forward', many, undefined]);
+  });
+
+  // [head bytes of the packed payload, what it is] for the 13-byte payload: every str and bin form
+  const RAW_HEADS: [number[], string][] = [
+    [[0xa0 + 13], 'fixstr'],
+    [[0xd9, 13], 'str 8'],
+    [[0xda, 0, 13], 'str 16'],
+    [[0xdb, 0, 0, 0, 13], 'str 32 (Fluentd)'],
+    [[0xc4, 13], 'bin 8 (Fluent Bit, the Node client)'],
+    [[0xc5, 0, 13], 'bin 16'],
+    [[0xc6, 0, 0, 0, 13], 'bin 32'],
+  ];
+  it.each(RAW_HEADS)('PackedForward as %j (%s): the payload bytes exactly, without the head', (head) => {
+    const m = decodeFrame(cat([0x93], TAG, head, PACKED, plain.encode({ size: 2 })));
+    expect(m.mode).toBe('PackedForward');
+    expect(Array.from(m.packed!)).toEqual(Array.from(PACKED));
+    expect(m.option).toEqual({ size: 2 });
+    expect(m.entries).toBeUndefined();
+  });
+
+  it('compressed: gzip is CompressedPackedForward, "text" is plain PackedForward, anything else refused; no option at all is plain', () => {
+    const frame = (option: unknown) => cat([0x93], TAG, [0xc4, 13], PACKED, plain.encode(option));
+    expect(decodeFrame(frame({ compressed: 'gzip' })).mode).toBe('CompressedPackedForward');
+    expect(decodeFrame(frame({ compressed: 'text' })).mode).toBe('PackedForward');
+    expect(() => decodeFrame(frame({ compressed: 'zstd' }))).toThrow(new FrameError('malformed', 'compressed: "zstd" is not gzip'));
+    const noOption = decodeFrame(cat([0x92], TAG, [0xc4, 13], PACKED));
+    expect([noOption.mode, noOption.option]).toEqual(['PackedForward', undefined]);
+  });
+
+  it('a message as an array 16 (0xdc) is read like a fixarray', () => {
+    const m = decodeFrame(cat([0xdc, 0, 3], TAG, plain.encode(9), plain.encode({ log: 'z' })));
+    expect([m.tag, m.mode, m.entries]).toEqual(['quay.nginx', 'Message', [[9, { log: 'z' }]]]);
+  });
+
+  it('refused: not 2 to 4 elements, a tag that is not text, an option that is not a map, a Message without its record, a cut element', () => {
+    const shape = 'a message is an array of 2 to 4 elements [tag, …]';
+    expect(() => decodeFrame(plain.encode(['t']))).toThrow(shape);
+    expect(() => decodeFrame(plain.encode(['t', 1, {}, {}, 5]))).toThrow(shape);
+    expect(() => decodeFrame(plain.encode({ tag: 't' }))).toThrow(shape);
+    expect(() => decodeFrame(cat([0xdc, 0, 5], TAG, [1, 2, 3, 4]))).toThrow(shape);
+    expect(() => decodeFrame(plain.encode([5, 1, {}]))).toThrow('the tag is not a string');
+    expect(() => decodeFrame(plain.encode(['t', 1, {}, [1]]))).toThrow('the option is not a map');
+    expect(() => decodeFrame(plain.encode(['t', 1, {}, 'o']))).toThrow('the option is not a map');
+    expect(() => decodeFrame(plain.encode(['t', 1]))).toThrow('a Message-mode message needs [tag, time, record]');
+    // [tag, 1, {…} cut after its head: 0x93 tag 0x01 0x81
+    expect(() => decodeFrame(cat([0x93], TAG, [0x01, 0x81]))).toThrow('a message ends inside an element');
+    // each is a FrameError with reason malformed
+    const thrown = (() => {
+      try {
+        decodeFrame(plain.encode(['t']));
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    })();
+    expect(thrown).toBeInstanceOf(FrameError);
+    expect((thrown as FrameError).reason).toBe('malformed');
+  });
+});
+
+describe('readEntry, timeToMillis, text, bytes', () => {
+  it('an entry is [time, record] or [[time, metadata], record]; anything else is none', () => {
+    const t = new EventTime(1, 2);
+    expect(readEntry([5, { a: 1 }])).toEqual({ time: 5, record: { a: 1 } });
+    expect(readEntry([t, { a: 1 }, 'extra'])).toEqual({ time: t, record: { a: 1 } });
+    expect(readEntry([[t, { meta: 1 }], { a: 1 }])).toEqual({ time: t, record: { a: 1 } });
+    for (const bad of [undefined, 'x', [5], [], [5, null], [5, [1]], [5, new Uint8Array(2)], [5, 'rec'], ['5', { a: 1 }], [[], { a: 1 }], [null, { a: 1 }]]) {
+      expect(readEntry(bad)).toBeUndefined();
+    }
+  });
+
+  it('times: seconds (integer or float) × 1000; EventTime to the whole millisecond', () => {
+    expect(timeToMillis(1_700_000_000)).toBe(1_700_000_000_000);
+    expect(timeToMillis(1.5)).toBe(1500);
+    expect(timeToMillis(new EventTime(2, 999_999))).toBe(2000);
+    expect(timeToMillis(new EventTime(2, 1_000_000))).toBe(2001);
+  });
+
+  it('handshake fields as text or bytes, from str or bin; anything else is none', () => {
+    expect(text('héllo')).toBe('héllo');
+    expect(text(Uint8Array.from([0x68, 0xc3, 0xa9]))).toBe('hé');
+    expect([text(5), text(null), bytes(5), bytes(undefined)]).toEqual([undefined, undefined, undefined, undefined]);
+    expect(Array.from(bytes('hé')!)).toEqual([0x68, 0xc3, 0xa9]);
+    const b = Uint8Array.from([1, 2]);
+    expect(bytes(b)).toBe(b);
+    // sha512 of the parts in order, as the spec's digests: sha512("ab") whether given as 'a','b' or bytes
+    expect(sha512Hex('a', Uint8Array.from([0x62]))).toBe(sha512Hex('ab'));
+    expect(sha512Hex('ab')).toBe('2d408a0717ec188158278a796c689044361dc6fdde28d6f04973b80896e1823975cdbf12eb63f9e0591328ee235d80e9b5bf1aa6a44f4617ff3caf6400eb172d');
+    expect(salt()).toHaveLength(16);
   });
 });
