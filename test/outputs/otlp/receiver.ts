@@ -120,7 +120,8 @@ function lowerHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-export async function startHttpReceiver(tls?: ReceiverTls): Promise<Receiver> {
+/** `port`: 0 for a free one, or a given one (a collector that comes up where exports failed before). */
+export async function startHttpReceiver(tls?: ReceiverTls, port = 0): Promise<Receiver> {
   const exports: ReceivedExport[] = [];
   const contentTypes: string[] = [];
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -152,10 +153,10 @@ export async function startHttpReceiver(tls?: ReceiverTls): Promise<Receiver> {
         handler,
       )
     : createHttpServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as { port: number }).port;
   return {
-    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${bound}`,
     exports,
     contentTypes,
     close: () =>
@@ -166,7 +167,7 @@ export async function startHttpReceiver(tls?: ReceiverTls): Promise<Receiver> {
   };
 }
 
-export async function startGrpcReceiver(): Promise<Receiver> {
+export async function startGrpcReceiver(tls?: ReceiverTls): Promise<Receiver> {
   const exports: ReceivedExport[] = [];
   const server = new grpc.Server();
   const service: grpc.ServiceDefinition = {
@@ -190,10 +191,16 @@ export async function startGrpcReceiver(): Promise<Receiver> {
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(
+      '127.0.0.1:0',
+      tls
+        ? grpc.ServerCredentials.createSsl(tls.clientCa ? readFileSync(tls.clientCa) : null, [{ private_key: readFileSync(tls.key), cert_chain: readFileSync(tls.cert) }], tls.clientCa !== undefined)
+        : grpc.ServerCredentials.createInsecure(),
+      (err, p) => (err ? reject(err) : resolve(p)),
+    ),
   );
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     exports,
     contentTypes: [],
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
