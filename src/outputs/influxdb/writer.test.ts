@@ -185,3 +185,77 @@ describe('refusedPoints', () => {
     expect(refusedPoints('unable to parse x', 4)).toBe(4);
   });
 });
+
+describe('InfluxWriter: what the first run left', () => {
+  it('a 3xx is retried (never refused); a 5xx message is the status text alone', async () => {
+    const { port } = await influx((s) => (s.url.searchParams.get('db') === 'moved' ? [301, 'moved'] : [500, '{"error":"timeout"}']));
+    const moved = await writer({ url: `http://127.0.0.1:${port}`, database: 'moved' }).send(['m a=1 1']);
+    expect(moved).toEqual({ kind: 'retry', message: 'A 301 Moved Permanently error occurred: moved' });
+    // influx's Pool turns ≥ 500 into ServiceNotAvailableError(statusMessage): no code, so no "undefined: " before it
+    expect(await writer({ url: `http://127.0.0.1:${port}`, database: 'quay' }).send(['m a=1 1'])).toEqual({ kind: 'retry', message: 'Internal Server Error' });
+  });
+
+  it('a refused connection: "ECONNREFUSED: " and the error', async () => {
+    const port = await freePort();
+    const r = await writer({ url: `http://127.0.0.1:${port}`, database: 'quay' }).send(['m a=1 1']);
+    expect(r).toEqual({ kind: 'retry', message: `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:${port}` });
+  });
+
+  it('messages: whitespace runs become one space, the ends trimmed; exactly 300 characters are not cut', async () => {
+    // 'A 400 Bad Request error occurred: ' is 34 characters
+    const { port } = await influx((s) => (s.body === 'short' ? [400, '  first\n\n  second  '] : [400, 'x'.repeat(266)]));
+    const w = writer({ url: `http://127.0.0.1:${port}`, database: 'quay' });
+    expect(await w.send(['short'])).toEqual({ kind: 'reject', status: 400, dropped: 1, message: 'A 400 Bad Request error occurred: first second' });
+    const exact = (await w.send(['long'])) as { message: string };
+    expect(exact.message).toBe(`A 400 Bad Request error occurred: ${'x'.repeat(266)}`);
+    expect(exact.message.length).toBe(300);
+  });
+
+  it('a server that does not answer within `timeout` is a retry; an aborted send too, at once', async () => {
+    const hung = createServer(() => {});
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', () => r()));
+    const port = (hung.address() as { port: number }).port;
+    try {
+      const slow = await writer({ url: `http://127.0.0.1:${port}`, database: 'quay', timeout: '200ms' }).send(['m a=1 1']);
+      expect(slow).toEqual({ kind: 'retry', message: 'Request timed out' });
+      const abort = new AbortController();
+      const pending = writer({ url: `http://127.0.0.1:${port}`, database: 'quay', timeout: '20s' }).send(['m a=1 1'], abort.signal);
+      setTimeout(() => abort.abort(), 50);
+      const aborted = await pending;
+      expect(aborted.kind).toBe('retry');
+      expect((aborted as { message: string }).message).toMatch(/abort/i);
+    } finally {
+      hung.closeAllConnections();
+      await new Promise((r) => hung.close(r));
+    }
+  });
+
+  it('no credentials: no Authorization header; a 3-character password is redacted; a trailing slash run is cut from the path', async () => {
+    const { port, seen } = await influx(() => [204, '']);
+    await writer({ url: `http://127.0.0.1:${port}/p//`, database: 'q' }).send(['m a=1 1']);
+    expect(seen[0]!.authorization).toBeUndefined();
+    expect(seen[0]!.url.pathname).toBe('/p/write');
+    expect(writer({ url: 'http://a:abc@h//', database: 'q' }).redact('x abc y')).toBe('x *** y');
+    expect(writer({ url: 'http://h/x//', database: 'q' }).endpoint).toBe('http://h:80/x');
+  });
+
+  it('a secret file loses only its final newline: one inside is part of the secret', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qle-influx-secret-'));
+    writeFileSync(join(dir, 'token'), 'to\nken\n');
+    // the secret is "to\nken": redacted whole (with the first newline cut instead it would be "token\n")
+    const w = writer({ url: 'http://127.0.0.1:1', database: 'q', token_file: join(dir, 'token') });
+    expect(w.redact('[to\nken]')).toBe('[***]');
+  });
+
+  it('prepare: an answer without results is "does not exist" when checking, fine when creating', async () => {
+    const { port } = await influx(() => [200, '{}']);
+    const w = writer({ url: `http://127.0.0.1:${port}`, database: 'quay' });
+    expect(await w.prepare('quay', false)).toBe('database "quay" does not exist');
+    expect(await w.prepare('quay', true)).toBeUndefined();
+  });
+
+  it('prepare: a series without values is "does not exist"', async () => {
+    const { port } = await influx(() => [200, '{"results":[{"statement_id":0,"series":[{"name":"databases","columns":["name"]}]}]}']);
+    expect(await writer({ url: `http://127.0.0.1:${port}`, database: 'quay' }).prepare('quay', false)).toBe('database "quay" does not exist');
+  });
+});
