@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createMeterProvider, SlotProducer } from '../../metrics/provider.js';
 import { MetricRegistry } from '../../metrics/series.js';
 import { PrometheusOutput } from './index.js';
-import { labelsOf, renderCapacity, renderExposition } from './render.js';
+import { labelsOf, renderCapacity, renderExposition, renderExpositionAsync } from './render.js';
 import { parseConfig } from '../../config/load.js';
 import { replayStream } from '../../inputs/index.js';
 import { silentLogger } from '../../log.js';
@@ -144,5 +144,46 @@ describe('render buffer', () => {
     expect(third.toString()).toContain('repository="repository-0"} 12345\n');
     expect(second.toString()).toBe(before);
     expect(second.toString()).toContain('repository="repository-0"} 0\n');
+  });
+});
+
+describe('render: large values and slices', () => {
+  const sdkText = async (registry: MetricRegistry) => {
+    const sdk = new PrometheusOutput({ scopeInfo: false, producer: new SlotProducer(registry) });
+    createMeterProvider(registry, [sdk.reader]);
+    return sdk.exposition();
+  };
+
+  it('one write longer than twice the buffer (a 200,000-character label value) is written whole', async () => {
+    const registry = new MetricRegistry();
+    registry.counter('quay_registry_pulls_total').at('ns', 'r'.repeat(200_000)).value = 1;
+    const sdk = await sdkText(registry); // first: it adds the unlabelled series at 0
+    const ours = renderExposition(registry);
+    // 64 KiB to start; the series line needs ~600 KB of room (3 bytes per character at most): grown to that at once; doubled to 128 KiB only, it would be cut
+    expect(ours).toContain(`quay_registry_pulls_total{namespace="ns",repository="${'r'.repeat(200_000)}"} 1\n`);
+    expect(ours).toBe(sdk);
+  });
+
+  it('renderExpositionAsync gives the event loop a turn every 2,000 series, not before', async () => {
+    const turnBefore = async (series: number) => {
+      const registry = new MetricRegistry();
+      for (let i = 0; i < series; i++) registry.counter('quay_registry_pulls_total').at('ns', `r${i}`).value = i;
+      let turned = false;
+      setImmediate(() => (turned = true));
+      const text = (await renderExpositionAsync(registry)).toString();
+      return { turned, same: text === renderExposition(registry) };
+    };
+    // 1,999 series: written in one go, the immediate runs after; 2,000: one turn at the 2,000th series
+    expect(await turnBefore(1_999)).toEqual({ turned: false, same: true });
+    expect(await turnBefore(2_000)).toEqual({ turned: true, same: true });
+    expect(await turnBefore(4_500)).toEqual({ turned: true, same: true });
+  });
+
+  it('the SDK exporter starts no HTTP server of its own (/metrics is on the process\'s server)', async () => {
+    const registry = new MetricRegistry();
+    const output = new PrometheusOutput({ scopeInfo: false, producer: new SlotProducer(registry), registry });
+    await new Promise((r) => setImmediate(r));
+    // PrometheusExporter makes its server in the constructor and listens on :9464 unless preventServerStart
+    expect((output.reader as unknown as { _server: { listening: boolean } })._server.listening).toBe(false);
   });
 });
