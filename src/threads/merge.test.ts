@@ -144,39 +144,41 @@ describe('mergeShares: histograms, the main registry\'s own slots, the cap and t
     observe(s1, b1, 'pull', 2, [0.02]);
     const s2 = new MetricRegistry(1000);
     const b2 = new Map<object, number>();
-    observe(s2, b2, 'pull', 6, [0.001]);
-    observe(s2, b2, 'push', 7, [1]);
+    observe(s2, b2, 'pull', 6, [0.004]);
+    observe(s2, b2, 'push', 7, [40]);
     mergeShares(main, (s) => mb.get(s) ?? -1, [snapshotRegistry(s1, (s) => b1.get(s) ?? -1), snapshotRegistry(s2, (s) => b2.get(s) ?? -1)]);
-    // Bounds 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, … (index 0 … 10), then +Inf at 15.
-    // push (born 1): 0.5 → 6, 1 → 7, 2 → 8, 5 → 9; sum 8.5; min 0.5, max 5. The later parts (s2's 1, main's 2)
-    // lie inside [0.5, 5]: neither moves min or max.
-    // pull (born 2): 0.003, 0.001 → 0; 0.02 → 2; 7 → 10; sum 7.024; min 0.001 (s2, last), max 7 (main).
+    // Bounds 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, … (index 0 … 12), then +Inf at 15.
+    // push (born 1): 0.5 → 6, 2 → 8, 5 → 9, 40 → 12; sum 47.5; min 0.5 (s1), max 40 (s2, added second). Main's 2,
+    // added last, lies inside [0.5, 40]: it moves neither.
+    // pull (born 2): 0.003, 0.004 → 0; 0.02 → 2; 7 → 10; sum 7.027; min 0.003 and max 7 both from main, added
+    // second onto s1's 0.02; s2's 0.004 after it moves neither.
     expect(merged(main)).toEqual([
-      { direction: 'push', counts: [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0], count: 4, sum: 8.5, min: 0.5, max: 5 },
-      { direction: 'pull', counts: [2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0], count: 4, sum: 7.024, min: 0.001, max: 7 },
+      { direction: 'push', counts: [0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0], count: 4, sum: 47.5, min: 0.5, max: 40 },
+      { direction: 'pull', counts: [2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0], count: 4, sum: 7.027, min: 0.003, max: 7 },
     ]);
   });
 
   it('histogram sums carry what rounding left out (sumLow), from a share and from the main registry', () => {
     // 1e16 + 1 is 1e16 in doubles (the spacing there is 2); the part left out (1) is kept in sumLow.
-    // pull: share 1 {1e16, 1} + share 2 {1} = 1e16 + 2 exactly. Without share 1's sumLow: 1e16 + 1 → 1e16.
-    // push: share 1 {1} first, then main's own {1e16, 1} = 1e16 + 2; without main's sumLow, 1e16 again.
+    // pull: share 1 {1e16, 1, 400}: sum 1e16 + 400, sumLow 1 (its +Inf bucket holds 2: 1e16 and 400);
+    // + share 2 {1} = 1e16 + 402 exactly. Without share 1's sumLow: 1e16 + 401, a tie, rounded to even: 1e16 + 400.
+    // push: share 1 {1} first, then main's own {1e16, 1} = 1e16 + 2; without main's sumLow, 1e16.
     const main = new MetricRegistry(10);
     const mb = new Map<object, number>();
     observe(main, mb, 'push', 5, [1e16, 1]);
     const s1 = new MetricRegistry(1000);
     const b1 = new Map<object, number>();
-    observe(s1, b1, 'pull', 1, [1e16, 1]);
+    observe(s1, b1, 'pull', 1, [1e16, 1, 400]);
     observe(s1, b1, 'push', 3, [1]);
     const s2 = new MetricRegistry(1000);
     const b2 = new Map<object, number>();
     observe(s2, b2, 'pull', 2, [1]);
     mergeShares(main, (s) => mb.get(s) ?? -1, [snapshotRegistry(s1, (s) => b1.get(s) ?? -1), snapshotRegistry(s2, (s) => b2.get(s) ?? -1)]);
     expect(merged(main).map((h) => [h.direction, h.sum, h.count])).toEqual([
-      ['pull', 1e16 + 2, 3],
+      ['pull', 1e16 + 402, 4],
       ['push', 1e16 + 2, 3],
     ]);
-    expect(1e16 + 1).toBe(1e16);
+    expect([1e16 + 1, 1e16 + 401]).toEqual([1e16, 1e16 + 400]);
   });
 
   it("counters: the main registry's own slot kept when admitted, added to a share's earlier one, folded past the cap", () => {
