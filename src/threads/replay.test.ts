@@ -155,6 +155,12 @@ describe('threadsUnusable: when splitting would change a result', () => {
     expect(await why({ shipped_rules: false, rules: float })).toBe('rule f adds fractional numbers to a counter (their sum depends on order)');
     const bySource = [{ name: 's', sources: 'gunicorn', match: '%{NUMBER:n:float}', metrics: [{ name: 's_total', type: 'counter', value: 'n' }] }];
     expect(await why({ shipped_rules: false, rules: bySource })).toBe('rule s adds fractional numbers to a counter (their sum depends on order)');
+    // one order-free program among others is enough
+    const mixed = [{ name: 'm', programs: ['repomirrorworker', 'nginx'], match: '%{NUMBER:n:float}', metrics: [{ name: 'm', type: 'gauge', value: 'n' }] }];
+    expect(await why({ shipped_rules: false, rules: mixed })).toBe('rule m sets a gauge (the last line wins: an order)');
+    // a histogram of float captures is fine: its sum is exact in any order (series.ts addToSum)
+    const hist = [{ name: 'h', programs: 'nginx', match: '%{NUMBER:n:float}', metrics: [{ name: 'h_seconds', type: 'histogram', value: 'n' }] }];
+    expect(await why({ shipped_rules: false, rules: hist })).toBeUndefined();
   });
 });
 

@@ -31,12 +31,12 @@ const series = (s: OrderFreeShare, name: 'quay_registry_pulls_total' | 'quay_log
 describe('OrderFreeShare.piece (supervisord)', () => {
   it('records nginx and gunicorn lines, hands back every other line with its index in the piece', () => {
     const s = share();
-    const r = s.piece(piece(PULL('app'), MIRROR, GUNICORN_JUNK, NGINX_JUNK, 'no prefix at all', PULL('web')), 3);
-    // Lines 1 (mirror: order-dependent) and 4 (no supervisord prefix) go back, in order.
+    const r = s.piece(piece(PULL('app'), MIRROR, GUNICORN_JUNK, NGINX_JUNK, 'no prefix at all', PULL('web'), 'nginx!'), 3);
+    // Lines 1 (mirror: order-dependent), 4 and 6 (no supervisord prefix; "nginx!" is not "nginx") go back, in order.
     expect(r.seq).toBe(3);
-    expect(r.count).toBe(2);
-    expect(r.lines).toBe(`${MIRROR}\nno prefix at all`);
-    expect(Array.from(r.at)).toEqual([1, 4]);
+    expect(r.count).toBe(3);
+    expect(r.lines).toBe(`${MIRROR}\nno prefix at all\nnginx!`);
+    expect(Array.from(r.at)).toEqual([1, 4, 6]);
     // Two nginx pulls (lines 0 and 5); gunicorn is not the traffic source here.
     expect(series(s, 'quay_registry_pulls_total')).toEqual([
       ['acme/app', 1],
@@ -70,6 +70,8 @@ describe('OrderFreeShare.piece (supervisord)', () => {
     expect(Array.from(pulls.data)).toEqual([2, 1, 1]);
     const lines = snap.find((f) => f.name === 'quay_log_exporter_lines_total')!;
     expect(Array.from(lines.born)).toEqual([-1, -1, -1, -1, -1, -1]);
+    // lines_truncated_total's slot is made after the stamping starts, before any line: -1 too
+    expect(Array.from(snap.find((f) => f.name === 'quay_log_exporter_lines_truncated_total')!.born)).toEqual([-1]);
   });
 
   it('a line longer than max_line_bytes is cut and counted in the share; the cut part is its own line', () => {
