@@ -4,11 +4,13 @@
  * sorted (written / retry / refused with how many points), what the start-up query is, the endpoint
  * and credentials, and that no credential survives in a message.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeCerts, type TestCerts } from '../../../test/helpers/certs.js';
 import { configSchema } from '../../config/schema.js';
 import { freePort } from '../../../test/helpers/wait.js';
 import { InfluxWriter, refusedPoints } from './client.js';
@@ -257,5 +259,42 @@ describe('InfluxWriter: what the first run left', () => {
   it('prepare: a series without values is "does not exist"', async () => {
     const { port } = await influx(() => [200, '{"results":[{"statement_id":0,"series":[{"name":"databases","columns":["name"]}]}]}']);
     expect(await writer({ url: `http://127.0.0.1:${port}`, database: 'quay' }).prepare('quay', false)).toBe('database "quay" does not exist');
+  });
+});
+
+describe('InfluxWriter over https (certificates by openssl)', () => {
+  let certs: TestCerts;
+  beforeAll(() => {
+    certs = makeCerts();
+  });
+
+  /** An https server answering 204 to every write; with `clientCa`, a client certificate is required. */
+  async function https(clientCa?: string): Promise<{ port: number; close: () => Promise<void> }> {
+    const s = createHttpsServer(
+      { key: readFileSync(certs.serverKey), cert: readFileSync(certs.serverCert), ...(clientCa ? { ca: readFileSync(clientCa), requestCert: true, rejectUnauthorized: true } : {}) },
+      (req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(204).end());
+      },
+    );
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    return { port: (s.address() as { port: number }).port, close: () => new Promise<void>((r) => s.close(() => r())) };
+  }
+
+  it('writes when the server is signed by ca_file and the client shows cert_file/key_file; not with another CA, unless insecure_skip_verify', async () => {
+    const hop = await https(certs.caCert);
+    try {
+      const url = `https://127.0.0.1:${hop.port}`;
+      const ok = writer({ url, database: 'q', tls: { ca_file: certs.caCert, cert_file: certs.clientCert, key_file: certs.clientKey } });
+      expect(await ok.send(['m a=1 1'])).toEqual({ kind: 'ok' });
+      const otherCa = await writer({ url, database: 'q', tls: { ca_file: certs.otherCaCert, cert_file: certs.clientCert, key_file: certs.clientKey } }).send(['m a=1 1']);
+      expect(otherCa.kind).toBe('retry');
+      const skip = writer({ url, database: 'q', tls: { ca_file: certs.otherCaCert, cert_file: certs.clientCert, key_file: certs.clientKey, insecure_skip_verify: true } });
+      expect(await skip.send(['m a=1 1'])).toEqual({ kind: 'ok' });
+      // no client certificate: the server refuses the handshake
+      expect((await writer({ url, database: 'q', tls: { ca_file: certs.caCert } }).send(['m a=1 1'])).kind).toBe('retry');
+    } finally {
+      await hop.close();
+    }
   });
 });
