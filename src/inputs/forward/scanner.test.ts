@@ -53,6 +53,17 @@ const VALUES: [string, Uint8Array][] = [
   ['map 16 0xde', plain.encode(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i])))],
   ['map 32 0xdf', raw(0xdf, 0, 0, 0, 1, 0xa1, 0x61, 1)],
   ['ext in a map (a Forward entry)', plain.encode([1, ext(3, 5)])],
+  // the edges of each one-byte range: 0x7f/0xe0 fixints, empty and 15-entry fixmap and fixarray, empty fixstr,
+  // nil/false/true inside an array (a wrong size for them would misplace the next value)
+  ['positive fixint 127 0x7f', plain.encode(127)],
+  ['negative fixint -32 0xe0', plain.encode(-32)],
+  ['fixmap of 15 0x8f', plain.encode(Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`k${i}`, i])))],
+  ['empty fixmap 0x80', plain.encode({})],
+  ['empty fixarray 0x90', plain.encode([])],
+  ['fixarray of 15 0x9f', plain.encode(new Array(15).fill(0))],
+  ['empty fixstr 0xa0', plain.encode('')],
+  ['nil, false, true in an array', plain.encode([null, false, true, 1])],
+  ['a map 32 of 2 (a count × 2)', raw(0xdf, 0, 0, 0, 2, 1, 2, 3, 4)],
 ];
 
 describe('FrameScanner', () => {
@@ -284,5 +295,27 @@ describe('readEntry, timeToMillis, text, bytes', () => {
     expect(sha512Hex('a', Uint8Array.from([0x62]))).toBe(sha512Hex('ab'));
     expect(sha512Hex('ab')).toBe('2d408a0717ec188158278a796c689044361dc6fdde28d6f04973b80896e1823975cdbf12eb63f9e0591328ee235d80e9b5bf1aa6a44f4617ff3caf6400eb172d');
     expect(salt()).toHaveLength(16);
+  });
+});
+
+describe('FrameError reasons', () => {
+  const reasonOf = (f: () => unknown): string | undefined => {
+    try {
+      f();
+    } catch (err) {
+      return err instanceof FrameError ? err.reason : 'not a FrameError';
+    }
+    return undefined;
+  };
+
+  it('too_large for a 32-bit length with its high byte set (2^24 + 1 bytes claimed, 2^24 allowed); malformed for each refused message', () => {
+    expect(reasonOf(() => new FrameScanner(1 << 24).scan(raw(0xdb, 1, 0, 0, 1), 5))).toBe('too_large');
+    // 2^24 − 1 bytes claimed: 5 + 16,777,215 = 16,777,220 in all, within 2^25: more bytes needed, no error
+    expect(new FrameScanner(1 << 25).scan(raw(0xdb, 0, 0xff, 0xff, 0xff), 5)).toBe(-1);
+    for (const frame of [plain.encode([5, 1, {}]), plain.encode(['t', 1, {}, [1]]), plain.encode(['t', 1]), Uint8Array.of(0x93, 0xa1, 0x74, 0x01, 0x81), encoder.encode(['t', { type: 0, data: new Uint8Array(4) }, {}])]) {
+      expect(reasonOf(() => decodeFrame(frame))).toBe('malformed');
+    }
+    // an EventTime of 4 bytes
+    expect(reasonOf(() => decoder.decode(raw(0xd6, 0, 1, 2, 3, 4)))).toBe('malformed');
   });
 });
