@@ -165,9 +165,13 @@ describe('render: large values and slices', () => {
   });
 
   it('renderExpositionAsync gives the event loop a turn every 2,000 series, not before', async () => {
-    const turnBefore = async (series: number) => {
+    const turnBefore = async (series: number, histograms = false) => {
       const registry = new MetricRegistry();
-      for (let i = 0; i < series; i++) registry.counter('quay_registry_pulls_total').at('ns', `r${i}`).value = i;
+      const h = registry.histogram('quay_http_request_duration_seconds');
+      for (let i = 0; i < series; i++) {
+        if (histograms) h.observe(h.at(`c${i}`), 0.1);
+        else registry.counter('quay_registry_pulls_total').at('ns', `r${i}`).value = i;
+      }
       let turned = false;
       setImmediate(() => (turned = true));
       const text = (await renderExpositionAsync(registry)).toString();
@@ -177,6 +181,9 @@ describe('render: large values and slices', () => {
     expect(await turnBefore(1_999)).toEqual({ turned: false, same: true });
     expect(await turnBefore(2_000)).toEqual({ turned: true, same: true });
     expect(await turnBefore(4_500)).toEqual({ turned: true, same: true });
+    // histogram series count the same way
+    expect(await turnBefore(1_999, true)).toEqual({ turned: false, same: true });
+    expect(await turnBefore(2_000, true)).toEqual({ turned: true, same: true });
   });
 
   it('the SDK exporter starts no HTTP server of its own (/metrics is on the process\'s server)', async () => {
