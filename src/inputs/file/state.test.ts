@@ -84,7 +84,10 @@ describe('OffsetStore', () => {
     expect((JSON.parse(readFileSync(store.path, 'utf8')) as { files: SavedFile[] }).files[0]!.offset).toBe(11);
 
     const again = new OffsetStore(d, 'in');
-    await again.load(() => {});
+    const warned: string[] = [];
+    await again.load((m) => void warned.push(m));
+    // a good state: no warning, not marked unreadable
+    expect([warned, again.unreadableSince]).toEqual([[], undefined]);
     expect(again.get('1:2')).toMatchObject({ path: '/var/log/a.log', offset: 11, fpLen: 3 });
     expect([again.knowsPath('/var/log/b.log'), again.knowsPath('/var/log/c.log')]).toEqual([true, false]);
     expect(again.get('9:9')).toBeUndefined();
@@ -155,5 +158,6 @@ describe('OffsetStore', () => {
     const store = new OffsetStore(d, 'in');
     mkdirSync(store.path);
     await expect(store.load(() => {})).rejects.toThrow(new StateFileError(`the offsets file ${store.path} is a directory; remove it or set another state_dir`));
+    await expect(store.load(() => {})).rejects.toMatchObject({ name: 'StateFileError' });
   });
 });
