@@ -7,8 +7,8 @@ import { createServer, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { forwardOutputSchema } from '../config/schema.js';
-import { decodeFrame, decoder, FrameScanner } from '../inputs/forward/protocol.js';
-import { silentLogger } from '../log.js';
+import { decodeFrame, decoder, encoder, FrameScanner, rawDecoder, text } from '../inputs/forward/protocol.js';
+import { createLogger, silentLogger } from '../log.js';
 import { MetricRegistry } from '../metrics/series.js';
 import { ForwardOutput } from './forward-output.js';
 
@@ -63,6 +63,51 @@ describe('ForwardOutput modes on the wire', () => {
       expect(logs).toEqual(['a', 'b']);
     } finally {
       await hop.close();
+    }
+  });
+});
+
+describe('ForwardOutput handshake against a next hop that does not know the shared_key', () => {
+  it('a PONG saying yes with a digest that is not from the shared_key: nothing is sent, the connection dropped', async () => {
+    const frames: unknown[][] = [];
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      // HELO first (the server speaks first), then a PONG "ok" with a made-up digest to the PING
+      socket.write(encoder.encode(['HELO', { nonce: 'n0nce', auth: '', keepalive: true }]));
+      let pending = Buffer.alloc(0);
+      socket.on('data', (b: Buffer) => {
+        pending = Buffer.concat([pending, b]);
+        for (;;) {
+          const n = new FrameScanner(1 << 24).scan(pending, pending.length);
+          if (n < 0) return;
+          const msg = rawDecoder.decode(pending.subarray(0, n)) as unknown[];
+          pending = pending.subarray(n);
+          frames.push(msg);
+          if (text(msg[0]) === 'PING') socket.write(encoder.encode(['PONG', true, '', 'hop', 'f'.repeat(128)]));
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const logged: string[] = [];
+    const log = createLogger('debug', (l) => void logged.push(l));
+    const out = new ForwardOutput(
+      forwardOutputSchema.parse({ port, mode: 'Forward', require_ack_response: false, flush_interval: '10ms', shutdown_timeout: '200ms', security: { shared_key: 'key', self_hostname: 'me' } }),
+      new MetricRegistry(),
+      log,
+    );
+    try {
+      out.send('quay.t', 0, { log: 'secret' });
+      for (let i = 0; i < 300 && !logged.some((l) => l.includes('does not know the shared_key')); i++) await new Promise((r) => setTimeout(r, 10));
+      // only PINGs reached the hop (one per connection attempt), never the record
+      expect(frames.length).toBeGreaterThan(0);
+      expect(frames.every((f) => text(f[0]) === 'PING')).toBe(true);
+      expect(logged.some((l) => l.includes('handshake: the server does not know the shared_key'))).toBe(true);
+    } finally {
+      await out.shutdown();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 });
