@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import type { ValueSlot } from '../metrics/series.js';
+import { ruleSources } from '../rules/index.js';
 import { LINE_BITS, OrderFreeShare, SHARE_SERIES_BOUND } from './share.js';
 
 const PULL = (repo: string) =>
@@ -22,7 +23,7 @@ const piece = (...lines: string[]) => new TextEncoder().encode(lines.map((l) => 
 
 function share(extra: Record<string, unknown> = {}, source: 'supervisord' | 'nginx' | 'gunicorn' | 'repomirrorworker' = 'supervisord', trafficSource: 'nginx' | 'gunicorn' = 'nginx', maxLineBytes = 65_536) {
   const config = parseConfig({ state_dir: '/nonexistent', shipped_rules: false, ...extra });
-  return new OrderFreeShare({ config, source, trafficSource, maxLineBytes });
+  return new OrderFreeShare({ config, source, trafficSource, maxLineBytes, rules: ruleSources(config) });
 }
 
 const series = (s: OrderFreeShare, name: 'quay_registry_pulls_total' | 'quay_log_exporter_lines_total') =>
