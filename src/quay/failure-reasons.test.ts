@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { BUILTIN_FAILURE_REASONS, createFailureClassifier } from './failure-reasons.js';
 
 /**
@@ -43,9 +43,10 @@ const CASES: [reason: string, text: string][] = [
 ];
 
 describe('createFailureClassifier', () => {
-  // Built in beforeAll, not at collection: mutation testing switches its mutants on in beforeAll.
+  // Built per test (beforeEach), not in beforeEach: Stryker records per-test coverage from a beforeEach
+  // of its own, so what beforeEach reaches is "static" coverage no test owns (test/MUTATION.md).
   let classify: ReturnType<typeof createFailureClassifier>;
-  beforeAll(() => {
+  beforeEach(() => {
     classify = createFailureClassifier([]);
   });
 

@@ -3,7 +3,7 @@
  * strings in Quay's source (file and tag named beside each), through the
  * whole pipeline: router, built-in parsers, rules, series slots.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import type { QuayEvent } from '../events.js';
 import { silentLogger } from '../log.js';
@@ -26,10 +26,11 @@ const T = '2026-11-30 09:00:00,000 [61] ';
 const SR = `storagereplication stdout | ${T}`;
 
 describe('storage-replication.yaml (workers/storagereplication.py, v3.5.1 … v3.18.0)', () => {
-  // Built and fed in beforeAll, not while the file is collected: mutation testing switches its
-  // mutants on in beforeAll, so work done at collection would never meet one.
+  // Built and fed per test (beforeEach), not in beforeEach or while the file is collected: Stryker's
+  // vitest runner records per-test coverage from a beforeEach of its own, so what beforeEach reaches
+  // is "static" coverage no test owns (see test/MUTATION.md).
   let s: ReturnType<typeof setup>;
-  beforeAll(() => {
+  beforeEach(() => {
     s = setup();
     s.feed(
       `${SR}[DEBUG] [__main__] Starting replication of image storage 1f2e3d4c-aaaa-bbbb-cccc-0123456789ab under namespace 42`,
@@ -49,7 +50,7 @@ describe('storage-replication.yaml (workers/storagereplication.py, v3.5.1 … v3
       `${SR}[INFO] [__main__] Failed to copy path \`x\` of image storage y to location eu-west`,
     );
   });
-  afterAll(() => s.pipeline.shutdown());
+  afterEach(() => s.pipeline.shutdown());
 
   it('counts started, completed and copies per target location', () => {
     expect(s.value(s.family('quay_storage_replication_started_total'))).toBe(1);
@@ -96,10 +97,11 @@ describe('storage-replication.yaml (workers/storagereplication.py, v3.5.1 … v3
 });
 
 describe('worker-exceptions.yaml (workers/worker.py, v3.5.1 … v3.18.0)', () => {
-  // Built and fed in beforeAll, not while the file is collected: mutation testing switches its
-  // mutants on in beforeAll, so work done at collection would never meet one.
+  // Built and fed per test (beforeEach), not in beforeEach or while the file is collected: Stryker's
+  // vitest runner records per-test coverage from a beforeEach of its own, so what beforeEach reaches
+  // is "static" coverage no test owns (see test/MUTATION.md).
   let s: ReturnType<typeof setup>;
-  beforeAll(() => {
+  beforeEach(() => {
     s = setup();
     s.feed(
       `notificationworker stdout | ${T}[ERROR] [workers.worker] Operation raised exception`,
@@ -113,7 +115,7 @@ describe('worker-exceptions.yaml (workers/worker.py, v3.5.1 … v3.18.0)', () =>
       `notificationworker stdout | ${T}[ERROR] [workers.worker] Operation raised exception\nnotificationworker stdout | Traceback (most recent call last):\nnotificationworker stdout |   File "/quay-registry/workers/worker.py", line 170, in _operation_func`,
     );
   });
-  afterAll(() => s.pipeline.shutdown());
+  afterEach(() => s.pipeline.shutdown());
 
   it('counts by program, including a program a built-in parser reads (gcworker)', () => {
     const f = s.family('quay_worker_operation_exceptions_total');
@@ -124,10 +126,11 @@ describe('worker-exceptions.yaml (workers/worker.py, v3.5.1 … v3.18.0)', () =>
 });
 
 describe('security-scanner.yaml (data/secscan_model, util/secscan/v4/api.py)', () => {
-  // Built and fed in beforeAll, not while the file is collected: mutation testing switches its
-  // mutants on in beforeAll, so work done at collection would never meet one.
+  // Built and fed per test (beforeEach), not in beforeEach or while the file is collected: Stryker's
+  // vitest runner records per-test coverage from a beforeEach of its own, so what beforeEach reaches
+  // is "static" coverage no test owns (see test/MUTATION.md).
   let s: ReturnType<typeof setup>;
-  beforeAll(() => {
+  beforeEach(() => {
     s = setup();
     s.feed(
       `securityworker stdout | ${T}[ERROR] [data.secscan_model.secscan_v4_model] Failed to perform indexing, security scanner API error`,
@@ -140,7 +143,7 @@ describe('security-scanner.yaml (data/secscan_model, util/secscan/v4/api.py)', (
       `securityworker stdout | ${T}[ERROR] [util.secscan.v4.api] Security scanner endpoint timed out`,
     );
   });
-  afterAll(() => s.pipeline.shutdown());
+  afterEach(() => s.pipeline.shutdown());
 
   it('counts indexing failures by reason, across the v4 and v2 texts', () => {
     const f = s.family('quay_security_scanner_indexing_failures_total');
@@ -160,12 +163,13 @@ describe('security-scanner.yaml (data/secscan_model, util/secscan/v4/api.py)', (
 });
 
 describe('health.yaml (health/healthcheck.py; gunicorn arbiter)', () => {
-  // Built and fed in beforeAll, not while the file is collected: mutation testing switches its
-  // mutants on in beforeAll, so work done at collection would never meet one.
+  // Built and fed per test (beforeEach), not in beforeEach or while the file is collected: Stryker's
+  // vitest runner records per-test coverage from a beforeEach of its own, so what beforeEach reaches
+  // is "static" coverage no test owns (see test/MUTATION.md).
   let s: ReturnType<typeof setup>;
   const dict =
     "{'services_expanded': {'auth': {'status': True}, 'database': {'status': False, 'failure': 'timeout'}, 'redis': {'status': False, 'failure': 'refused'}, 'storage': {'status': True}}, 'notes': [], 'is_testing': False, 'config_provider': 'k8s', 'local_service_key_id': 'abc', 'hostname': 'quay-app-1'}";
-  beforeAll(() => {
+  beforeEach(() => {
     s = setup();
     s.feed(
       `gunicorn-web stdout | ${T}[WARNING] [health.healthcheck] [FAILED HEALTH CHECK] ${dict}`,
@@ -175,7 +179,7 @@ describe('health.yaml (health/healthcheck.py; gunicorn arbiter)', () => {
       `gunicorn-registry stderr | [2026-11-30 09:00:00 +0000] [55] [ERROR] Worker (pid:67) exited with code 3`,
     );
   });
-  afterAll(() => s.pipeline.shutdown());
+  afterEach(() => s.pipeline.shutdown());
 
   it('counts failed health checks by program and failing services one by one', () => {
     expect(s.value(s.family('quay_health_check_failed_total'), 'gunicorn-web')).toBe(1);
@@ -195,10 +199,11 @@ describe('health.yaml (health/healthcheck.py; gunicorn arbiter)', () => {
 });
 
 describe('nginx-upstream.yaml', () => {
-  // Built and fed in beforeAll, not while the file is collected: mutation testing switches its
-  // mutants on in beforeAll, so work done at collection would never meet one.
+  // Built and fed per test (beforeEach), not in beforeEach or while the file is collected: Stryker's
+  // vitest runner records per-test coverage from a beforeEach of its own, so what beforeEach reaches
+  // is "static" coverage no test owns (see test/MUTATION.md).
   let s: ReturnType<typeof setup>;
-  beforeAll(() => {
+  beforeEach(() => {
     s = setup({ traffic: { source: 'nginx' } });
     s.feed(
       'nginx stderr | 2026/11/30 09:00:00 [error] 12#12: *345 connect() to unix:/tmp/gunicorn_registry.sock failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: _, request: "GET /v2/ HTTP/1.1", upstream: "http://unix:/tmp/gunicorn_registry.sock:/v2/", host: "quay.example.com"',
@@ -208,7 +213,7 @@ describe('nginx-upstream.yaml', () => {
       'nginx stdout | 10.128.2.14 (-) - - [22/Nov/2026:10:15:32 +0000] "GET /v2/acme/app/blobs/sha256:3b4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e HTTP/1.1" 200 5242880 "-" "containers/5.30.0 (github.com/containers/image)" (1.532 512 1.530)',
     );
   });
-  afterAll(() => s.pipeline.shutdown());
+  afterEach(() => s.pipeline.shutdown());
 
   it('counts connect failures and timeouts by upstream socket name, other for a TCP upstream', () => {
     const f = s.family('quay_nginx_upstream_errors_total');
