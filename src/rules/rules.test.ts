@@ -3,16 +3,21 @@
  * Values were counted by hand from the lines fed (comments say how).
  */
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, parseConfig } from '../config/load.js';
-import type { QuayEvent } from '../events.js';
+import { EventBus, type QuayEvent } from '../events.js';
 import { PatternLibrary } from '../grok/index.js';
 import { silentLogger } from '../log.js';
 import { MetricRegistry, OVERFLOW } from '../metrics/series.js';
 import { Pipeline } from '../pipeline.js';
 import { analyseCaptures } from './cardinality.js';
 import { compileRules } from './compile.js';
-import { compileConfigRules, readRuleFile } from './index.js';
+import { describeMatch, RuleSet } from './engine.js';
+import { compileConfigRules, readRuleFile, ruleSources, shippedRules } from './index.js';
+import { LineFields } from '../records/fields.js';
 
 const open: Pipeline[] = [];
 afterEach(async () => {
@@ -395,5 +400,313 @@ describe('analyseCaptures', () => {
       ['c', '(?<c>…) matches open-ended text'],
       ['d', undefined],
     ]);
+  });
+});
+
+describe('metric shape across rules and within one', () => {
+  it('refuses a longer label list second, another kind, other buckets (named or default); takes the same shape in another order', () => {
+    expect(
+      problems([
+        { name: 'a', programs: 'x', match: '(?<k>a|b)', metrics: [{ name: 's_total', type: 'counter' }] },
+        // [] first, [k] second: the longer list second is refused too.
+        { name: 'b', programs: 'x', match: '(?<k>a|b)', metrics: [{ name: 's_total', type: 'counter', labels: ['k'] }] },
+        { name: 'c', programs: 'x', match: '%{INT:n:int}', metrics: [{ name: 's_total', type: 'gauge', value: 'n' }] },
+        { name: 'd', programs: 'x', match: '%{INT:n:int}', metrics: [{ name: 'h', type: 'histogram', value: 'n', buckets: [1, 2] }] },
+        { name: 'e', programs: 'x', match: '%{INT:n:int}', metrics: [{ name: 'h', type: 'histogram', value: 'n', buckets: [1, 3] }] },
+        // No buckets: the 11 defaults, not [1, 2].
+        { name: 'f', programs: 'x', match: '%{INT:n:int}', metrics: [{ name: 'h', type: 'histogram', value: 'n' }] },
+        // The same buckets again: no problem.
+        { name: 'g', programs: 'x', match: '%{INT:n:int}', metrics: [{ name: 'h', type: 'histogram', value: 'n', buckets: [1, 2] }] },
+      ]),
+    ).toEqual([
+      'rules[1].metrics[0].labels: s_total has labels [] in rules[0].metrics[0], here [k]',
+      'rules[2].metrics[0].type: s_total is a counter in rules[0].metrics[0]',
+      'rules[4].metrics[0].buckets: h has other buckets in rules[3].metrics[0]',
+      'rules[5].metrics[0].buckets: h has other buckets in rules[3].metrics[0]',
+    ]);
+  });
+
+  it('two rules of one metric with its labels in another order: each value under its own label', () => {
+    const { p, feed } = pipeline([
+      { name: 'a', programs: 'x', match: 'A (?<z>[a-z]) (?<y>[a-z])', metrics: [{ name: 'zy_total', type: 'counter', labels: ['z', 'y'] }] },
+      { name: 'b', programs: 'x', match: 'B (?<y>[a-z]) (?<z>[a-z])', metrics: [{ name: 'zy_total', type: 'counter', labels: ['y', 'z'] }] },
+    ]);
+    // A p q: z=p y=q; B q p: y=q z=p: the same series (labels in the first rule's order z, y) twice.
+    feed('supervisord', 'x stdout | A p q', 'x stdout | B q p');
+    const f = p.registry.definedCounter('zy_total');
+    expect(f.def.labels).toEqual(['z', 'y']);
+    expect([...f.slots.values()].map((s) => [s.attributes, s.value])).toEqual([[{ z: 'p', y: 'q' }, 2]]);
+  });
+
+  it('a label named by both labels and const_labels; more than 5 labels; exactly 5 with a constant', () => {
+    const match = '%{WORD:a} %{WORD:b} %{WORD:c} %{WORD:d} %{WORD:e} %{WORD:f}';
+    expect(
+      problems([
+        { name: 'r', programs: 'x', match, metrics: [{ name: 'k_total', type: 'counter', labels: ['a'], const_labels: { a: 'v' } }] },
+        { name: 's', programs: 'x', match, metrics: [{ name: 'six_total', type: 'counter', labels: ['a', 'b', 'c', 'd', 'e', 'f'] }] },
+        { name: 't', programs: 'x', match, metrics: [{ name: 'six2_total', type: 'counter', labels: ['a', 'b', 'c', 'd', 'e'], const_labels: { g: '1' } }] },
+        { name: 'u', programs: 'x', match, metrics: [{ name: 'five_total', type: 'counter', labels: ['a', 'b', 'c', 'd'], const_labels: { g: '1' } }] },
+      ]),
+    ).toEqual([
+      'rules[0].metrics[0].const_labels.a: also a label from a field',
+      'rules[1].metrics[0].labels: at most 5 labels (with const_labels), got 6',
+      'rules[2].metrics[0].labels: at most 5 labels (with const_labels), got 6',
+    ]);
+  });
+
+  it('the help text: the rule\'s, or one naming the metric; only capture labels fold', () => {
+    const registry = new MetricRegistry();
+    compileConfigRules(
+      parseConfig({
+        shipped_rules: false,
+        rules: [
+          {
+            name: 'r',
+            programs: 'x',
+            match: '(?<k>a|b)',
+            metrics: [
+              { name: 'with_help_total', type: 'counter', help: 'Mine.', labels: { k: 'k', p: 'program' }, const_labels: { c: 'v' } },
+              { name: 'no_help_total', type: 'counter' },
+            ],
+          },
+        ],
+      }),
+      PatternLibrary.bundled(),
+      registry,
+    );
+    const defs = new Map(registry.definitions());
+    expect(defs.get('with_help_total')).toEqual({ kind: 'counter', help: 'Mine.', labels: ['k', 'p', 'c'], fold: ['k'] });
+    expect(defs.get('no_help_total')).toEqual({ kind: 'counter', help: 'Made by a rule from log lines (no_help_total).', labels: [], fold: [] });
+  });
+});
+
+describe('captures: alternatives, modifiers, line fields', () => {
+  it('a field captured in two alternatives is read from the one that took part, as label and as field', () => {
+    const { p, events } = pipeline([
+      {
+        name: 'alt',
+        programs: 'x',
+        match: '(?:left=(?<side>[a-z]+)|right=(?<side>[a-z]+)) n=%{INT:n:int}',
+        metrics: [{ name: 'alt_total', type: 'counter', labels: ['side'], value: 'n' }],
+        event: { measurement: 'alt', tags: ['side'] },
+      },
+    ]);
+    const feed = p.handler('supervisord');
+    feed(`x stdout | ${H('INFO', 'w')}left=aa n=2`);
+    feed(`x stdout | ${H('INFO', 'w')}right=bb n=3`);
+    const f = p.registry.definedCounter('alt_total');
+    expect([...f.slots.values()].map((s) => [s.attributes['side'], s.value])).toEqual([
+      ['aa', 2],
+      ['bb', 3],
+    ]);
+    expect(events.map((e) => [e.tags, e.fields])).toEqual([
+      [{ side: 'aa' }, { n: 2 }],
+      [{ side: 'bb' }, { n: 3 }],
+    ]);
+  });
+
+  it(':drop and :measurement captures are no fields: not in an event, not readable by an action', () => {
+    const match = '%{WORD:skip:drop} %{WORD:name:measurement} %{INT:n:int}';
+    const { p, events } = pipeline([{ name: 'mod', programs: 'x', match, event: { measurement: 'mod' } }]);
+    p.handler('supervisord')(`x stdout | ${H('INFO', 'w')}aa bb 7`);
+    expect(events.map((e) => [e.tags, e.fields])).toEqual([[{}, { n: 7 }]]);
+    expect(problems([{ name: 'r', programs: 'x', match, metrics: [{ name: 'a_total', type: 'counter', labels: ['skip', 'name'] }] }])).toEqual([
+      'rules[0].metrics[0].labels.skip: field "skip" is not captured by the pattern (fields: n, program, level, logger)',
+      'rules[0].metrics[0].labels.name: field "name" is not captured by the pattern (fields: n, program, level, logger)',
+    ]);
+  });
+
+  it('a rule that filters on logger alone, or on level alone, reads only Python lines of that logger or level', () => {
+    const { p, feed } = pipeline([
+      { name: 'lg', programs: 'x', logger: 'a.b', match: 'boom', metrics: [{ name: 'lg_total', type: 'counter', labels: ['level'] }] },
+      { name: 'lv', programs: 'x', level: 'ERROR', match: 'boom', metrics: [{ name: 'lv_total', type: 'counter', labels: ['logger'] }] },
+    ]);
+    feed('supervisord', `x stdout | ${H('INFO', 'a.b')}boom`, `x stdout | ${H('ERROR', 'c')}boom`, `x stdout | ${H('ERROR', 'a.b')}boom`, 'x stdout | boom');
+    // lg: the two a.b lines (INFO, ERROR); lv: the two ERROR lines (c, a.b); the bare line: neither.
+    expect([...p.registry.definedCounter('lg_total').slots.values()].map((s) => [s.attributes['level'], s.value])).toEqual([
+      ['INFO', 1],
+      ['ERROR', 1],
+    ]);
+    expect([...p.registry.definedCounter('lv_total').slots.values()].map((s) => [s.attributes['logger'], s.value])).toEqual([
+      ['c', 1],
+      ['a.b', 1],
+    ]);
+  });
+
+  it('level and logger of a line without a Python header are "" (a label default does not apply to line fields)', () => {
+    const { p, feed } = pipeline([{ name: 'r', programs: 'x', match: 'go', metrics: [{ name: 'r_total', type: 'counter', labels: ['program', 'level', 'logger'] }] }]);
+    feed('supervisord', 'x stdout | go');
+    expect([...p.registry.definedCounter('r_total').slots.values()].map((s) => [s.attributes, s.value])).toEqual([[{ program: 'x', level: '', logger: '' }, 1]]);
+  });
+});
+
+describe('event time without a Python header', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a :ts- capture that parses is the time; one that does not, or none, falls back to the clock', () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.UTC(2026, 10, 30, 12, 34, 56) });
+    const { p, events } = pipeline([
+      { name: 'ts', programs: 'x', match: 'at %{WORD:t:ts-epoch} job %{WORD:job:tag}', event: { measurement: 'j' } },
+      { name: 'plain', programs: 'y', match: 'job %{WORD:job:tag}', event: { measurement: 'k' } },
+    ]);
+    const feed = p.handler('supervisord');
+    // 1764493200 s = 2025-11-30 09:00:00 UTC; "never" is no epoch and the line has no header: the clock.
+    for (const l of ['x stdout | at 1764493200 job a', 'x stdout | at never job b', 'y stdout | job c']) feed(l);
+    const now = Date.UTC(2026, 10, 30, 12, 34, 56);
+    expect(events.map((e) => [e.measurement, e.time, e.tags])).toEqual([
+      ['j', 1_764_493_200_000, { job: 'a' }],
+      ['j', now, { job: 'b' }],
+      ['k', now, { job: 'c' }],
+    ]);
+  });
+});
+
+describe('describeMatch (grok --rule) shapes', () => {
+  const lib = PatternLibrary.bundled();
+  const compile = (rule: Record<string, unknown>) =>
+    compileRules([{ rule: parseConfig({ shipped_rules: false, rules: [rule] }).rules[0]!, at: 'rules[0]' }], lib, new MetricRegistry())[0]!;
+
+  it('skipped lines carry no metrics; a line the pattern misses is null; no event key for a rule without one', () => {
+    const rule = compile({ name: 'r', programs: 'x', level: 'ERROR', logger: 'w', match: 'n=%{INT:n:int}', metrics: [{ name: 'r_total', type: 'counter', value: 'n' }] });
+    expect(describeMatch(rule, 'n=1', 0, 'x', lib, 0)).toEqual({ metrics: [], skipped: 'not a Python log line (the rule filters on level or logger)' });
+    expect(describeMatch(rule, `${H('INFO', 'w')}n=1`, 0, 'x', lib, 0)).toEqual({ metrics: [], skipped: 'level INFO is not one the rule reads' });
+    expect(describeMatch(rule, `${H('ERROR', 'v')}n=1`, 0, 'x', lib, 0)).toEqual({ metrics: [], skipped: 'logger v is not one the rule reads' });
+    expect(describeMatch(rule, `${H('ERROR', 'w')}n=x`, 0, 'x', lib, 0)).toBeNull();
+    // A counter of 0 is recorded (+0); -1 is not (undefined).
+    expect(describeMatch(rule, `${H('ERROR', 'w')}n=0`, 0, 'x', lib, 0)).toEqual({ metrics: [{ metric: 'r_total', type: 'counter', labels: {}, value: 0 }] });
+    expect(describeMatch(rule, `${H('ERROR', 'w')}n=-1`, 0, 'x', lib, 0)).toEqual({ metrics: [{ metric: 'r_total', type: 'counter', labels: {}, value: undefined }] });
+  });
+
+  it('a gauge keeps a negative number; an unparsable number is no value; the match starts at `start`', () => {
+    const rule = compile({ name: 'g', programs: 'x', match: '^v=%{NUMBER:v:float}', metrics: [{ name: 'g', type: 'gauge', value: 'v' }] });
+    const line = 'x stdout | v=-2.5';
+    expect(describeMatch(rule, line, 11, 'x', lib, 0)).toEqual({ metrics: [{ metric: 'g', type: 'gauge', labels: {}, value: -2.5 }] });
+    // Anchored at 0, "x stdout | v=" does not start with v=.
+    expect(describeMatch(rule, line, 0, 'x', lib, 0)).toBeNull();
+  });
+});
+
+describe('records out: the first matching rule and its captures', () => {
+  it('names the rule and its typed captures, those that took part; a second rule on the line changes nothing', () => {
+    const lib = PatternLibrary.bundled();
+    const config = parseConfig({
+      shipped_rules: false,
+      rules: [
+        { name: 'first', programs: 'x', match: 'took %{INT:ms:int}ms(?: by (?<who>[a-z]+))?(?: %{WORD:w:drop})?', metrics: [{ name: 'f_total', type: 'counter' }] },
+        { name: 'second', programs: 'x', match: 'took (?<all>.*)', accept_unbounded: ['all'], metrics: [{ name: 's_total', type: 'counter' }] },
+      ],
+    });
+    const fields = new LineFields();
+    fields.active = true;
+    const set = new RuleSet(compileConfigRules(config, lib, new MetricRegistry()), lib, new EventBus(), 0, fields);
+    const table = set.forProgram('x')!;
+    const line = 'x stdout | took 12ms';
+    expect(table.apply(line, 11, false, 'x')).toBe(true);
+    // who did not take part; w is :drop.
+    expect(fields.take()).toEqual({ rule: 'first', captures: { ms: 12 } });
+    expect(table.apply('x stdout | took 5ms by bob zz', 11, false, 'x')).toBe(true);
+    expect(fields.take()).toEqual({ rule: 'first', captures: { ms: 5, who: 'bob' } });
+    // Only the second rule matches: its own capture.
+    expect(table.apply('x stdout | took long', 11, false, 'x')).toBe(true);
+    expect(fields.take()).toEqual({ rule: 'second', captures: { all: 'long' } });
+    // Inactive: nothing written.
+    fields.active = false;
+    expect(table.apply(line, 11, false, 'x')).toBe(true);
+    expect(fields.take()).toEqual({});
+    // A line a built-in parser matched: no rule here has include_matched.
+    expect(table.apply(line, 11, true, 'x')).toBe(false);
+  });
+});
+
+describe('analyseCaptures: where an inline group ends', () => {
+  const lib = PatternLibrary.bundled();
+  const verdict = (expression: string) => Object.fromEntries([...analyseCaptures(lib, expression).values()].map((c) => [c.field, c.unbounded ?? 'bounded']));
+
+  it('nested groups, escaped brackets and brackets in a class do not carry a group past its end', () => {
+    // Each f is bounded; g after it is open text. A group end found too late would give f g's ".+".
+    expect(verdict('(?<f>(?:a|b)c) (?<g>.+)')).toEqual({ f: 'bounded', g: '(?<g>…) matches open-ended text' });
+    expect(verdict('(?<f>\\(x\\)) (?<g>.+)')).toEqual({ f: 'bounded', g: '(?<g>…) matches open-ended text' });
+    expect(verdict('(?<f>[(]x) (?<g>.+)')).toEqual({ f: 'bounded', g: '(?<g>…) matches open-ended text' });
+    expect(verdict('(?<f>[\\](]x) (?<g>.+)')).toEqual({ f: 'bounded', g: '(?<g>…) matches open-ended text' });
+    // A group that never closes runs to the end.
+    expect(verdict('(?<f>a .+')).toEqual({ f: '(?<f>…) matches open-ended text' });
+  });
+
+  it("the body of (?'f'…) and (?P<f>…) is read like (?<f>…); a name captured twice is unbounded if either is", () => {
+    expect(verdict("(?'f'[a-z]{2}) (?P<g>x.+)")).toEqual({ f: 'bounded', g: '(?<g>…) matches open-ended text' });
+    expect(verdict('(?:%{WORD:f}|%{IP:f})')).toEqual({ f: '%{IP}' });
+    expect(verdict('(?:%{IP:f}|%{WORD:f})')).toEqual({ f: '%{IP}' });
+    // %{WORD:} (empty field) and %{WORD} capture nothing.
+    expect(verdict('%{WORD} %{WORD:}')).toEqual({});
+  });
+
+  it('follows user patterns through each other, and a pattern that refers to itself ends', () => {
+    const l = PatternLibrary.bundled();
+    l.define('INNER', '[a-z]+');
+    l.define('OUTER', 'x%{INNER}');
+    l.define('WIDE', 'y%{INNER}.*');
+    l.define('SELF', 'a|%{SELF}');
+    const v = (e: string) => [...analyseCaptures(l, e).values()].map((c) => [c.field, c.unbounded]);
+    expect(v('%{OUTER:o} %{WIDE:w} %{SELF:s}')).toEqual([
+      ['o', undefined],
+      ['w', '%{WIDE} matches open-ended text'],
+      ['s', undefined],
+    ]);
+  });
+});
+
+describe('rule files', () => {
+  let dir = '';
+  afterEach(() => {
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    dir = '';
+  });
+
+  it('a YAML syntax error and a rule failing the schema are refused naming the file and the key path', () => {
+    dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'rules:\n  - name: a\n    match: [unclosed\n');
+    writeFileSync(join(dir, 'shape.yaml'), 'rules:\n  - name: Bad\n    programs: x\n    match: x\n');
+    const refusal = (path: string, label?: string) => {
+      try {
+        readRuleFile(path, label);
+      } catch (err) {
+        return [(err as ConfigError).message.split('\n')[0], (err as ConfigError).problems];
+      }
+      return undefined;
+    };
+    const [, yamlProblems] = refusal(join(dir, 'bad.yaml'), 'rules/bad.yaml')!;
+    expect(yamlProblems).toHaveLength(1);
+    expect((yamlProblems as string[])[0]).toMatch(/^YAML: [^\n]+$/);
+    expect(refusal(join(dir, 'shape.yaml'))).toEqual([expect.stringContaining(join(dir, 'shape.yaml')), ['rules[0].name: lower-case snake_case']]);
+  });
+
+  it('a directory of rule files: .yaml files only, in name order, each labelled by its path below the parent', () => {
+    dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    const rule = (name: string) => `rules:\n  - name: ${name}\n    programs: x\n    match: x\n    metrics: [{name: ${name}_total, type: counter}]\n`;
+    writeFileSync(join(dir, 'b.yaml'), rule('bee'));
+    writeFileSync(join(dir, 'a.yaml'), rule('ay') + `  - name: ay2\n    programs: x\n    match: y\n    metrics: [{name: ay2_total, type: counter}]\n`);
+    writeFileSync(join(dir, 'c.yml'), rule('not_read'));
+    writeFileSync(join(dir, 'notes.txt'), 'not a rule file');
+    const base = dir.split('/').pop()!;
+    expect(shippedRules(dir).map((s) => [s.rule.name, s.at])).toEqual([
+      ['ay', `${base}/a.yaml: rules[0]`],
+      ['ay2', `${base}/a.yaml: rules[1]`],
+      ['bee', `${base}/b.yaml: rules[0]`],
+    ]);
+  });
+
+  it("a config rule with a shipped rule's name replaces it; shipped_rules: false keeps only the config's", () => {
+    const shipped = shippedRules();
+    const name = shipped[0]!.rule.name;
+    const own = { name, programs: 'x', match: 'x', metrics: [{ name: 'mine_total', type: 'counter' }] };
+    const sources = ruleSources(parseConfig({ rules: [own] }));
+    // Every shipped rule but the one replaced, then the config's: 19 - 1 + 1.
+    expect(sources).toHaveLength(shipped.length);
+    expect(sources.filter((s) => s.rule.name === name).map((s) => s.at)).toEqual(['rules[0]']);
+    expect(sources.at(-1)!.rule.metrics[0]!.name).toBe('mine_total');
+    expect(sources.slice(0, -1).map((s) => s.rule.name)).toEqual(shipped.slice(1).map((s) => s.rule.name));
+    expect(ruleSources(parseConfig({ shipped_rules: false, rules: [own] })).map((s) => s.at)).toEqual(['rules[0]']);
   });
 });
