@@ -208,3 +208,34 @@ describe('oc-mirror parser: edges of the line reading and of the slow-transfer b
     expect([t.count, t.sum]).toEqual([4, 3_621_439]);
   });
 });
+
+describe('oc-mirror: units and component names, edge by edge', () => {
+  it('rates: every prefix, binary and decimal, a space before the unit, surrounding space; anchored at both ends', () => {
+    // docker/go-units: k/K, M, G, T, P are powers of 1000; with "i" of 1024.
+    expect(parseRateBytesPerSecond('1 kB/s')).toBe(1000);
+    expect(parseRateBytesPerSecond('1KB/s')).toBe(1000);
+    expect(parseRateBytesPerSecond('3GB/s')).toBe(3e9);
+    expect(parseRateBytesPerSecond('1TB/s')).toBe(1e12);
+    expect(parseRateBytesPerSecond('1PB/s')).toBe(1e15);
+    expect(parseRateBytesPerSecond('1MiB/s')).toBe(1_048_576);
+    expect(parseRateBytesPerSecond('2TiB/s')).toBe(2 * 1024 ** 4);
+    expect(parseRateBytesPerSecond('1PiB/s')).toBe(1024 ** 5);
+    expect(parseRateBytesPerSecond('  2MB/s \n')).toBe(2_000_000);
+    expect(parseRateBytesPerSecond('7B/s')).toBe(7);
+    for (const t of ['x1MB/s', '1MB/sx', '1.MB/s', '.5MB/s', '1mB/s', '1MB', '1  MB/s', 'MB/s', '1.5.2MB/s']) expect(parseRateBytesPerSecond(t), t).toBeNaN();
+  });
+
+  it('a component name of 1 to 64 letters, digits, "_", "." or "-"; anything else is "unknown"', () => {
+    const registry = new MetricRegistry();
+    const p = createOcMirrorParser({ config: parseConfig({ state_dir: '/nonexistent' }), registry, events: new EventBus(), grok, log: silentLogger });
+    const names = ['a'.repeat(64), 'A-z_0.9', 'a'.repeat(65), '', 'w x', '!w', 'w!'];
+    for (const c of names) p.parse(JSON.stringify({ component: c, msg: 'Mirroring' }), 0);
+    const f = registry.counter('quay_mirror_images_total');
+    expect([...f.slots.values()].map((s) => [s.attributes['component'], s.value])).toEqual([
+      ['a'.repeat(64), 1],
+      ['A-z_0.9', 1],
+      // 65 characters, empty, a space, "!" first or last: 5
+      ['unknown', 5],
+    ]);
+  });
+});
