@@ -4,6 +4,7 @@ import { EventBus, type QuayEvent } from '../events.js';
 import { PatternLibrary } from '../grok/index.js';
 import { silentLogger } from '../log.js';
 import { MetricRegistry } from '../metrics/series.js';
+import { LineFields } from '../records/fields.js';
 import { NginxParser } from './nginx.js';
 import { TrafficRecorder } from './traffic.js';
 import { LineResult } from './types.js';
@@ -159,5 +160,23 @@ describe('NginxParser', () => {
     expect(parser.parse('10.128.2.1 - - [14/Jul/2021:12:23:46 +0000] "GET / HTTP/1.1" 301 169 "-" "curl/8"', 0)).toBe(LineResult.Ignored);
     expect(parser.parse('2021/07/14 12:23:46 [error] 101#0: *1 upstream timed out (110: Connection timed out)', 0)).toBe(LineResult.Matched);
     expect(values('quay_http_requests_total')).toEqual({});
+  });
+
+  it('records out: level and pid of an error line, nothing while inactive; an error line is tried at `start`', () => {
+    const fields = new LineFields();
+    const config = parseConfig({}, 'test', {});
+    const registry = new MetricRegistry();
+    const parser = new NginxParser({ config, registry, events: new EventBus(), grok, log: silentLogger, fields }, undefined);
+    const err = '2021/07/14 12:23:46 [error] 101#0: *1 upstream timed out (110: Connection timed out)';
+    fields.active = true;
+    expect(parser.parse(`nginx stderr | ${err}`, 15)).toBe(LineResult.Matched);
+    // nginx's "101#0": pid 101 (the worker), level as nginx writes it.
+    expect(fields.take()).toEqual({ pid: 101, level: 'error' });
+    // Tried at 0 the prefix is in the way: unmatched, nothing written.
+    expect(parser.parse(`nginx stderr | ${err}`, 0)).toBe(LineResult.Unmatched);
+    expect(fields.take()).toEqual({});
+    fields.active = false;
+    expect(parser.parse(err, 0)).toBe(LineResult.Matched);
+    expect(fields.take()).toEqual({});
   });
 });
