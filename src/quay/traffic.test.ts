@@ -151,6 +151,13 @@ describe('TrafficRecorder: fields of an access line for records out', () => {
     });
   });
 
+  it('a malformed request (TLS bytes on the HTTPS log): web/OTHER with an empty path, no registry fields', () => {
+    const { nginx, fields } = withFields();
+    nginx.parse('10.0.0.9 (-) - - [22/Nov/2026:10:15:35 +0000] "\\x16\\x03\\x01\\x02\\x00\\x01" 400 150 "-" "-" (0.001 0 -)', 0);
+    // No method or path in the request text; $request_length 0 and $request_time 0.001 as logged.
+    expect(fields.take()).toStrictEqual({ component: 'web', method: 'OTHER', path: '', status: 400, bytes: 150, request_bytes: 0, duration: 0.001 });
+  });
+
   it('a route without a repository has no namespace/repository fields; an API line no operation', () => {
     const { nginx, fields } = withFields();
     nginx.parse(ngx('GET /v2/', 200, 2, '0.001'), 0);
