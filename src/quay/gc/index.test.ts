@@ -448,6 +448,17 @@ describe('GC parser: the end of a namespace GC poll, alone (the fixture hides it
     // Item 1 failed; item 2 is still pending: 0.
     expect(purged(s)).toBe(0);
   });
+
+  it('a raise while an item is pending drops it, even with no poll end logged before the next items', () => {
+    const s = setup();
+    s.feed(item('10:01:00', 1));
+    s.feed(N('10:01:01', 'ERROR', 'workers.worker', 'Operation raised exception'));
+    s.feed('namespacegcworker stdout | Exception: GC interrupted; will retry');
+    s.feed(item('10:02:00', 2));
+    s.feed(item('10:02:01', 3));
+    // Item 1 was interrupted (not purged); item 3 reached means item 2 was purged; item 3 pending: 1.
+    expect(purged(s)).toBe(1);
+  });
 });
 
 describe('GC parser: a raise and the runs after it', () => {
