@@ -7,6 +7,7 @@ import { EventBus, type QuayEvent } from '../../events.js';
 import { PatternLibrary } from '../../grok/index.js';
 import { silentLogger } from '../../log.js';
 import { MetricRegistry } from '../../metrics/series.js';
+import { LineFields } from '../../records/fields.js';
 import { LineResult, type ParserContext } from '../types.js';
 import { createMirrorTracker, UNKNOWN, type MirrorTracker } from './index.js';
 import { mirrorRoutes } from './routes.js';
@@ -1079,5 +1080,75 @@ describe('mirror status store: capped at mirror.max_repositories (issue 10)', ()
     tracker.save();
     const saved = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as { repositories: { repository: string }[] };
     expect(saved.repositories.map((r) => r.repository).sort()).toEqual(['r0', 'r3', 'r4']);
+  });
+});
+
+describe('records out: the fields of each mirror line kind (test/fixtures/line-records.ts has the job, tag result, skopeo failure, run end and cancel)', () => {
+  it('v3.17 architecture lines, skopeo stdout and stderr, tracebacks, pre-emption, validation, decryption and v3.18 sync errors', () => {
+    const fields = new LineFields();
+    fields.active = true;
+    const ctx: ParserContext = { config: parseConfig({ state_dir: dir }), registry: new MetricRegistry(), events: new EventBus(), grok, log: silentLogger, fields };
+    const tracker = createMirrorTracker(ctx);
+    const got = (l: string) => {
+      const r = tracker.parser.parse(l, l.startsWith(PREFIX) ? PREFIX.length : 0);
+      return [r, fields.take()];
+    };
+    const M = LineResult.Matched;
+    const W = { pid: 8, level: 'INFO', logger: 'workers.repomirrorworker' };
+    const SK = { pid: 8, level: 'DEBUG', logger: 'util.repomirror.skopeomirror' };
+    const TEAM = { namespace: 'team', repository: 'busybox' };
+    const info = (time: string, msg: string) => line(time, 8, 'INFO', 'workers.repomirrorworker', msg);
+    // Names the repository (no tag: not the "Pushed" form); opens the attempt, upstream not known yet.
+    expect(got(info('10:00:00,000', "Architecture filter for team/busybox: ['arm64']"))).toEqual([M, { ...W, kind: 'arch_repository', ...TEAM }]);
+    // Names upstream and tag; the open attempt adopts the upstream and gives namespace and repository.
+    expect(got(info('10:00:00,500', "Mirroring 1 architectures for docker://docker.io/library/busybox:1.36: ['arm64']"))).toEqual([
+      M,
+      { ...W, kind: 'arch_mirroring', upstream: 'docker.io/library/busybox', tag: '1.36', ...TEAM },
+    ]);
+    const D = 'sha256:6e9f7aab3e6f4fac6d1f1f5e7f8d9cab1f2e3d4c5b6a79889807b6c5d4e3f2a0';
+    // Names nothing of the repository: the open attempt's namespace, repository and upstream.
+    expect(got(info('10:00:00,600', `Copying architecture arm64 (${D})`))).toEqual([M, { ...W, kind: 'arch_copying', ...TEAM, upstream: 'docker.io/library/busybox' }]);
+    // The "Pushed" form names the tag too.
+    expect(got(info('10:00:01,000', 'Pushed sparse manifest list for team/busybox:1.36'))).toEqual([M, { ...W, kind: 'arch_repository', ...TEAM, tag: '1.36' }]);
+    // v3.5–3.16 skopeo stdout: the record line, then unprefixed lines of its output.
+    expect(got(line('10:00:02,000', 8, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo [STDOUT]: Getting image source signatures'))).toEqual([M, { ...SK, kind: 'skopeo_stdout' }]);
+    expect(got(`${PREFIX}Copying blob sha256:abc`)).toEqual([M, { kind: 'skopeo_stdout' }]);
+    // skopeo stderr: the record line, then its unjoined lines.
+    expect(got(line('10:00:03,000', 8, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo [STDERR]: time="2026-11-22T10:00:03Z" level=debug msg="Ping"'))).toEqual([
+      M,
+      { ...SK, kind: 'skopeo_stderr' },
+    ]);
+    expect(got(`${PREFIX}time="2026-11-22T10:00:03Z" level=fatal msg="toomanyrequests: rate limit"`)).toEqual([M, { kind: 'skopeo_stderr' }]);
+    // Pre-empted: the open attempt ends; the line's outcome names no repository (an id only).
+    const PREEMPT = 'Another repository mirror worker pre-empted us for repository: 17';
+    expect(got(info('10:00:04,000', PREEMPT))).toEqual([
+      M,
+      { ...W, kind: 'preempted', namespace: UNKNOWN, repository: UNKNOWN, sync_result: 'failed', reason: 'preempted', error: PREEMPT },
+    ]);
+    // After a Python line that is no skopeo line: a traceback line is a traceback, other text unmatched.
+    expect(got(`${PREFIX}Traceback (most recent call last):`)).toEqual([M, { kind: 'traceback' }]);
+    expect(got(`${PREFIX}hello`)).toEqual([LineResult.Unmatched, {}]);
+    const INVALID = 'Repository mirror source validation failed for repository mirrors/evil';
+    expect(got(line('10:00:05,000', 8, 'WARNING', 'workers.repomirrorworker', INVALID))).toEqual([
+      M,
+      { ...W, level: 'WARNING', kind: 'source_invalid', namespace: 'mirrors', repository: 'evil', sync_result: 'failed', reason: 'invalid_source_registry', error: INVALID },
+    ]);
+    // No attempt open (the validation failure closed its own): unknown namespace and repository, no upstream.
+    const DECRYPT = 'Failed to decrypt username or password for mirroring 5';
+    expect(got(line('10:00:06,000', 8, 'ERROR', 'workers.repomirrorworker', DECRYPT))).toEqual([
+      M,
+      { ...W, level: 'ERROR', kind: 'decrypt_failed', namespace: UNKNOWN, repository: UNKNOWN, sync_result: 'failed', reason: 'decryption_failed', error: DECRYPT },
+    ]);
+    const SYNC = 'Unexpected error during tag sync for org mirror orgmirror/tool';
+    expect(got(line('10:00:07,000', 8, 'ERROR', 'workers.repomirrorworker', SYNC))).toEqual([
+      M,
+      { ...W, level: 'ERROR', kind: 'sync_error', namespace: 'orgmirror', repository: 'tool', sync_result: 'failed', reason: 'unknown_error', error: SYNC },
+    ]);
+    // apscheduler chatter: the header only.
+    expect(got(line('10:00:08,000', 8, 'INFO', 'apscheduler.scheduler', 'Scheduler started'))).toEqual([M, { pid: 8, level: 'INFO', logger: 'apscheduler.scheduler' }]);
+    // Inactive: nothing.
+    fields.active = false;
+    expect(got(info('10:00:09,000', PREEMPT))).toEqual([M, {}]);
+    expect(got(`${PREFIX}Traceback (most recent call last):`)).toEqual([M, {}]);
   });
 });
