@@ -38,3 +38,21 @@ describe('list-tags failures', () => {
     expect(listTagsUpstream('level=fatal msg="Error listing repository tags: no URL here"')).toBe('');
   });
 });
+
+describe('list-tags failures: the URL, edge by edge', () => {
+  it('http or https, each Docker Hub API host, the shortest path before /tags/list, stopped by a quote, backslash or query', () => {
+    expect(listTagsUpstream('GET http://registry.local:5000/v2/team/app/tags/list')).toBe('registry.local:5000/team/app');
+    expect(listTagsUpstream('GET https://index.docker.io/v2/library/nginx/tags/list')).toBe('docker.io/library/nginx');
+    expect(listTagsUpstream('GET https://registry.hub.docker.com/v2/library/nginx/tags/list')).toBe('docker.io/library/nginx');
+    // Not a Docker Hub API host: kept as written.
+    expect(listTagsUpstream('GET https://docker.io/v2/library/nginx/tags/list')).toBe('docker.io/library/nginx');
+    expect(listTagsUpstream('GET https://mirror.gcr.io/v2/library/nginx/tags/list')).toBe('mirror.gcr.io/library/nginx');
+    // As logged inside msg="…" with escaped quotes: the host ends at a backslash or quote.
+    expect(listTagsUpstream('msg="GET \\"https://quay.io/v2/a/b/tags/list\\""')).toBe('quay.io/a/b');
+    // No /v2/ path, or a space in the way: nothing.
+    expect(listTagsUpstream('GET https://quay.io/a/b/tags/list')).toBe('');
+    expect(listTagsUpstream('GET https://quay.io/v2/a b/tags/list')).toBe('');
+    expect(listTagsUpstream('GET ftp://quay.io/v2/a/tags/list')).toBe('');
+    expect(isListTagsFailure('Error Listing Repository Tags: x')).toBe(true);
+  });
+});
