@@ -5,7 +5,11 @@
  * parsers' per-stream behaviour is tested beside them (mirror, gc).
  */
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.js';
+import { EventBus } from '../events.js';
+import { PatternLibrary } from '../grok/index.js';
 import type { StreamInfo } from '../inputs/types.js';
+import { compileConfigRules, RuleSet } from '../rules/index.js';
 import { MetricRegistry } from '../metrics/series.js';
 import { createRouter, type Parsers } from './router.js';
 import { LineResult, type ParserStream, type SourceParser } from './types.js';
@@ -97,5 +101,56 @@ describe('router: streams', () => {
     expect(lines('gunicorn', 'matched')).toBe(2);
     expect(lines('repomirrorworker', 'matched')).toBe(1);
     expect(lines('other', 'ignored')).toBe(3);
+  });
+});
+
+describe('router: what records out is told (observe), and rules on programs no parser reads', () => {
+  it('each line once, with the source that read it and its result', () => {
+    const { parsers, registry, lines } = setup();
+    const lib = PatternLibrary.bundled();
+    const config = parseConfig({ shipped_rules: false, rules: [{ name: 'r', programs: 'storagereplication', match: 'copied', metrics: [{ name: 'r_total', type: 'counter' }] }] });
+    const rules = new RuleSet(compileConfigRules(config, lib, registry), lib, new EventBus());
+    const unprefixed = {
+      supervisord: { parse: (l: string) => (l.startsWith('SV ') ? LineResult.Matched : LineResult.Unmatched) },
+      container: { parse: (l: string) => (l.startsWith('CT ') ? LineResult.Matched : LineResult.Unmatched) },
+    };
+    const seen: string[] = [];
+    const observe = (source: string, result: LineResult, line: string) => seen.push(`${source} ${['matched', 'unmatched', 'ignored'][result]} ${line}`);
+    const s = createRouter('supervisord', parsers, registry, unprefixed, rules, observe).open({ id: 's' });
+    for (const l of ['SV spawned', 'CT starting', 'what', 'storagereplication stdout | copied', 'storagereplication stdout | nothing', 'nosuchprogram stdout | x', 'gcworker stdout | g'])
+      s.line(l);
+    expect(seen).toEqual([
+      'supervisord matched SV spawned',
+      'container matched CT starting',
+      'other unmatched what',
+      // Only a rule reads storagereplication: matched when it matched, else ignored, under other.
+      'other matched storagereplication stdout | copied',
+      'other ignored storagereplication stdout | nothing',
+      'other ignored nosuchprogram stdout | x',
+      'gcworker matched gcworker stdout | g',
+    ]);
+    expect([lines('supervisord', 'matched'), lines('container', 'matched'), lines('other', 'unmatched'), lines('other', 'matched'), lines('other', 'ignored')]).toEqual([1, 1, 1, 1, 2]);
+    expect(registry.definedCounter('r_total').at().value).toBe(1);
+  });
+
+  it('one source: its rules read every line from byte 0, told whether the parser matched it', () => {
+    const { parsers, registry, lines } = setup();
+    const lib = PatternLibrary.bundled();
+    const config = parseConfig({
+      shipped_rules: false,
+      rules: [
+        { name: 'a', sources: 'oc-mirror', match: '^x', metrics: [{ name: 'a_total', type: 'counter' }] },
+        { name: 'b', sources: 'oc-mirror', include_matched: true, match: '^x', metrics: [{ name: 'b_total', type: 'counter' }] },
+      ],
+    });
+    const rules = new RuleSet(compileConfigRules(config, lib, registry), lib, new EventBus());
+    const seen: string[] = [];
+    const s = createRouter('oc-mirror', parsers, registry, undefined, rules, (source, result, line) => seen.push(`${source} ${result} ${line}`)).open({ id: 's' });
+    s.line('x1');
+    // The stateless oc-mirror parser here matches every line: only b (include_matched) reads it.
+    expect(registry.definedCounter('a_total').at().value).toBe(0);
+    expect(registry.definedCounter('b_total').at().value).toBe(1);
+    expect(seen).toEqual([`oc-mirror ${LineResult.Matched} x1`]);
+    expect(lines('oc-mirror', 'matched')).toBe(1);
   });
 });
