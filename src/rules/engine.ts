@@ -189,10 +189,12 @@ export class RuleTable {
   }
 }
 
-/** The line's own time: a `:ts-…` capture, else the Python header's time, else now. */
-function lineTime(rule: CompiledRule, view: LineView): number {
+/** The match's own time: its `:ts-…` capture, else the Python header's time, else now. */
+function lineTime(rule: CompiledRule, view: LineView, m: RegExpExecArray): number {
   if (rule.timestamped) {
-    const t = rule.grok.match(view.line, view.start)?.timestamp?.epochMs;
+    // The expression again over this match's text only: each_match's later matches have their own time,
+    // and a `$` that ended the first line of a joined event (the rule's RegExp has `m`, grok's not) still fits.
+    const t = rule.grok.match(view.line.slice(0, m.index + m[0].length), m.index)?.timestamp?.epochMs;
     if (t !== undefined && Number.isFinite(t)) return t;
   }
   const t = view.python()?.timeMs();
@@ -212,7 +214,7 @@ function eventOf(rule: CompiledRule, e: EventAction, m: RegExpExecArray, view: L
   }
   // A point needs a field: a rule that captures none still records that the line happened.
   if (Object.keys(fields).length === 0) fields['count'] = 1;
-  const time = lineTime(rule, view);
+  const time = lineTime(rule, view, m);
   return view.stream === undefined ? { measurement: e.measurement, time, tags, fields } : { measurement: e.measurement, time, tags, fields, stream: view.stream };
 }
 
@@ -283,9 +285,5 @@ export class RuleSet {
 
   programs(): string[] {
     return [...this.byProgram.keys()];
-  }
-
-  byName(name: string): CompiledRule | undefined {
-    return this.rules.find((r) => r.name === name);
   }
 }

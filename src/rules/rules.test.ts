@@ -710,3 +710,22 @@ describe('rule files', () => {
     expect(ruleSources(parseConfig({ shipped_rules: false, rules: [own] })).map((s) => s.at)).toEqual(['rules[0]']);
   });
 });
+
+describe('event time from a :ts- capture, match by match', () => {
+  it('each_match: every match its own time; a `$` ending the first line of a joined event still finds the capture', () => {
+    const { p, events } = pipeline([
+      { name: 'each', programs: 'x', each_match: true, match: 'at %{NUMBER:t:ts-epoch} %{WORD:job:tag}', event: { measurement: 'e' } },
+      { name: 'eol', programs: 'y', match: 'done at %{NUMBER:t:ts-epoch}$', event: { measurement: 'l' } },
+    ]);
+    const feed = p.handler('supervisord');
+    // 1764493200 = 2025-11-30 09:00:00 UTC, 1764493260 one minute later.
+    feed(`x stdout | ${H('INFO', 'w')}at 1764493200 a; at 1764493260 b`);
+    // As multiline (python-traceback) hands a joined event: the rule's `$` ends the first line.
+    feed(`y stdout | ${H('ERROR', 'w')}done at 1764493260\ny stdout | Traceback (most recent call last):\ny stdout | Exception: x`);
+    expect(events.map((e) => [e.measurement, e.time, e.tags])).toEqual([
+      ['e', 1_764_493_200_000, { job: 'a' }],
+      ['e', 1_764_493_260_000, { job: 'b' }],
+      ['l', 1_764_493_260_000, {}],
+    ]);
+  });
+});
