@@ -96,4 +96,15 @@ describe('grok --rule, in process', () => {
     await expect(run([SIZES], 'nope', ['x'])).rejects.toThrow(new UnknownRuleError('no rule named "nope" (rules: sizes)'));
     await expect(run([], 'nope', ['x'])).rejects.toThrow('no rule named "nope" (rules: none)');
   });
+
+  it("a line without prefix is the first program's (a label from program says which), or the first source's", async () => {
+    const byProgram = { name: 'p', programs: ['builder', 'b2'], match: 'go', metrics: [{ name: 'p_total', type: 'counter', labels: ['program'] }] };
+    const bySource = { name: 's', sources: 'oc-mirror', match: 'go', metrics: [{ name: 's_total', type: 'counter', labels: ['program'] }] };
+    const a = await run([byProgram, bySource], 'p', ['go']);
+    expect(a.out).toEqual([{ line: 'go', rule: 'p', match: true, metrics: [{ metric: 'p_total', type: 'counter', labels: { program: 'builder' }, value: 1 }] }]);
+    // oc-mirror is a source with no supervisord program: its lines come from its own input, without prefix.
+    const b = await run([byProgram, bySource], 's', ['go']);
+    expect(b.out).toEqual([{ line: 'go', rule: 's', match: true, metrics: [{ metric: 's_total', type: 'counter', labels: { program: 'oc-mirror' }, value: 1 }] }]);
+    await expect(run([byProgram, bySource], 'nope', ['go'])).rejects.toThrow('no rule named "nope" (rules: p, s)');
+  });
 });

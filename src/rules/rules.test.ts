@@ -729,3 +729,197 @@ describe('event time from a :ts- capture, match by match', () => {
     ]);
   });
 });
+
+describe('the compiler, problem by problem (second round of survivors)', () => {
+  it('accept_unbounded of a field the pattern lacks; buckets on a counter; equal buckets; a line field as value; an event tag not captured', () => {
+    expect(
+      problems([
+        { name: 'a', programs: 'x', match: '%{WORD:w}', accept_unbounded: ['w', 'nope'], metrics: [{ name: 'a_total', type: 'counter', buckets: [1] }] },
+        { name: 'b', programs: 'x', match: '%{INT:n:int}', metrics: [{ name: 'b', type: 'histogram', value: 'n', buckets: [1, 1] }] },
+        { name: 'c', programs: 'x', match: '%{INT:n:int}', metrics: [{ name: 'c', type: 'gauge', value: 'program' }] },
+        { name: 'd', programs: 'x', match: '%{INT:n:int}', event: { measurement: 'd', tags: ['nope'] } },
+      ]),
+    ).toEqual([
+      'rules[0].accept_unbounded[1]: "nope" is not a field of the pattern',
+      'rules[0].metrics[0].buckets: only a histogram has buckets',
+      'rules[1].metrics[0].buckets: bounds must be ascending',
+      'rules[2].metrics[0].value: field "program" is not a number: capture it as %{NAME:program:int}, :float or :duration',
+      'rules[3].event.tags[0]: field "nope" is not captured by the pattern (fields: n, program, level, logger)',
+    ]);
+  });
+
+  it('labels listed in the message in order; a refused metric gives no shape to the rules after it', () => {
+    expect(
+      problems([
+        { name: 'a', programs: 'x', match: '(?<k>a|b) (?<l>c|d)', metrics: [{ name: 's_total', type: 'counter', labels: ['k', 'l'] }] },
+        { name: 'b', programs: 'x', match: '(?<k>a|b) (?<m>e|f) (?<l>c|d)', metrics: [{ name: 's_total', type: 'counter', labels: ['k', 'm', 'l'] }] },
+        // A gauge without value is refused: its shape is not remembered, so the counter of the same name is not "another kind".
+        { name: 'c', programs: 'x', match: 'g', metrics: [{ name: 'g_total', type: 'gauge' }] },
+        { name: 'e', programs: 'x', match: 'g', metrics: [{ name: 'g_total', type: 'counter' }] },
+      ]),
+    ).toEqual([
+      'rules[1].metrics[0].labels: s_total has labels [k, l] in rules[0].metrics[0], here [k, m, l]',
+      'rules[2].metrics[0].value: a gauge needs the field whose number it records',
+    ]);
+  });
+
+  it('the refusal names where the rules came from: "rules" by default, "(config)" for a config', () => {
+    const lib = PatternLibrary.bundled();
+    const bad = { name: 'a', programs: 'x', match: 'x', metrics: [{ name: 'g', type: 'gauge' }] };
+    const config = parseConfig({ shipped_rules: false, rules: [bad] });
+    const fileOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return (err as ConfigError).file;
+      }
+      return undefined;
+    };
+    expect(fileOf(() => compileRules([{ rule: config.rules[0]!, at: 'rules[0]' }], lib, new MetricRegistry()))).toBe('rules');
+    expect(fileOf(() => compileConfigRules(config, lib, new MetricRegistry()))).toBe('(config)');
+  });
+
+  it('unbounded :duration and :seconds captures; a pattern name no library defines is not called unbounded', () => {
+    const m = [{ name: 'u_total', type: 'counter', labels: ['f'] }];
+    const why = (w: string) =>
+      `rules[0].metrics[0].labels.f: field "f" would make an unbounded label (${w}); capture it with a bounded pattern, or add it to accept_unbounded if you know its values are few`;
+    expect(problems([{ name: 'r', programs: 'x', match: '%{WORD:f:duration}', metrics: m }])).toEqual([why('a number (:duration)')]);
+    expect(problems([{ name: 'r', programs: 'x', match: '%{WORD:f:seconds}', metrics: m }])).toEqual([why('a number (:seconds)')]);
+    expect([...analyseCaptures(PatternLibrary.bundled(), '%{NOPE_NOT_DEFINED:f}').values()]).toEqual([{ field: 'f', unbounded: undefined }]);
+  });
+
+  it('a group body: an escaped "(" does not open a group, an inner group does not end the outer one, an unclosed class ends the text', () => {
+    const lib = PatternLibrary.bundled();
+    const verdict = (expression: string) => Object.fromEntries([...analyseCaptures(lib, expression).values()].map((c) => [c.field, c.unbounded ?? 'bounded']));
+    expect(verdict('(?<f>\\() (?<g>.+)')).toEqual({ f: 'bounded', g: '(?<g>…) matches open-ended text' });
+    expect(verdict('(?<f>(?:a)b.*)')).toEqual({ f: '(?<f>…) matches open-ended text' });
+    expect(verdict('(?<f>[ab')).toEqual({ f: 'bounded' });
+  });
+});
+
+describe('the engine, value by value (second round of survivors)', () => {
+  it(':seconds and :int values; a value that is no number records nothing', () => {
+    const { p, feed } = pipeline([
+      { name: 's', programs: 'x', match: 'took %{NOTSPACE:s:seconds}', metrics: [{ name: 's_seconds', type: 'gauge', value: 's' }] },
+      { name: 'i', programs: 'y', match: 'n=%{NUMBER:n:int}', metrics: [{ name: 'n_last', type: 'gauge', value: 'n' }] },
+      { name: 'f', programs: 'z', match: 'v=%{NOTSPACE:v:float}', metrics: [{ name: 'v_last', type: 'gauge', value: 'v' }, { name: 'v_seconds', type: 'histogram', value: 'v', buckets: [1] }] },
+    ]);
+    // 1m30s = 90 s (a Go duration); n=5 is set, then "12.7" is no int (not recorded: 5 stays); "abc" is no float.
+    feed('supervisord', 'x stdout | took 1m30s', 'y stdout | n=5', 'y stdout | n=12.7', 'z stdout | v=abc');
+    expect(p.registry.definedCounter('s_seconds').at().value).toBe(90);
+    expect(p.registry.definedCounter('n_last').at().value).toBe(5);
+    // A metric without labels has its one series from the start: still 0, nothing observed (not NaN).
+    expect(p.registry.definedCounter('v_last').at().value).toBe(0);
+    expect(p.registry.definedHistogram('v_seconds').at().count).toBe(0);
+  });
+
+  it('a label from a string-form field that took no part is ""; an event tag that took no part is left out; line fields as event fields', () => {
+    const { p, events } = pipeline([
+      {
+        name: 'o',
+        programs: 'x',
+        match: 'hit(?: on (?<shard>[a-z]))?(?: (?<w>[a-z]+)!)?',
+        metrics: [{ name: 'o_total', type: 'counter', labels: ['shard'] }],
+        event: { measurement: 'o', tags: ['shard'], fields: ['w', 'program', 'level'] },
+      },
+    ]);
+    const feed = p.handler('supervisord');
+    feed(`x stdout | ${H('WARNING', 'a')}hit`);
+    feed(`x stdout | ${H('WARNING', 'a')}hit on b bob!`);
+    expect([...p.registry.definedCounter('o_total').slots.values()].map((s) => [s.attributes['shard'], s.value])).toEqual([
+      ['', 1],
+      ['b', 1],
+    ]);
+    expect(events.map((e) => [e.tags, e.fields])).toStrictEqual([
+      [{}, { program: 'x', level: 'WARNING' }],
+      [{ shard: 'b' }, { w: 'bob', program: 'x', level: 'WARNING' }],
+    ]);
+  });
+
+  it('a field captured in two alternatives is an event field from whichever took part', () => {
+    const { p, events } = pipeline([{ name: 'alt', programs: 'x', match: '(?:left=(?<side>[a-z]+)|right=(?<side>[a-z]+))', event: { measurement: 'alt', fields: ['side'] } }]);
+    const feed = p.handler('supervisord');
+    feed('x stdout | left=aa');
+    feed('x stdout | right=bb');
+    expect(events.map((e) => e.fields)).toEqual([{ side: 'aa' }, { side: 'bb' }]);
+  });
+
+  it('a rule that names a source reads only the programs of that source', () => {
+    const { p, feed } = pipeline([{ name: 'g', sources: 'gcworker', match: 'tick', metrics: [{ name: 'g_total', type: 'counter' }] }]);
+    feed('supervisord', 'gcworker stdout | tick', 'repositorygcworker stdout | tick', 'nginx stdout | tick', 'repomirrorworker stdout | tick');
+    // gcworker and repositorygcworker are gcworker's programs; nginx and repomirrorworker are not.
+    expect(p.registry.definedCounter('g_total').at().value).toBe(2);
+  });
+
+  it('a rule whose only capture is its time is timestamped', () => {
+    const { p, events } = pipeline([{ name: 't', programs: 'x', match: 'at %{NUMBER:t:ts-epoch}', event: { measurement: 't' } }]);
+    p.handler('supervisord')(`x stdout | ${H('INFO', 'w')}at 1764493200`);
+    expect(events.map((e) => [e.time, e.fields])).toEqual([[1_764_493_200_000, { count: 1 }]]);
+  });
+
+  it('describeMatch: a rule filtering on logger alone or level alone; a counter without value; an event has no stream key', () => {
+    const lib = PatternLibrary.bundled();
+    const compile = (rule: Record<string, unknown>) =>
+      compileRules([{ rule: parseConfig({ shipped_rules: false, rules: [rule] }).rules[0]!, at: 'rules[0]' }], lib, new MetricRegistry())[0]!;
+    const lg = compile({ name: 'lg', programs: 'x', logger: 'w', match: 'go', metrics: [{ name: 'lg_total', type: 'counter' }], event: { measurement: 'lg' } });
+    const lv = compile({ name: 'lv', programs: 'x', level: 'ERROR', match: 'go', metrics: [{ name: 'lv_total', type: 'counter' }] });
+    expect(describeMatch(lg, `${H('INFO', 'v')}go`, 0, 'x', lib, 0)).toStrictEqual({ metrics: [], skipped: 'logger v is not one the rule reads' });
+    expect(describeMatch(lg, 'go', 0, 'x', lib, 0)).toStrictEqual({ metrics: [], skipped: 'not a Python log line (the rule filters on level or logger)' });
+    expect(describeMatch(lg, `${H('INFO', 'w')}go`, 0, 'x', lib, 0)).toStrictEqual({
+      metrics: [{ metric: 'lg_total', type: 'counter', labels: {}, value: 1 }],
+      event: { measurement: 'lg', time: Date.UTC(2026, 10, 30, 9, 0, 0), tags: {}, fields: { count: 1 } },
+    });
+    expect(describeMatch(lv, `${H('INFO', 'w')}go`, 0, 'x', lib, 0)).toStrictEqual({ metrics: [], skipped: 'level INFO is not one the rule reads' });
+    expect(describeMatch(lv, `${H('ERROR', 'v')}go`, 0, 'x', lib, 0)).toStrictEqual({ metrics: [{ metric: 'lv_total', type: 'counter', labels: {}, value: 1 }] });
+  });
+
+  it('records out: captures without the time and measurement ones, and from whichever alternative took part', () => {
+    const lib = PatternLibrary.bundled();
+    const config = parseConfig({
+      shipped_rules: false,
+      rules: [{ name: 'r', programs: 'x', match: '%{WORD:m:measurement} at %{NUMBER:t:ts-epoch} (?:l=(?<v>[a-z]+)|r=(?<v>[a-z]+))(?: n=%{INT:n:int})?', metrics: [{ name: 'r_total', type: 'counter' }] }],
+    });
+    const fields = new LineFields();
+    fields.active = true;
+    const table = new RuleSet(compileConfigRules(config, lib, new MetricRegistry()), lib, new EventBus(), 0, fields).forProgram('x')!;
+    table.apply('x stdout | job at 1764493200 l=aa', 11, false, 'x');
+    // n took no part: no key at all.
+    expect(fields.take()).toStrictEqual({ rule: 'r', captures: { v: 'aa' } });
+    table.apply('x stdout | job at 1764493200 r=bb n=3', 11, false, 'x');
+    expect(fields.take()).toStrictEqual({ rule: 'r', captures: { v: 'bb', n: 3 } });
+  });
+});
+
+describe('rule files: the shipped cache is the shipped directory\'s only', () => {
+  let dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    dirs = [];
+  });
+
+  it('another directory is read each time (two of them, either side of the shipped set), in name order, YAML errors with their place', () => {
+    const make = (names: string[]) => {
+      const d = mkdtempSync(join(tmpdir(), 'rules-'));
+      dirs.push(d);
+      // Written in this order: a directory listing may come back in any order; the reader sorts.
+      for (const n of names) writeFileSync(join(d, `${n}.yaml`), `rules:\n  - name: ${n}\n    programs: x\n    match: x\n    metrics: [{name: ${n}_total, type: counter}]\n`);
+      return d;
+    };
+    const one = make(['a1', 'c1', 'b1']);
+    const two = make(['z2', 'y2']);
+    expect(shippedRules(one).map((s) => s.rule.name)).toEqual(['a1', 'b1', 'c1']);
+    expect(shippedRules()).toHaveLength(19);
+    expect(shippedRules(two).map((s) => s.rule.name)).toEqual(['y2', 'z2']);
+    expect(shippedRules(one).map((s) => s.rule.name)).toEqual(['a1', 'b1', 'c1']);
+    expect(shippedRules()).toHaveLength(19);
+    writeFileSync(join(one, 'bad.yaml'), 'rules:\n  - name: a\n    match: [unclosed\n');
+    let problem = '';
+    try {
+      readRuleFile(join(one, 'bad.yaml'), 'bad.yaml');
+    } catch (err) {
+      problem = (err as ConfigError).problems[0]!;
+    }
+    // The yaml library's message with prettyErrors: its place in the file, on the first line.
+    expect(problem).toMatch(/^YAML: .+ at line \d+, column \d+:?$/);
+  });
+});
