@@ -70,7 +70,10 @@ function groupEnd(text: string, open: number): number {
 
 const INLINE = /\(\?(?:<([^>=!]+)>|'([^']+)'|P<([^>]+)>)/g;
 
-/** Every named capture of a grok expression, with its boundedness. */
+/**
+ * Every named capture of a grok expression, with its boundedness: those written in it, and those inside
+ * the definitions it uses (`MYPAT (?<inner>…)` makes a field `inner` too, as in Logstash).
+ */
 export function analyseCaptures(lib: PatternLibrary, expression: string): Map<string, Capture> {
   const out = new Map<string, Capture>();
   const note = (field: string, unbounded: string | undefined) => {
@@ -78,17 +81,28 @@ export function analyseCaptures(lib: PatternLibrary, expression: string): Map<st
     const prior = out.get(field);
     out.set(field, { field, unbounded: prior?.unbounded ?? unbounded });
   };
-  for (const m of expression.matchAll(REFERENCE)) {
-    const field = m[2];
-    if (field === undefined || field === '') continue;
-    const type = m[3] ?? 'string';
-    if (type === 'int' || type === 'float' || type === 'duration' || type === 'seconds') note(field, `a number (:${type})`);
-    else note(field, patternUnbounded(lib, m[1]!, new Set()));
-  }
-  for (const m of expression.matchAll(INLINE)) {
-    const field = m[1] ?? m[2] ?? m[3]!;
-    const body = expression.slice(m.index + m[0].length, groupEnd(expression, m.index));
-    note(field, bodyUnbounded(lib, body, new Set(), `(?<${field}>…)`));
-  }
+  const visited = new Set<string>();
+  const analyse = (text: string): void => {
+    for (const m of text.matchAll(REFERENCE)) {
+      const field = m[2];
+      if (field === undefined || field === '') continue;
+      const type = m[3] ?? 'string';
+      if (type === 'int' || type === 'float' || type === 'duration' || type === 'seconds') note(field, `a number (:${type})`);
+      else note(field, patternUnbounded(lib, m[1]!, new Set()));
+    }
+    for (const m of text.matchAll(INLINE)) {
+      const field = m[1] ?? m[2] ?? m[3]!;
+      const body = text.slice(m.index + m[0].length, groupEnd(text, m.index));
+      note(field, bodyUnbounded(lib, body, new Set(), `(?<${field}>…)`));
+    }
+    for (const m of text.matchAll(REFERENCE)) {
+      const name = m[1]!;
+      if (visited.has(name)) continue;
+      visited.add(name);
+      const body = lib.definition(name);
+      if (body !== undefined) analyse(body);
+    }
+  };
+  analyse(expression);
   return out;
 }

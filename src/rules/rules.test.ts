@@ -923,3 +923,19 @@ describe('rule files: the shipped cache is the shipped directory\'s only', () =>
     expect(problem).toMatch(/^YAML: .+ at line \d+, column \d+:?$/);
   });
 });
+
+describe('captures inside the user patterns a rule uses', () => {
+  it('are fields, checked for boundedness like the ones written in the rule', () => {
+    const grok = { patterns: { CLIENT_AT: 'from %{IP:addr} as (?<who>.+)!', ZONE_OF: 'zone (?<zone>[a-z]{2})', VIA: '%{CLIENT_AT} via %{ZONE_OF}' } };
+    const rule = (labels: string[], accept: string[] = []) => [{ name: 'c', programs: 'x', match: 'hit %{VIA:via}', accept_unbounded: accept, metrics: [{ name: 'c_total', type: 'counter', labels }] }];
+    const why = (f: string, w: string) =>
+      `rules[0].metrics[0].labels.${f}: field "${f}" would make an unbounded label (${w}); capture it with a bounded pattern, or add it to accept_unbounded if you know its values are few`;
+    // addr (%{IP}) and who (.+) two levels down are unbounded; zone ([a-z]{2}) is not.
+    expect(problems(rule(['addr', 'who', 'zone']), { grok })).toEqual([why('addr', '%{IP}'), why('who', '(?<who>…) matches open-ended text')]);
+    expect(problems(rule(['addr', 'who', 'zone'], ['addr', 'who']), { grok })).toEqual([]);
+    // Before: captures of a definition were not analysed, so these labels passed unchecked.
+    const { p, feed } = pipeline(rule(['zone']), { grok });
+    feed('supervisord', 'x stdout | hit from 10.0.0.1 as bob! via zone eu');
+    expect([...p.registry.definedCounter('c_total').slots.values()].map((s) => [s.attributes, s.value])).toEqual([[{ zone: 'eu' }, 1]]);
+  });
+});
