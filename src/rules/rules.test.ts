@@ -939,3 +939,11 @@ describe('captures inside the user patterns a rule uses', () => {
     expect([...p.registry.definedCounter('c_total').slots.values()].map((s) => [s.attributes, s.value])).toEqual([[{ zone: 'eu' }, 1]]);
   });
 });
+
+describe('anchor: start', () => {
+  it('matches only at the start of the program text, like a leading ^', () => {
+    const { p, feed } = pipeline([{ name: 'a', programs: 'x', anchor: 'start', match: 'start %{WORD:w}', metrics: [{ name: 'a_total', type: 'counter', labels: ['w'] }] }]);
+    feed('supervisord', 'x stdout | start one', 'x stdout | not start two');
+    expect([...p.registry.definedCounter('a_total').slots.values()].map((s) => [s.attributes['w'], s.value])).toEqual([['one', 1]]);
+  });
+});
