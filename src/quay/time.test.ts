@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseHttpDate, parsePythonTime, parseZoneOffset } from './time.js';
+import { parseHttpDate, parsePythonTime, parsePythonTimeFast, parseZoneOffset } from './time.js';
 
 describe('log times', () => {
   it('reads nginx $time_local with its offset', () => {
@@ -62,5 +62,37 @@ describe('log times', () => {
     expect(parsePythonTime('x2026-11-22 10:15:32')).toBeNaN();
     expect(parsePythonTime('2026-11-22 10:15:32 ')).toBeNaN();
     expect(parsePythonTime('2026-11-22 10:15:32.1234567')).toBeNaN();
+  });
+});
+
+describe('parsePythonTimeFast: the fast path alone (behind parsePythonTime the slow path hides it giving up)', () => {
+  it("reads Quay's layout, across day changes in both directions, with the zone", () => {
+    expect(parsePythonTimeFast('2026-11-22 10:15:32,123')).toBe(Date.UTC(2026, 10, 22, 10, 15, 32, 123));
+    // Another day, then back: the cached day is replaced each time.
+    expect(parsePythonTimeFast('2026-11-23 00:00:00,000')).toBe(Date.UTC(2026, 10, 23));
+    expect(parsePythonTimeFast('2026-11-22 23:59:59,999')).toBe(Date.UTC(2026, 10, 22, 23, 59, 59, 999));
+    // 09:00 at +02:00 is 07:00 UTC; every digit 0–9 in some position.
+    expect(parsePythonTimeFast('2019-12-31 09:48:57,608', 120)).toBe(Date.UTC(2019, 11, 31, 7, 48, 57, 608));
+  });
+
+  it('gives up (NaN) on any other layout, which parsePythonTime reads the slow way', () => {
+    for (const t of [
+      '2026-11-22 10:15:32.123', // "." before the milliseconds
+      '2026-11-22T10:15:32,123', // "T"
+      '2026-11-22 10:15:32,12', // 22 characters
+      '2026-11-22 10:15:32,1234', // 24
+      '2026-11-22 10-15-32,123', // no colons
+      '2026-11-22 10:15-32,123',
+      '2026-1x-22 10:15:32,123', // not a day
+      '2026-11-22 1x:15:32,123',
+      '2026-11-22 10:1/:32,123', // "/" is one below "0"
+      '2026-11-22 10:15:3:,123', // ":" one above "9"
+      '2026-11-22 10:15:32,/23',
+      '2026-11-22 10:15:32,1:3',
+      '2026-11-22 10:15:32,12:',
+    ]) {
+      expect(parsePythonTimeFast(t), t).toBeNaN();
+    }
+    expect(parsePythonTime('2026-11-22 10:15:32.123')).toBe(Date.UTC(2026, 10, 22, 10, 15, 32, 123));
   });
 });

@@ -33,24 +33,33 @@ function two(text: string, i: number): number {
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : Number.NaN;
 }
 
-/** Python logging asctime `2026-11-22 10:15:32,123`, read in a zone `offsetMinutes` east of UTC. */
-export function parsePythonTime(text: string, offsetMinutes = 0): number {
-  // Quay's exact layout: no RegExp, and the date part is parsed once per day.
-  if (text.length === 23 && text.charCodeAt(10) === 32 && text.charCodeAt(19) === 44) {
-    if (!text.startsWith(cachedDay) || cachedDay === '') {
-      const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.slice(0, 10));
-      if (day) {
-        cachedDay = day[0];
-        cachedDayMs = Date.UTC(+day[1]!, +day[2]! - 1, +day[3]!);
-      }
-    }
-    const d3 = text.charCodeAt(22) - 48; // the third millisecond digit: checked like the others
-    const ms = d3 >= 0 && d3 <= 9 ? two(text, 20) * 10 + d3 : Number.NaN;
-    const t = two(text, 11) * 3_600_000 + two(text, 14) * 60_000 + two(text, 17) * 1000 + ms;
-    if (text.startsWith(cachedDay) && cachedDay !== '' && t === t && text.charCodeAt(13) === 58 && text.charCodeAt(16) === 58) {
-      return cachedDayMs + t - offsetMinutes * 60_000;
+/**
+ * The fast path of parsePythonTime alone: Quay's exact layout `2026-11-22 10:15:32,123`, no RegExp, the
+ * date part parsed once per day; NaN for anything else (parsePythonTime then reads it the slow way).
+ * Exported for its tests: behind parsePythonTime a fast path that gives up is invisible.
+ */
+export function parsePythonTimeFast(text: string, offsetMinutes = 0): number {
+  if (text.length !== 23 || text.charCodeAt(10) !== 32 || text.charCodeAt(19) !== 44) return Number.NaN;
+  if (!text.startsWith(cachedDay) || cachedDay === '') {
+    const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.slice(0, 10));
+    if (day) {
+      cachedDay = day[0];
+      cachedDayMs = Date.UTC(+day[1]!, +day[2]! - 1, +day[3]!);
     }
   }
+  const d3 = text.charCodeAt(22) - 48; // the third millisecond digit: checked like the others
+  const ms = d3 >= 0 && d3 <= 9 ? two(text, 20) * 10 + d3 : Number.NaN;
+  const t = two(text, 11) * 3_600_000 + two(text, 14) * 60_000 + two(text, 17) * 1000 + ms;
+  if (text.startsWith(cachedDay) && cachedDay !== '' && t === t && text.charCodeAt(13) === 58 && text.charCodeAt(16) === 58) {
+    return cachedDayMs + t - offsetMinutes * 60_000;
+  }
+  return Number.NaN;
+}
+
+/** Python logging asctime `2026-11-22 10:15:32,123`, read in a zone `offsetMinutes` east of UTC. */
+export function parsePythonTime(text: string, offsetMinutes = 0): number {
+  const fast = parsePythonTimeFast(text, offsetMinutes);
+  if (fast === fast) return fast;
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[,.](\d{1,6}))?$/.exec(text);
   if (!m) return Number.NaN;
   const ms = m[7] ? Math.floor(+m[7].padEnd(3, '0').slice(0, 3)) : 0;
