@@ -153,4 +153,23 @@ describe('router: what records out is told (observe), and rules on programs no p
     expect(seen).toEqual([`oc-mirror ${LineResult.Matched} x1`]);
     expect(lines('oc-mirror', 'matched')).toBe(1);
   });
+
+  it('without records out, unprefixed lines are counted all the same (nothing to tell)', () => {
+    const { parsers, registry, lines } = setup();
+    const unprefixed = {
+      supervisord: { parse: (l: string) => (l.startsWith('SV ') ? LineResult.Matched : LineResult.Unmatched) },
+      container: { parse: (l: string) => (l.startsWith('CT ') ? LineResult.Matched : LineResult.Unmatched) },
+    };
+    const s = createRouter('supervisord', parsers, registry, unprefixed).open({ id: 's' });
+    for (const l of ['SV spawned', 'CT starting', 'what']) s.line(l);
+    expect([lines('supervisord', 'matched'), lines('container', 'matched'), lines('other', 'unmatched')]).toEqual([1, 1, 1]);
+  });
+
+  it('a parser without state of its own is handed the stream it reads (its events carry the pod)', () => {
+    const { parsers, registry } = setup();
+    const handed: unknown[] = [];
+    const s = createRouter('supervisord', { ...parsers, nginx: { parse: (_l, _s, st) => (handed.push(st), LineResult.Matched) } }, registry).open({ id: 'f', pod: 'quay-0' });
+    s.line('nginx stdout | x');
+    expect(handed).toEqual([{ info: { id: 'f', pod: 'quay-0' } }]);
+  });
 });

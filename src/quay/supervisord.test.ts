@@ -37,8 +37,9 @@ describe('SupervisordParser: exits counted, edge by edge', () => {
     for (const l of [`${T}exited: nginx (exit status 1; not expected)`, `${T}exited:  (exit status 1; not expected)`, `${T}exited: nginx (exit status 1)`, `${T}exited: nginx (exit status 1; expected) x`]) {
       expect(p.parse(l, 0)).toBe(LineResult.Matched);
     }
-    // A supervisord line handed with start > 0 (after a program prefix) is no supervisord line.
+    // A supervisord line handed with start > 0 (after a program prefix) is no supervisord line, even one that is from 0.
     expect(p.parse(`x stdout | ${T}exited: nginx (exit status 1; not expected)`, 11)).toBe(LineResult.Unmatched);
+    expect(p.parse(`${T}exited: nginx (exit status 1; not expected)`, 1)).toBe(LineResult.Unmatched);
     const f = registry.counter('quay_process_exits_total');
     expect([...f.slots.values()].map((s) => [s.attributes, s.value])).toEqual([[{ program: 'nginx', expected: 'no' }, 1]]);
   });
@@ -53,21 +54,21 @@ describe('SupervisordParser: records out', () => {
       p.parse(line, 0);
       return fields.take();
     };
-    expect(got("2021-07-14 12:23:40,001 INFO spawned: 'gunicorn-web' with pid 55")).toEqual({ level: 'INFO', kind: 'spawned', program: 'gunicorn-web', pid: 55 });
-    expect(got('2021-07-14 12:23:41,002 INFO success: gunicorn-web entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)')).toEqual({
+    expect(got("2021-07-14 12:23:40,001 INFO spawned: 'gunicorn-web' with pid 55")).toStrictEqual({ level: 'INFO', kind: 'spawned', program: 'gunicorn-web', pid: 55 });
+    expect(got('2021-07-14 12:23:41,002 INFO success: gunicorn-web entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)')).toStrictEqual({
       level: 'INFO',
       kind: 'success',
       program: 'gunicorn-web',
     });
-    expect(got('2021-07-14 12:23:46,123 WARN exited: gunicorn-web (terminated by SIGKILL; not expected)')).toEqual({
+    expect(got('2021-07-14 12:23:46,123 WARN exited: gunicorn-web (terminated by SIGKILL; not expected)')).toStrictEqual({
       level: 'WARN',
       kind: 'exited',
       program: 'gunicorn-web',
       signal: 'SIGKILL',
       expected: false,
     });
-    expect(got('2021-07-14 12:23:48,000 INFO exited: gcworker (exit status 0; expected)')).toEqual({ level: 'INFO', kind: 'exited', program: 'gcworker', exit_status: 0, expected: true });
-    expect(got('2021-07-14 12:23:47,000 WARN exited: repomirrorworker (exit status 1; not expected)')).toEqual({
+    expect(got('2021-07-14 12:23:48,000 INFO exited: gcworker (exit status 0; expected)')).toStrictEqual({ level: 'INFO', kind: 'exited', program: 'gcworker', exit_status: 0, expected: true });
+    expect(got('2021-07-14 12:23:47,000 WARN exited: repomirrorworker (exit status 1; not expected)')).toStrictEqual({
       level: 'WARN',
       kind: 'exited',
       program: 'repomirrorworker',
@@ -75,19 +76,19 @@ describe('SupervisordParser: records out', () => {
       expected: false,
     });
     // A requested stop: the signal, no "expected".
-    expect(got('2021-07-14 12:23:50,000 WARN stopped: gunicorn-registry (terminated by SIGTERM)')).toEqual({ level: 'WARN', kind: 'stopped', program: 'gunicorn-registry', signal: 'SIGTERM' });
-    expect(got('2021-07-14 12:23:51,000 INFO gave up: repomirrorworker entered FATAL state, too many start retries too quickly')).toEqual({
+    expect(got('2021-07-14 12:23:50,000 WARN stopped: gunicorn-registry (terminated by SIGTERM)')).toStrictEqual({ level: 'WARN', kind: 'stopped', program: 'gunicorn-registry', signal: 'SIGTERM' });
+    expect(got('2021-07-14 12:23:51,000 INFO gave up: repomirrorworker entered FATAL state, too many start retries too quickly')).toStrictEqual({
       level: 'INFO',
       kind: 'gave_up',
       program: 'repomirrorworker',
     });
     // Not about one program: the level only (no ": ", or a word that is no state).
-    expect(got('2021-07-14 12:23:39,000 INFO supervisord started with pid 1')).toEqual({ level: 'INFO' });
-    expect(got("2021-07-14 12:23:39,500 INFO spawnerr: can't find command '/bin/nope'")).toEqual({ level: 'INFO' });
+    expect(got('2021-07-14 12:23:39,000 INFO supervisord started with pid 1')).toStrictEqual({ level: 'INFO' });
+    expect(got("2021-07-14 12:23:39,500 INFO spawnerr: can't find command '/bin/nope'")).toStrictEqual({ level: 'INFO' });
     // A state word with nothing the program pattern reads after it.
-    expect(got('2021-07-14 12:23:52,000 INFO exited:  (x)')).toEqual({ level: 'INFO', kind: 'exited' });
+    expect(got('2021-07-14 12:23:52,000 INFO exited:  (x)')).toStrictEqual({ level: 'INFO', kind: 'exited' });
     fields.active = false;
-    expect(got('2021-07-14 12:23:48,000 INFO exited: gcworker (exit status 0; expected)')).toEqual({});
+    expect(got('2021-07-14 12:23:48,000 INFO exited: gcworker (exit status 0; expected)')).toStrictEqual({});
   });
 });
 

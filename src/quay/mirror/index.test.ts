@@ -1146,6 +1146,9 @@ describe('records out: the fields of each mirror line kind (test/fixtures/line-r
     ]);
     // apscheduler chatter: the header only.
     expect(got(line('10:00:08,000', 8, 'INFO', 'apscheduler.scheduler', 'Scheduler started'))).toEqual([M, { pid: 8, level: 'INFO', logger: 'apscheduler.scheduler' }]);
+    // The filter line names no tag, whatever tag the line before named (the Pushed line's 1.36).
+    expect(got(info('10:00:08,500', 'Pushed sparse manifest list for team/busybox:1.36'))).toEqual([M, { ...W, kind: 'arch_repository', ...TEAM, tag: '1.36' }]);
+    expect(got(info('10:00:08,600', "Architecture filter for team/busybox: ['arm64']"))).toEqual([M, { ...W, kind: 'arch_repository', ...TEAM }]);
     // Inactive: nothing.
     fields.active = false;
     expect(got(info('10:00:09,000', PREEMPT))).toEqual([M, {}]);
