@@ -222,6 +222,8 @@ describe('oc-mirror: units and component names, edge by edge', () => {
     expect(parseRateBytesPerSecond('1PiB/s')).toBe(1024 ** 5);
     expect(parseRateBytesPerSecond('  2MB/s \n')).toBe(2_000_000);
     expect(parseRateBytesPerSecond('7B/s')).toBe(7);
+    // "i" without a prefix is no unit (there is no "iB").
+    expect(parseRateBytesPerSecond('5iB/s')).toBeNaN();
     for (const t of ['x1MB/s', '1MB/sx', '1.MB/s', '.5MB/s', '1mB/s', '1MB', '1  MB/s', 'MB/s', '1.5.2MB/s']) expect(parseRateBytesPerSecond(t), t).toBeNaN();
   });
 
