@@ -416,6 +416,14 @@ describe('mirror tracker: attempt edges', () => {
     }
   });
 
+  it('a JSONLOG record takes the newest logged time seen, not the last: an older text line read later does not move it back', () => {
+    const s = setup();
+    const json = (message: string) => `${PREFIX}${JSON.stringify({ data: {}, message })}`;
+    // Text lines logged at 10:00:05 (pid 7) and then 10:00:01 (pid 8, read later); then a JSONLOG tag result.
+    s.feed([jobLine('10:00:05,000', 7, NE, 'v1', 'mirrors/node-exporter'), jobLine('10:00:01,000', 8, NE, 'v1', 'mirrors/node-exporter'), json(`Source 'docker://${NE}:v1' successful sync.`)]);
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_sync').map((e) => e.time)).toEqual([Date.UTC(2026, 10, 22, 10, 0, 5)]);
+  });
+
   it('a probe error before the copy is not the copy\'s: the job line clears it', () => {
     const s = setup();
     s.feed([
@@ -832,6 +840,44 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
         'q1/quay-z 2026-11-30T12:00:00.000Z',
         'q2/quay-a 2026-11-30T12:02:00.000Z',
         'q2/quay-b 2026-11-30T12:03:00.000Z',
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('/mirror/health pods: the newest line whichever stream comes first, three namespaces, none without a pod', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const s = setup();
+      const p = s.tracker.parser;
+      const streams = [
+        p.openStream!({ id: '1', pod: 'quay-b', namespace: 'q3' }),
+        p.openStream!({ id: '2', pod: 'quay-a', namespace: 'q1' }),
+        p.openStream!({ id: '3', pod: 'quay-b', namespace: 'q3' }),
+        p.openStream!({ id: '4', pod: 'quay-c' }),
+        p.openStream!({ id: '5', pod: 'quay-d', namespace: 'q2' }),
+      ];
+      const read = (stream: (typeof streams)[number] | undefined, minute: number) => {
+        vi.setSystemTime(Date.UTC(2026, 10, 30, 12, minute, 0));
+        p.parse(jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'), PREFIX.length, stream);
+      };
+      // quay-b: its first stream at 12:01, its second at 12:03 (the newer comes second); the others once;
+      // a line without a stream (no pod) at 12:06 is in no pod's entry.
+      read(streams[0], 1);
+      read(streams[2], 3);
+      read(streams[1], 2);
+      read(streams[3], 4);
+      read(streams[4], 5);
+      read(undefined, 6);
+      type Body = { pods: { pod: string; namespace: string; last_seen: string }[] };
+      const body = s.tracker.health(new URLSearchParams(), Date.UTC(2026, 10, 30, 12, 7, 0)).body as Body;
+      // By namespace ("" first), then pod.
+      expect(body.pods.map((x) => `${x.namespace}/${x.pod} ${x.last_seen}`)).toEqual([
+        '/quay-c 2026-11-30T12:04:00.000Z',
+        'q1/quay-a 2026-11-30T12:02:00.000Z',
+        'q2/quay-d 2026-11-30T12:05:00.000Z',
+        'q3/quay-b 2026-11-30T12:03:00.000Z',
       ]);
     } finally {
       vi.useRealTimers();
