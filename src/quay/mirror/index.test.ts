@@ -664,6 +664,23 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(run(65_536)).toEqual(['unknown_error=1']);
   });
 
+  it('a joined skopeo error (a multiline stage joined its stderr) is kept up to 64 KiB too, its later lines included', () => {
+    const FAILED = 'Skopeo command failed (exit code 1): x';
+    // The record line and its joined lines: FAILED's text after the prefix is "x", then "\n" + each line.
+    const run = (fillerChars: number) => {
+      const s = setup();
+      const joined = line('10:00:00,000', 7, 'DEBUG', 'util.repomirror.skopeomirror', FAILED) + '\n' + 'y'.repeat(fillerChars) + '\ntime="x" level=fatal msg="toomanyrequests: rate limit"';
+      s.feed([joined, tagLine('10:00:01,000', 7, NE, 'v1', false)]);
+      const failures = s.registry.counter('quay_log_repository_mirror_sync_failures_total');
+      return [...failures.slots.values()].map((slot) => `${slot.attributes['reason']}=${slot.value}`);
+    };
+    // Kept: the message (38 characters) + "\n" + filler + "\n" + the fatal line (54): 38 + 1 + 65,442 + 55 = 65,536, all of it.
+    expect(run(65_442)).toEqual(['rate_limited=1']);
+    // 38 more filler characters: only 65,536 - 38 - 1 - 65,480 = 17 of the fatal part are kept ("\ntime=\"x\" level=f"):
+    // no fatal line, no known text: unknown_error.
+    expect(run(65_480)).toEqual(['unknown_error=1']);
+  });
+
   it('only a run of _process_mirrors / _process_org_mirrors ends an attempt, executed or raised; an architecture copy prolongs it', () => {
     const s = setup();
     const aps = (time: string, pid: number, job: string, outcome: string) =>
