@@ -790,6 +790,22 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(attempts()).toEqual(['node-exporter failed 0', 'node-exporter success 5', 'y failed 0', 'z failed 0']);
   });
 
+  it('v3.18 sync errors: the reason is read from the traceback\'s last line only, and not from an unjoined line at all', () => {
+    const s = setup();
+    // A repository whose name holds a reason word ("timeouts" → network_timeout if the whole text were read).
+    const err = (time: string, joined: boolean) =>
+      line(time, 9, 'ERROR', 'workers.repomirrorworker', 'Unexpected error during tag sync for org mirror orgmirror/timeouts') +
+      (joined ? `\nTraceback (most recent call last):\n  File "/quay-registry/workers/repomirrorworker/__init__.py", line 1700, in _sync\nKeyError: 'digest'` : '');
+    s.feed([err('10:00:02,000', true), err('10:00:03,000', false)]);
+    const events = s.got.filter((e) => e.measurement === 'quay_mirror_sync').map((e) => [e.tags['reason'], e.fields['error']]);
+    expect(events).toEqual([
+      // The last line says nothing a reason knows; the error field is that line.
+      ['unknown_error', "KeyError: 'digest'"],
+      // No traceback: unknown_error, the error field the message.
+      ['unknown_error', 'Unexpected error during tag sync for org mirror orgmirror/timeouts'],
+    ]);
+  });
+
   it('v3.18 sync errors, event by event: another repository\'s attempt ends, the first reason stays the attempt\'s', () => {
     const HARBOR = 'harbor.example.com/proj/app';
     const s = setup({ repositories: { [HARBOR]: 'orgmirror/app' } });
