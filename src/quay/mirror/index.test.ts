@@ -790,6 +790,19 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(attempts()).toEqual(['node-exporter failed 0', 'node-exporter success 5', 'y failed 0', 'z failed 0']);
   });
 
+  it('v3.17 architecture lines of a pid with no attempt open open none and end none', () => {
+    const s = setup();
+    const info = (time: string, msg: string) => line(time, 8, 'INFO', 'workers.repomirrorworker', msg);
+    s.feed([
+      info('10:00:00,000', "Mirroring 1 architectures for docker://docker.io/library/busybox:1.36: ['arm64']"),
+      info('10:00:01,000', 'Copying architecture arm64 (sha256:6e9f7aab3e6f4fac6d1f1f5e7f8d9cab1f2e3d4c5b6a79889807b6c5d4e3f2a0)'),
+    ]);
+    s.tracker.parser.endStream!(s.tracker.parser.openStream!({ id: 'x' }));
+    expect(s.results).toEqual([LineResult.Matched, LineResult.Matched]);
+    expect(s.got).toEqual([]);
+    expect(s.registry.counter('quay_log_repository_mirror_sync_attempts_total').slots.size).toBe(0);
+  });
+
   it('v3.18 sync errors: the reason is read from the traceback\'s last line only, and not from an unjoined line at all', () => {
     const s = setup();
     // A repository whose name holds a reason word ("timeouts" → network_timeout if the whole text were read).
