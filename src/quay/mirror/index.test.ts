@@ -790,6 +790,17 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(attempts()).toEqual(['node-exporter failed 0', 'node-exporter success 5', 'y failed 0', 'z failed 0']);
   });
 
+  it("a cancel of another repository ends the pid's open attempt first, then cancels its own", () => {
+    const s = setup();
+    s.feed([
+      jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      line('10:00:02,000', 7, 'INFO', 'workers.repomirrorworker', 'Sync cancelled on repo mirrors/busybox.'),
+    ]);
+    const attempts = s.got.filter((e) => e.measurement === 'quay_mirror_attempt').map((e) => `${e.tags['repository']} ${e.tags['result']}`);
+    // node-exporter: a job line and no tag result: failed; busybox: cancelled.
+    expect(attempts).toEqual(['node-exporter failed', 'busybox cancelled']);
+  });
+
   it('v3.17 architecture lines of a pid with no attempt open open none and end none', () => {
     const s = setup();
     const info = (time: string, msg: string) => line(time, 8, 'INFO', 'workers.repomirrorworker', msg);
