@@ -790,6 +790,27 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(attempts()).toEqual(['node-exporter failed 0', 'node-exporter success 5', 'y failed 0', 'z failed 0']);
   });
 
+  it('a job or architecture-filter line continues the open attempt only when it names the same upstream, namespace and repository', () => {
+    const s = setup();
+    const X = 'quay.io/other/x';
+    const filter = (time: string, target: string) => line(time, 7, 'INFO', 'workers.repomirrorworker', `Architecture filter for ${target}: ['arm64']`);
+    s.feed([
+      jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      jobLine('10:00:01,000', 7, NE, 'v2', 'mirrors/node-exporter'), // the same: one attempt, 10:00:00 → 10:00:01
+      jobLine('10:00:02,000', 7, X, 'v1', 'mirrors/node-exporter'), // another upstream
+      jobLine('10:00:03,000', 7, X, 'v1', 'team/node-exporter'), // another namespace
+      jobLine('10:00:04,000', 7, X, 'v1', 'team/other'), // another repository
+      filter('10:00:05,000', 'team/busybox'),
+      filter('10:00:06,000', 'team/busybox'), // the same: one attempt, 10:00:05 → 10:00:06
+      filter('10:00:07,000', 'mirrors/busybox'),
+      filter('10:00:08,000', 'mirrors/alpine'),
+    ]);
+    s.tracker.parser.endStream!(s.tracker.parser.openStream!({ id: 'unused' }));
+    const attempts = () => s.got.filter((e) => e.measurement === 'quay_mirror_attempt').map((e) => `${e.tags['namespace']}/${e.tags['repository']} ${e.fields['duration_seconds']}`);
+    // Each ended by the next line that names another: no tag result, so each failed.
+    expect(attempts()).toEqual(['mirrors/node-exporter 1', 'mirrors/node-exporter 0', 'team/node-exporter 0', 'team/other 0', 'team/busybox 1', 'mirrors/busybox 0']);
+  });
+
   it("a cancel of another repository ends the pid's open attempt first, then cancels its own", () => {
     const s = setup();
     s.feed([
