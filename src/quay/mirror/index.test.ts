@@ -765,6 +765,11 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     // The fatal line is part of its attempt (10:00:00 → 10:00:01 = 1 s); a STDERR line is not (0 s): 1 s in all.
     const d = s.registry.histogram('quay_log_repository_mirror_sync_duration_seconds').at('mirrors');
     expect([d.count, d.sum]).toEqual([2, 1]);
+    // Which one is which (the sum alone would not tell them apart swapped).
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_attempt').map((e) => `${e.tags['repository']} ${e.fields['duration_seconds']}`)).toEqual([
+      'node-exporter 1',
+      'alertmanager 0',
+    ]);
   });
 
   it('attempt ends: another pid taking the repository, idle_gap exactly, an older line that does not shorten it; ends with no attempt open', () => {
