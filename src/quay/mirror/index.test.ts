@@ -795,6 +795,50 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(attempts()).toEqual(['node-exporter failed 0', 'node-exporter success 5', 'y failed 0', 'z failed 0']);
   });
 
+  it("lines that end the pid's open attempt first: pre-emption, a validation failure, a v3.18 sync error of another namespace", () => {
+    const s = setup();
+    const W = (time: string, level: string, msg: string) => line(time, 7, level, 'workers.repomirrorworker', msg);
+    s.feed([
+      jobLine('10:00:00,000', 7, NE, 'v1', 'mirrors/node-exporter'),
+      tagLine('10:00:01,000', 7, NE, 'v1', true),
+      W('10:00:05,000', 'INFO', 'Another repository mirror worker pre-empted us for repository: 17'),
+    ]);
+    const attempts = () => s.got.filter((e) => e.measurement === 'quay_mirror_attempt').map((e) => `${e.tags['namespace']}/${e.tags['repository']} ${e.tags['result']}`);
+    // Ended at the pre-emption line (its last line 10:00:01: success, one tag).
+    expect(attempts()).toEqual(['mirrors/node-exporter success']);
+    s.feed([jobLine('10:00:06,000', 7, NE, 'v1', 'mirrors/node-exporter'), W('10:00:07,000', 'WARNING', 'Repository mirror source validation failed for repository mirrors/evil')]);
+    expect(attempts().slice(1)).toEqual(['mirrors/node-exporter failed', 'mirrors/evil failed']);
+    s.feed([jobLine('10:00:08,000', 7, 'quay.io/x/tool', 'v1', 'mirrors/tool'), W('10:00:09,000', 'ERROR', 'Unexpected error during tag sync for org mirror orgmirror/tool')]);
+    // Same repository name, another namespace: mirrors/tool ends, orgmirror/tool fails on its own.
+    expect(attempts().slice(3)).toEqual(['mirrors/tool failed', 'orgmirror/tool failed']);
+  });
+
+  it('an attempt opened by a filter line adopts the upstream of its first tag line; a failure with no skopeo error has no error text', () => {
+    const s = setup();
+    const info = (time: string, msg: string) => line(time, 8, 'INFO', 'workers.repomirrorworker', msg);
+    s.feed([
+      info('10:00:00,000', "Architecture filter for team/busybox: ['arm64']"),
+      info('10:00:01,000', "Source 'docker://docker.io/library/busybox:1.36' successful sync."),
+      info('10:00:02,000', "Source 'docker://docker.io/library/busybox:1.37' failed to sync."),
+    ]);
+    s.tracker.parser.endStream!(s.tracker.parser.openStream!({ id: 'unused' }));
+    const sync = s.got.filter((e) => e.measurement === 'quay_mirror_sync').map((e) => [e.tags['namespace'], e.tags['repository'], e.tags['result'], e.fields['upstream'], e.fields['error']]);
+    expect(sync).toEqual([
+      ['team', 'busybox', 'success', 'docker.io/library/busybox', ''],
+      ['team', 'busybox', 'failed', 'docker.io/library/busybox', ''],
+    ]);
+    // One attempt for both tags (still open: partial when it ends); no second attempt of an "unknown" repository.
+    expect(s.registry.counter('quay_log_repository_mirror_sync_attempts_total').slots.size).toBe(0);
+    expect(s.registry.counter('quay_log_repository_mirror_tag_syncs_total').slots.size).toBe(2);
+  });
+
+  it('repositories a/bc and ab/c are two repositories (the key keeps the "/")', () => {
+    const s = setup();
+    s.feed([jobLine('10:00:00,000', 7, 'quay.io/x/one', 'v1', 'a/bc'), jobLine('10:00:01,000', 8, 'quay.io/x/two', 'v1', 'ab/c')]);
+    // pid 8 does not take pid 7's repository: no attempt ends.
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_attempt')).toEqual([]);
+  });
+
   it('a job or architecture-filter line continues the open attempt only when it names the same upstream, namespace and repository', () => {
     const s = setup();
     const X = 'quay.io/other/x';
@@ -1034,9 +1078,9 @@ describe('mirror tracker: skopeo --debug output (DEBUGLOG=true)', () => {
       'failed/not_found': 0,
       'failed/rate_limited': 1,
     });
-    expect(s.got.filter((e) => e.measurement === 'quay_mirror_sync').map((e) => [e.tags['reason'], e.fields['tag'], e.fields['error']])).toEqual([
-      ['not_found', 'v1.7.0', 'time="2026-11-22T10:00:09Z" level=fatal msg="initializing source docker://quay.io/prometheus/node-exporter:v1.7.0: reading manifest v1.7.0 in quay.io/prometheus/node-exporter: manifest unknown"'],
-      ['rate_limited', '', 'time="2026-11-22T10:00:40Z" level=fatal msg="Error listing repository tags: fetching tags list: toomanyrequests: too many requests"'],
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_sync').map((e) => [e.tags['result'], e.tags['reason'], e.fields['tag'], e.fields['error']])).toEqual([
+      ['failed', 'not_found', 'v1.7.0', 'time="2026-11-22T10:00:09Z" level=fatal msg="initializing source docker://quay.io/prometheus/node-exporter:v1.7.0: reading manifest v1.7.0 in quay.io/prometheus/node-exporter: manifest unknown"'],
+      ['failed', 'rate_limited', '', 'time="2026-11-22T10:00:40Z" level=fatal msg="Error listing repository tags: fetching tags list: toomanyrequests: too many requests"'],
     ]);
     const h = s.tracker.health(new URLSearchParams(), Date.now()).body as { repositories: Array<Record<string, unknown>> };
     expect(h.repositories).toEqual([
