@@ -1088,6 +1088,23 @@ describe('mirror tracker: skopeo --debug output (DEBUGLOG=true)', () => {
     ]);
   });
 
+  it("a list-tags failure of the next repository ends the pid's open attempt before its own", () => {
+    const s = setup({ repositories: { 'docker.io/library/redis': 'mirrors/redis' } });
+    s.feed([
+      jobLine('09:59:58,000', 41, 'quay.io/prometheus/node-exporter', 'v1', 'mirrors/node-exporter'),
+      tagLine('09:59:59,000', 41, 'quay.io/prometheus/node-exporter', 'v1', true),
+      line('10:00:00,000', 41, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo command failed (exit code 1): time="2026-11-22T10:00:00Z" level=debug msg="GET https://registry-1.docker.io/v2/"') +
+        '\ntime="2026-11-22T10:00:00Z" level=debug msg="GET https://registry-1.docker.io/v2/library/redis/tags/list"' +
+        '\ntime="2026-11-22T10:00:00Z" level=fatal msg="Error listing repository tags: fetching tags list: requested access to the resource is denied"',
+      line('10:00:01,000', 41, 'INFO', 'workers.repomirrorworker', "Architecture filter for team/other: ['arm64']"),
+    ]);
+    // node-exporter (one tag synced) ends as a success; redis's list-tags failure is an attempt of its own.
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_attempt').map((e) => `${e.tags['repository']} ${e.tags['result']} ${e.fields['reason']}`)).toEqual([
+      'node-exporter success ',
+      'redis failed auth_failed',
+    ]);
+  });
+
   it('reads a joined list-tags failure; Docker Hub API hosts map to docker.io for mirror.repositories', () => {
     const s = setup({ repositories: { 'docker.io/library/redis': 'mirrors/redis' } });
     s.feed([
