@@ -832,6 +832,18 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(s.registry.counter('quay_log_repository_mirror_tag_syncs_total').slots.size).toBe(2);
   });
 
+  it("a decryption failure during an attempt that already failed keeps the attempt's first reason", () => {
+    const s = setup();
+    s.feed([
+      jobLine('10:00:00,000', 7, 'quay.io/prometheus/node-exporter', 'v1', 'mirrors/node-exporter'),
+      line('10:00:01,000', 7, 'DEBUG', 'util.repomirror.skopeomirror', 'Skopeo command failed (exit code 1): time="x" level=fatal msg="toomanyrequests: rate limit"'),
+      tagLine('10:00:02,000', 7, 'quay.io/prometheus/node-exporter', 'v1', false),
+      line('10:00:03,000', 7, 'ERROR', 'workers.repomirrorworker', 'Failed to decrypt username or password for mirroring 5'),
+      line('10:00:04,000', 7, 'INFO', 'apscheduler.executors.default', 'Job "RepoMirrorWorker._process_mirrors (trigger: interval[0:00:30], next run at: 2026-11-22 10:00:34 UTC)" executed successfully'),
+    ]);
+    expect(s.got.filter((e) => e.measurement === 'quay_mirror_attempt').map((e) => `${e.tags['result']} ${e.fields['reason']}`)).toEqual(['failed rate_limited']);
+  });
+
   it('repositories a/bc and ab/c are two repositories (the key keeps the "/")', () => {
     const s = setup();
     s.feed([jobLine('10:00:00,000', 7, 'quay.io/x/one', 'v1', 'a/bc'), jobLine('10:00:01,000', 8, 'quay.io/x/two', 'v1', 'ab/c')]);
