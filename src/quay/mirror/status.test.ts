@@ -120,3 +120,19 @@ describe('RepoStatusStore', () => {
     expect(existsSync(file())).toBe(false);
   });
 });
+
+describe('RepoStatusStore: a save that fails', () => {
+  it('is counted in quay_log_exporter_state_save_failures_total and kept dirty, so the next save tries again', () => {
+    // state_dir is a file: mkdir and the write fail.
+    const file = join(dir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    const registry = new MetricRegistry();
+    const s = new RepoStatusStore(registry, file, silentLogger);
+    s.seen(Date.UTC(2026, 10, 30, 12, 0, 0));
+    s.save();
+    expect(registry.counter('quay_log_exporter_state_save_failures_total').at().value).toBe(1);
+    // Still dirty: a second save tries (and fails) again: 2.
+    s.save();
+    expect(registry.counter('quay_log_exporter_state_save_failures_total').at().value).toBe(2);
+  });
+});
