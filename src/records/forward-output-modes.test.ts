@@ -7,7 +7,8 @@ import { createServer, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { forwardOutputSchema } from '../config/schema.js';
-import { decodeFrame, decoder, encoder, FrameScanner, rawDecoder, text } from '../inputs/forward/protocol.js';
+import { decodeFrame, decoder, encoder, rawDecoder, text } from '../inputs/forward/protocol.js';
+import { onFrames } from '../../test/helpers/forward-frames.js';
 import { createLogger, silentLogger } from '../log.js';
 import { MetricRegistry } from '../metrics/series.js';
 import { ForwardOutput } from './forward-output.js';
@@ -17,16 +18,7 @@ async function rawHop() {
   const sockets: Socket[] = [];
   const server = createServer((socket) => {
     sockets.push(socket);
-    let pending = Buffer.alloc(0);
-    socket.on('data', (b: Buffer) => {
-      pending = Buffer.concat([pending, b]);
-      for (;;) {
-        const n = new FrameScanner(1 << 24).scan(pending, pending.length);
-        if (n < 0) return;
-        frames.push(Uint8Array.from(pending.subarray(0, n)));
-        pending = pending.subarray(n);
-      }
-    });
+    onFrames(socket, (frame) => void frames.push(Uint8Array.from(frame)));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const close = async () => {
@@ -75,17 +67,10 @@ describe('ForwardOutput handshake against a next hop that does not know the shar
       sockets.push(socket);
       // HELO first (the server speaks first), then a PONG "ok" with a made-up digest to the PING
       socket.write(encoder.encode(['HELO', { nonce: 'n0nce', auth: '', keepalive: true }]));
-      let pending = Buffer.alloc(0);
-      socket.on('data', (b: Buffer) => {
-        pending = Buffer.concat([pending, b]);
-        for (;;) {
-          const n = new FrameScanner(1 << 24).scan(pending, pending.length);
-          if (n < 0) return;
-          const msg = rawDecoder.decode(pending.subarray(0, n)) as unknown[];
-          pending = pending.subarray(n);
-          frames.push(msg);
-          if (text(msg[0]) === 'PING') socket.write(encoder.encode(['PONG', true, '', 'hop', 'f'.repeat(128)]));
-        }
+      onFrames(socket, (frame) => {
+        const msg = rawDecoder.decode(frame) as unknown[];
+        frames.push(msg);
+        if (text(msg[0]) === 'PING') socket.write(encoder.encode(['PONG', true, '', 'hop', 'f'.repeat(128)]));
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -13,9 +13,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { forwardOutputSchema, inputSchema, type InputConfig } from '../config/schema.js';
 import { silentLogger } from '../log.js';
 import { MetricRegistry } from '../metrics/series.js';
-import { FrameScanner } from '../inputs/forward/protocol.js';
 import { ForwardInput } from '../inputs/forward/server.js';
 import { ForwardOutput } from './forward-output.js';
+import { onFrames } from '../../test/helpers/forward-frames.js';
 
 // 20 ack_timeouts: under the old check a 10 ms tick would have destroyed the held connection many times over
 const ACK_TIMEOUT_MS = 30;
@@ -71,16 +71,9 @@ async function proxy(upstreamPort: number) {
         upstream.pipe(client);
         return;
       }
-      let pending = Buffer.alloc(0);
       let frames = 0;
-      upstream.on('data', (b: Buffer) => {
-        pending = Buffer.concat([pending, b]);
-        for (;;) {
-          const len = new FrameScanner(1 << 20).scan(pending, pending.length);
-          if (len < 0) return;
-          if (++frames <= 2) client.write(pending.subarray(0, len)); // HELO, PONG
-          pending = pending.subarray(len);
-        }
+      onFrames(upstream, (frame) => {
+        if (++frames <= 2) client.write(frame); // HELO, PONG
       });
     };
     if (n === 1) open();
