@@ -681,6 +681,21 @@ describe('mirror tracker: texts of older and newer Quay releases', () => {
     expect(run(65_480)).toEqual(['unknown_error=1']);
   });
 
+  it('a joined skopeo error cut short by the multiline stage takes its later lines unjoined: the joined part is kept once, so they still fit', () => {
+    const s = setup();
+    const FAILED = 'Skopeo command failed (exit code 1): x';
+    // The joined part: the message (38) + "\n" + 40,000 filler = 40,039 characters, under 64 KiB (65,536) once;
+    // kept twice (the message capture already spans the joined lines) it was 80,078, cut to 65,536, and the
+    // fatal line that came after as an unjoined stderr line found no room: unknown_error instead of rate_limited.
+    s.feed([
+      line('10:00:00,000', 7, 'DEBUG', 'util.repomirror.skopeomirror', FAILED) + '\n' + 'y'.repeat(40_000),
+      'time="x" level=fatal msg="toomanyrequests: rate limit"',
+      tagLine('10:00:01,000', 7, NE, 'v1', false),
+    ]);
+    const failures = s.registry.counter('quay_log_repository_mirror_sync_failures_total');
+    expect([...failures.slots.values()].map((slot) => `${slot.attributes['reason']}=${slot.value}`)).toEqual(['rate_limited=1']);
+  });
+
   it('only a run of _process_mirrors / _process_org_mirrors ends an attempt, executed or raised; an architecture copy prolongs it', () => {
     const s = setup();
     const aps = (time: string, pid: number, job: string, outcome: string) =>

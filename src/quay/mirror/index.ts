@@ -222,9 +222,11 @@ class MirrorTrackerImpl implements MirrorTracker {
         break;
       case MirrorMessage.SkopeoStderr:
       case MirrorMessage.SkopeoFailed: {
-        // A joined multi-line event: the stderr's later lines belong to the error too.
+        // A joined multi-line event: the stderr's later lines belong to the error too. A text header's
+        // message capture already runs to the end of the event; a JSON record's message stops at its '}'.
         const nl = line.indexOf('\n', start);
-        st.pendingError = own((nl < 0 ? m.error : m.error + line.slice(nl)).slice(0, MAX_ERROR_CHARS));
+        const joined = nl < 0 || line.endsWith(m.error) ? m.error : m.error + line.slice(nl);
+        st.pendingError = own(joined.slice(0, MAX_ERROR_CHARS));
         st.pendingMs = t;
         stream.lastSkopeo = st;
         // v3.5–3.16's stderr line also comes before a list-tags of the next repository: no touch.
