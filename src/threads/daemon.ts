@@ -31,7 +31,8 @@ import { LineSplitter } from '../inputs/splitter.js';
 import type { Stage } from '../inputs/stage.js';
 import type { LineHandler } from '../inputs/types.js';
 import type { Logger } from '../log.js';
-import { addToSum, type HistogramSlot, type MetricRegistry, type ValueSlot } from '../metrics/series.js';
+import type { HistogramSlot, MetricRegistry, ValueSlot } from '../metrics/series.js';
+import { addHistogramData } from './merge.js';
 import type { Pipeline } from '../pipeline.js';
 import type { DaemonPiece, DaemonWorkerData } from './daemon-worker.js';
 import { threadsUnusable } from './replay.js';
@@ -315,15 +316,8 @@ export class DaemonThreads {
     let o = 0;
     for (let k = 0; k < h.ids.length; k++) {
       const s = slots[h.ids[k]!] as HistogramSlot;
-      const d = h.data;
-      const n = s.counts.length;
-      for (let b = 0; b < n; b++) s.counts[b]! += d[o + b]!;
-      addToSum(s, d[o + n]!);
-      addToSum(s, d[o + n + 1]!);
-      s.count += d[o + n + 2]!;
-      if (d[o + n + 3]! < s.min) s.min = d[o + n + 3]!;
-      if (d[o + n + 4]! > s.max) s.max = d[o + n + 4]!;
-      o += n + 5;
+      addHistogramData(s, h.data, o);
+      o += s.counts.length + 5;
     }
   }
 

@@ -88,9 +88,12 @@ function addCounter(slot: ValueSlot, share: FamilySnapshot, i: number): void {
 }
 
 function addHistogram(slot: HistogramSlot, share: FamilySnapshot, i: number): void {
+  addHistogramData(slot, share.data, i * (slot.counts.length + 5));
+}
+
+/** Adds one histogram packed at `d[o..]` as snapshotRegistry packs it (bucket counts, sum, sumLow, count, min, max). */
+export function addHistogramData(slot: HistogramSlot, d: Float64Array, o: number): void {
   const n = slot.counts.length;
-  const o = i * (n + 5);
-  const d = share.data;
   for (let b = 0; b < n; b++) slot.counts[b]! += d[o + b]!;
   addToSum(slot, d[o + n]!);
   addToSum(slot, d[o + n + 1]!);
