@@ -88,7 +88,7 @@ export async function threadsAsked(config: Config, input: InputConfig, files: re
 
 /**
  * The workers of a replay, started as soon as the config is known: a worker's start-up (module
- * loading, patterns, rules: ~0.25 s) then runs on the other core while the main thread checks the
+ * loading, patterns, rules) then runs on the other core while the main thread checks the
  * config and builds its pipeline. Undefined when the replay will surely run on one thread. What
  * a worker needs from the pipeline (the traffic source) is resolved from the config the same way.
  */
